@@ -1,0 +1,77 @@
+using ChatGrains.Silo;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace ChatGrains.ApiGateway.Auth;
+
+public static class AuthExtensions
+{
+    /// <summary>Any of the service's roles: what opening a chat requires.</summary>
+    public const string ChatParticipantPolicy = "chat-participant";
+
+    public static IServiceCollection AddChatAuth(this IServiceCollection services, IConfiguration configuration)
+    {
+        var clustered = StorageOptions.IsClustered(configuration);
+        services.AddOptions<JwtOptions>()
+            .BindConfiguration(JwtOptions.Section)
+            .Validate(o => !clustered || !string.IsNullOrWhiteSpace(o.SigningKeyPath),
+                "Jwt:SigningKeyPath must name the RSA private key (PEM) that every node shares when ConnectionStrings:ChatGrains is set; nodes on one database must sign with one key.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Issuer) && !string.IsNullOrWhiteSpace(o.Audience),
+                "Jwt:Issuer and Jwt:Audience must not be empty.")
+            .Validate(o => o.SessionTokenLifetime > TimeSpan.Zero,
+                "Jwt:SessionTokenLifetime must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton<SigningKeys>();
+        services.AddSingleton<TokenIssuer>();
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<SigningKeys, IOptions<JwtOptions>>((bearer, keys, jwt) =>
+            {
+                bearer.MapInboundClaims = false;
+                // The WWW-Authenticate header says invalid_token, never why: no internals.
+                bearer.IncludeErrorDetails = false;
+                bearer.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = jwt.Value.Issuer,
+                    ValidAudience = jwt.Value.Audience,
+                    IssuerSigningKeys = keys.VerificationKeys,
+                    ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
+                    RequireSignedTokens = true,
+                    RequireExpirationTime = true,
+                    ClockSkew = TimeSpan.FromSeconds(30),
+                    NameClaimType = "sub",
+                    RoleClaimType = "role",
+                };
+            });
+
+        services.AddAuthorizationBuilder()
+            .AddPolicy(ChatParticipantPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.All));
+        return services;
+    }
+
+    /// <summary>The public keys, so any JWT library can verify this service's tokens.</summary>
+    public static IEndpointConventionBuilder MapJwks(this IEndpointRouteBuilder routes) =>
+        routes.MapGet("/.well-known/jwks.json", (SigningKeys keys, HttpContext http) =>
+        {
+            http.Response.Headers.CacheControl = "public, max-age=300";
+            return TypedResults.Ok(new JwkSet([.. keys.VerificationKeys.Select(JsonWebKey.From)]));
+        })
+        .WithTags("Keys")
+        .WithName("GetJwks");
+}
+
+/// <summary>RFC 7517 key set, public RSA keys only.</summary>
+public sealed record JwkSet(IReadOnlyList<JsonWebKey> Keys);
+
+public sealed record JsonWebKey(string Kty, string Use, string Alg, string Kid, string N, string E)
+{
+    public static JsonWebKey From(RsaSecurityKey key) => new(
+        Kty: "RSA",
+        Use: "sig",
+        Alg: SecurityAlgorithms.RsaSha256,
+        Kid: key.KeyId,
+        N: Base64UrlEncoder.Encode(key.Parameters.Modulus),
+        E: Base64UrlEncoder.Encode(key.Parameters.Exponent));
+}

@@ -1,0 +1,29 @@
+namespace ChatGrains.ApiGateway.Auth;
+
+/// <summary><c>Jwt:*</c> configuration.</summary>
+public sealed class JwtOptions
+{
+    public const string Section = "Jwt";
+
+    public string Issuer { get; set; } = "chatgrains";
+
+    public string Audience { get; set; } = "chatgrains";
+
+    /// <summary>RSA private key (PEM) that signs tokens; every node of a cluster needs the same one.</summary>
+    public string? SigningKeyPath { get; set; }
+
+    /// <summary>Extra keys (PEM, public or private) whose tokens are still accepted: the keys being rotated out.</summary>
+    public string[] VerificationKeyPaths { get; set; } = [];
+
+    public TimeSpan SessionTokenLifetime { get; set; } = TimeSpan.FromHours(24);
+}
+
+/// <summary>The roles a token's <c>role</c> claim may carry.</summary>
+public static class Roles
+{
+    public const string Visitor = "visitor";
+    public const string Commercial = "commercial";
+    public const string Admin = "admin";
+
+    public static readonly IReadOnlyList<string> All = [Visitor, Commercial, Admin];
+}

@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace ChatGrains.ApiGateway.Auth;
+
+/// <summary>Signs this service's JWTs: RS256, with <c>kid</c>, issuer, audience and lifetime.</summary>
+public sealed class TokenIssuer(SigningKeys keys, IOptions<JwtOptions> options, TimeProvider clock)
+{
+    private readonly JsonWebTokenHandler _handler = new();
+
+    public string Issue(string subject, string role, TimeSpan lifetime, IReadOnlyDictionary<string, object>? extraClaims = null)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var claims = new Dictionary<string, object>(StringComparer.Ordinal)
+        {
+            [JwtRegisteredClaimNames.Sub] = subject,
+            [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString(),
+            ["role"] = role,
+        };
+        foreach (var (name, value) in extraClaims ?? new Dictionary<string, object>())
+        {
+            claims[name] = value;
+        }
+        return _handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = options.Value.Issuer,
+            Audience = options.Value.Audience,
+            Claims = claims,
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now + lifetime,
+            SigningCredentials = keys.SigningCredentials,
+        });
+    }
+}

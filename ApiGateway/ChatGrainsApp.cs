@@ -1,0 +1,57 @@
+using ChatGrains.ApiGateway.Auth;
+using ChatGrains.ApiGateway.Chats;
+using ChatGrains.ApiGateway.Http;
+using ChatGrains.Silo;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+
+namespace ChatGrains.ApiGateway;
+
+/// <summary>
+/// Composes a node: the HTTP edge, the grains and the silo services in one process.
+/// Tests build nodes through here too, so a test node is the real thing on a real port.
+/// </summary>
+public static class ChatGrainsApp
+{
+    public const string DefaultUrl = "http://localhost:5080";
+    private const long DefaultMaxRequestBodySize = 64 * 1024;
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (string.IsNullOrWhiteSpace(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+            kestrel.Limits.MaxRequestBodySize =
+                context.Configuration.GetValue<long?>("Kestrel:Limits:MaxRequestBodySize") ?? DefaultMaxRequestBodySize);
+
+        builder.Logging.ClearProviders().AddJsonConsole(options =>
+        {
+            options.UseUtcTimestamp = true;
+            options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+        });
+
+        builder.Services.AddChatSilo(builder.Configuration);
+        builder.Services.AddChatAuth(builder.Configuration);
+        builder.Services.AddApiErrors();
+        builder.Services.ConfigureHttpJsonOptions(options =>
+            options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default));
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        // Fail at start, not at the first request, when the signing key is missing or unreadable.
+        _ = app.Services.GetRequiredService<SigningKeys>();
+
+        app.UseExceptionHandler();
+        app.UseApiStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapJwks();
+        app.MapChatsApi();
+        return app;
+    }
+}

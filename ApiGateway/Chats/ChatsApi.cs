@@ -1,0 +1,71 @@
+using System.Security.Claims;
+using ChatGrains.ApiGateway.Auth;
+using ChatGrains.ApiGateway.Http;
+using ChatGrains.Grains;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace ChatGrains.ApiGateway.Chats;
+
+/// <summary><c>PUT /v2/chats/{chatId}</c>: idempotent chat creation (spec 004, in Spanish).</summary>
+public static class ChatsApi
+{
+    public static RouteGroupBuilder MapChatsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v2/chats")
+            .WithTags("Chats (v2)")
+            .RequireAuthorization(AuthExtensions.ChatParticipantPolicy)
+            .WithErrorFormat(ProblemDetailsFormat.Instance)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status500InternalServerError);
+
+        group.MapPut("/{chatId}", PutChat)
+            .WithName("PutChat")
+            .WithSummary("Creates the chat, or returns it unchanged if a chat with this id exists.");
+        return group;
+    }
+
+    private static async Task<Results<Ok<ChatResponse>, ValidationProblem, ForbidHttpResult>> PutChat(
+        string chatId,
+        CreateChatRequest request,
+        ClaimsPrincipal user,
+        IGrainFactory grains,
+        CancellationToken cancellationToken)
+    {
+        var errors = new FieldErrors();
+        var id = errors.Uuid("chatId", chatId);
+        var command = request.ToCommand(errors);
+        if (command is null || !errors.IsEmpty)
+        {
+            return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The request has invalid fields.");
+        }
+
+        // A visitor acts only for itself: it may open, and read back, its own chats only.
+        var ownVisitorId = VisitorScope(user);
+        if (ownVisitorId is not null && command.VisitorId != ownVisitorId)
+        {
+            return TypedResults.Forbid();
+        }
+
+        var creation = await grains.GetChatGrain(id).CreateOrGetAsync(command, cancellationToken);
+        if (ownVisitorId is not null && creation.Chat.VisitorId != ownVisitorId)
+        {
+            return TypedResults.Forbid();
+        }
+        return TypedResults.Ok(ChatResponse.From(creation.Chat));
+    }
+
+    /// <summary>The visitor id a caller is confined to, or null when its role sees every chat.</summary>
+    private static Guid? VisitorScope(ClaimsPrincipal user)
+    {
+        if (user.IsInRole(Roles.Admin) || user.IsInRole(Roles.Commercial))
+        {
+            return null;
+        }
+        // A visitor whose subject is not a UUID owns no chat at all.
+        return Guid.TryParseExact(user.FindFirstValue("sub"), "D", out var sub) ? sub : Guid.Empty;
+    }
+}

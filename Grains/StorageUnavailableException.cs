@@ -1,0 +1,14 @@
+namespace ChatGrains.Grains;
+
+/// <summary>
+/// The database cannot be reached or is not ready yet. Callers answer 503 and retry later;
+/// the node itself stays up.
+/// </summary>
+public sealed class StorageUnavailableException : Exception
+{
+    public StorageUnavailableException() : base("The database is unavailable.") { }
+
+    public StorageUnavailableException(string message) : base(message) { }
+
+    public StorageUnavailableException(string message, Exception innerException) : base(message, innerException) { }
+}

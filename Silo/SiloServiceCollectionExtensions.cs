@@ -1,0 +1,43 @@
+using ChatGrains.Grains;
+using ChatGrains.Silo.Postgres;
+using ChatGrains.Silo.Sqlite;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace ChatGrains.Silo;
+
+public static class SiloServiceCollectionExtensions
+{
+    /// <summary>
+    /// The silo: storage (PostgreSQL when <c>ConnectionStrings:ChatGrains</c> is set, else SQLite),
+    /// migrations, readiness and the grain factory.
+    /// </summary>
+    public static IServiceCollection AddChatSilo(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<StorageReadiness>();
+        services.AddSingleton<SiloIdentity>();
+
+        var connectionString = configuration.GetConnectionString(StorageOptions.ConnectionStringName);
+        if (!string.IsNullOrWhiteSpace(connectionString))
+        {
+            services.AddSingleton(_ => PostgresStorage.CreateDataSource(connectionString));
+            services.AddSingleton<IStorageProvider, PostgresStorage>();
+            services.AddSingleton<IChatStore, PostgresChatStore>();
+        }
+        else
+        {
+            services.AddSingleton(sp => new SqliteStorage(sp.GetRequiredService<IOptions<StorageOptions>>().Value.SqlitePath));
+            services.AddSingleton<IStorageProvider>(sp => sp.GetRequiredService<SqliteStorage>());
+            services.AddSingleton<IChatStore, SqliteChatStore>();
+        }
+
+        services.AddSingleton<IGrainFactory, GrainFactory>();
+        services.AddHostedService<SchemaMigrationService>();
+        services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
+        return services;
+    }
+}

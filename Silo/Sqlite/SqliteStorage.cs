@@ -1,0 +1,107 @@
+using ChatGrains.Grains;
+using Microsoft.Data.Sqlite;
+
+namespace ChatGrains.Silo.Sqlite;
+
+/// <summary>The embedded database of a single node: one file, WAL mode, writers serialised by SQLite.</summary>
+internal sealed class SqliteStorage : IStorageProvider
+{
+    private readonly string _connectionString;
+
+    public SqliteStorage(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Pooling = true,
+            DefaultTimeout = 10,
+        }.ToString();
+    }
+
+    public string Name => "sqlite";
+
+    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            return connection;
+        }
+        catch (SqliteException ex)
+        {
+            await connection.DisposeAsync();
+            throw Unavailable(ex);
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> MigrateAsync(IReadOnlyList<Migration> migrations, string appliedBy, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using (var wal = connection.CreateCommand())
+        {
+            // Persistent per file: readers stop blocking the writer.
+            wal.CommandText = "PRAGMA journal_mode=WAL";
+            await wal.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // BEGIN IMMEDIATE takes the write lock up front: a second process waits here.
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    TEXT NOT NULL PRIMARY KEY,
+                applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+                applied_by TEXT NOT NULL
+            )
+            """, cancellationToken);
+
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        await using (var select = connection.CreateCommand())
+        {
+            select.Transaction = transaction;
+            select.CommandText = "SELECT version FROM schema_migrations";
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                known.Add(reader.GetString(0));
+            }
+        }
+
+        var applied = new List<string>();
+        foreach (var migration in migrations.Where(m => !known.Contains(m.Version)))
+        {
+            await ExecuteAsync(connection, transaction, migration.Sql, cancellationToken);
+            await using var record = connection.CreateCommand();
+            record.Transaction = transaction;
+            record.CommandText = "INSERT INTO schema_migrations (version, applied_by) VALUES ($version, $appliedBy)";
+            record.Parameters.AddWithValue("$version", migration.Version);
+            record.Parameters.AddWithValue("$appliedBy", appliedBy);
+            await record.ExecuteNonQueryAsync(cancellationToken);
+            applied.Add(migration.Version);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return applied;
+    }
+
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, null, "SELECT 1", cancellationToken);
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>SQLITE_BUSY / SQLITE_LOCKED: another writer held the file past the timeout.</summary>
+    public static bool IsUnavailable(SqliteException exception) => exception.SqliteErrorCode is 5 or 6;
+
+    public static StorageUnavailableException Unavailable(Exception inner) =>
+        new("The SQLite database is unavailable.", inner);
+}

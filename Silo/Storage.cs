@@ -1,0 +1,58 @@
+using ChatGrains.Grains;
+using Microsoft.Extensions.Configuration;
+
+namespace ChatGrains.Silo;
+
+/// <summary><c>Storage:*</c> configuration; PostgreSQL is chosen by <c>ConnectionStrings:ChatGrains</c>.</summary>
+public sealed class StorageOptions
+{
+    public const string Section = "Storage";
+    public const string ConnectionStringName = "ChatGrains";
+
+    public string SqlitePath { get; set; } = "data/chatgrains.db";
+
+    /// <summary>Where a single node keeps what it generates for itself (the SQLite file, its signing key).</summary>
+    public string DataDirectory => Path.GetDirectoryName(Path.GetFullPath(SqlitePath))!;
+
+    /// <summary>A node on PostgreSQL is (potentially) one of many; on SQLite it is alone.</summary>
+    public static bool IsClustered(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration.GetConnectionString(ConnectionStringName));
+}
+
+/// <summary>What the silo needs of a database beyond the grains' own SQL.</summary>
+public interface IStorageProvider
+{
+    /// <summary>Names the folder of this provider's migrations: <c>Migrations/{Name}/</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Applies the migrations not yet recorded, under a lock that serialises concurrent nodes.</summary>
+    /// <returns>The versions this call applied.</returns>
+    Task<IReadOnlyList<string>> MigrateAsync(IReadOnlyList<Migration> migrations, string appliedBy, CancellationToken cancellationToken);
+
+    /// <summary>One round trip; throws <see cref="StorageUnavailableException"/> when the database does not answer.</summary>
+    Task PingAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Flips once the schema is migrated; until then storage calls answer "unavailable".</summary>
+public sealed class StorageReadiness
+{
+    private volatile bool _ready;
+
+    public bool IsReady => _ready;
+
+    internal void MarkReady() => _ready = true;
+
+    public void EnsureReady()
+    {
+        if (!_ready)
+        {
+            throw new StorageUnavailableException("The database schema is not ready yet.");
+        }
+    }
+}
+
+/// <summary>This node's identity within the cluster.</summary>
+public sealed class SiloIdentity
+{
+    public string NodeId { get; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
+}

@@ -1,0 +1,11 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ChatGrains.Grains;
+
+namespace ChatGrains.Silo;
+
+/// <summary>How grain state and events are written into the database's json columns.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(Chat))]
+[JsonSerializable(typeof(ChatCreated))]
+internal sealed partial class StorageJson : JsonSerializerContext;
