@@ -1,0 +1,33 @@
+using ChatGrains.Tests.Infrastructure;
+
+namespace ChatGrains.Tests.Chats;
+
+/// <summary>A single node on embedded SQLite, shared by one test class.</summary>
+public sealed class SqliteNodeFixture : IAsyncLifetime
+{
+    public TestNode Node { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Node = await TestNode.StartOnSqliteAsync();
+
+    public async Task DisposeAsync() => await Node.DisposeAsync();
+}
+
+/// <summary>A single node on its own PostgreSQL database, shared by one test class.</summary>
+public sealed class PostgresNodeFixture : IAsyncLifetime
+{
+    private PostgresDatabase _database = null!;
+
+    public TestNode Node { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = await (await PostgresServer.Shared).CreateDatabaseAsync();
+        Node = await TestNode.StartOnPostgresAsync(_database);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Node.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+}

@@ -1,0 +1,72 @@
+namespace ChatGrains.Tests.Infrastructure;
+
+/// <summary>
+/// N nodes on one PostgreSQL database, as Orleans' TestCluster: each node a real Kestrel
+/// server on its own loopback port. Disposal stops every node, then drops the database.
+/// </summary>
+public sealed class TestCluster : IAsyncDisposable
+{
+    private readonly List<TestNode> _nodes = [];
+
+    private TestCluster(PostgresDatabase database) => Database = database;
+
+    public PostgresDatabase Database { get; }
+
+    public IReadOnlyList<TestNode> Nodes => _nodes;
+
+    public static async Task<TestCluster> StartAsync(int nodeCount = 3, PostgresServer? server = null)
+    {
+        server ??= await PostgresServer.Shared;
+        var cluster = new TestCluster(await server.CreateDatabaseAsync());
+        try
+        {
+            // Started together, as a deployment would: they race for the migrations.
+            var nodes = await Task.WhenAll(Enumerable.Range(0, nodeCount).Select(_ => TestNode.StartOnPostgresAsync(cluster.Database)));
+            cluster._nodes.AddRange(nodes);
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task<TestNode> StartNodeAsync()
+    {
+        var node = await TestNode.StartOnPostgresAsync(Database);
+        _nodes.Add(node);
+        return node;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            foreach (var node in _nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+        finally
+        {
+            await Database.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>One three-node cluster shared by the tests of a collection.</summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Cluster = await TestCluster.StartAsync();
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "three-node cluster";
+}

@@ -1,0 +1,134 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using ChatGrains.ApiGateway;
+using ChatGrains.ApiGateway.Auth;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChatGrains.Tests.Infrastructure;
+
+/// <summary>
+/// A real node: the service's own composition (<see cref="ChatGrainsApp"/>) on Kestrel, bound
+/// to a random loopback port, reached over real HTTP.
+/// </summary>
+public sealed class TestNode : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TestNode(WebApplication app, Uri baseAddress, ITestDatabase database)
+    {
+        _app = app;
+        BaseAddress = baseAddress;
+        Database = database;
+        Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public Uri BaseAddress { get; }
+
+    public HttpClient Client { get; }
+
+    public ITestDatabase Database { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>A node on its own SQLite file in a fresh temp folder.</summary>
+    public static Task<TestNode> StartOnSqliteAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"chatgrains-node-{Guid.NewGuid():N}");
+        var path = Path.Combine(folder, "chatgrains.db");
+        return StartAsync(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
+        {
+            ["Storage:SqlitePath"] = path,
+        }, new SqliteTestDatabase(path));
+    }
+
+    /// <summary>A node on a PostgreSQL database, signing with the key every test node shares.</summary>
+    public static Task<TestNode> StartOnPostgresAsync(PostgresDatabase database, IReadOnlyDictionary<string, string?>? settings = null) =>
+        StartAsync(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
+        {
+            ["ConnectionStrings:ChatGrains"] = database.ConnectionString,
+            ["Jwt:SigningKeyPath"] = TestKeys.SigningKeyPath,
+        }, database);
+
+    public static async Task<TestNode> StartAsync(IReadOnlyDictionary<string, string?> settings, ITestDatabase database, bool waitUntilReady = true)
+    {
+        var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["urls"] = "http://127.0.0.1:0",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        };
+        foreach (var (key, value) in settings)
+        {
+            all[key] = value;
+        }
+        var app = ChatGrainsApp.Build([.. all.Where(s => s.Value is not null).Select(s => $"--{s.Key}={s.Value}")]);
+        await app.StartAsync();
+        var node = new TestNode(app, new Uri(app.Urls.First()), database);
+        if (waitUntilReady)
+        {
+            await node.WaitUntilReadyAsync();
+        }
+        return node;
+    }
+
+    public async Task WaitUntilReadyAsync(TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            try
+            {
+                using var response = await Client.GetAsync(new Uri("/health/ready", UriKind.Relative));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Node {BaseAddress} did not become ready.");
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>A token signed by this node's key.</summary>
+    public string Token(string role, Guid subject, TimeSpan? lifetime = null) =>
+        Services.GetRequiredService<TokenIssuer>().Issue(subject.ToString(), role, lifetime ?? TimeSpan.FromMinutes(10));
+
+    /// <summary>A client whose requests carry a token for the role and subject.</summary>
+    public HttpClient ClientFor(string role, Guid? subject = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token(role, subject ?? Guid.NewGuid()));
+        return client;
+    }
+
+    /// <summary>Graceful stop: in-flight requests finish, hosted services stop.</summary>
+    public Task StopAsync() => _app.StopAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>The RSA key every PostgreSQL test node signs with, as the nodes of one cluster do.</summary>
+public static class TestKeys
+{
+    private static readonly Lazy<string> Path_ = new(() =>
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"chatgrains-test-key-{Guid.NewGuid():N}.pem");
+        using var rsa = RSA.Create(2048);
+        File.WriteAllText(path, rsa.ExportPkcs8PrivateKeyPem());
+        return path;
+    });
+
+    public static string SigningKeyPath => Path_.Value;
+}
