@@ -57,7 +57,8 @@ public sealed class PostgresServer : IAsyncDisposable
         Directory.CreateDirectory(root);
         var port = FreeLoopbackPort();
         var server = new PostgresServer(
-            $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Timeout=5;Command Timeout=30;Maximum Pool Size=50",
+            // Unpooled: tests restart servers, and a pooled admin connection would outlive one.
+            $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Timeout=5;Command Timeout=30;Pooling=false",
             root, binDirectory);
         try
         {
@@ -104,7 +105,7 @@ public sealed class PostgresServer : IAsyncDisposable
             await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
             await create.ExecuteNonQueryAsync();
         }
-        var builder = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name };
+        var builder = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name, Pooling = true };
         return new PostgresDatabase(this, name, builder.ConnectionString);
     }
 
@@ -203,19 +204,11 @@ public sealed class PostgresServer : IAsyncDisposable
 /// <summary>One test fixture's database.</summary>
 public sealed partial class PostgresDatabase(PostgresServer server, string name, string connectionString) : IAsyncDisposable
 {
+    /// <summary>What a node is given (pooled).</summary>
     public string ConnectionString { get; } = connectionString;
 
-    public async Task<T> ScalarAsync<T>(string sql, params object[] parameters)
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var p in parameters)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = p });
-        }
-        return (T)(await command.ExecuteScalarAsync())!;
-    }
+    /// <summary>What the test's own checks use: unpooled, so a server restart leaves nothing stale.</summary>
+    private string ProbeConnectionString { get; } = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString;
 
     public async ValueTask DisposeAsync()
     {

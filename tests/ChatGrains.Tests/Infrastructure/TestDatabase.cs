@@ -17,7 +17,7 @@ public sealed partial class PostgresDatabase : ITestDatabase
     public async Task<long> CountAsync(string table, string? keyColumn = null, Guid? key = null)
     {
         var sql = keyColumn is null ? $"SELECT count(*) FROM {table}" : $"SELECT count(*) FROM {table} WHERE {keyColumn} = $1";
-        await using var connection = new NpgsqlConnection(ConnectionString);
+        await using var connection = new NpgsqlConnection(ProbeConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         if (keyColumn is not null)
@@ -29,7 +29,7 @@ public sealed partial class PostgresDatabase : ITestDatabase
 
     public async Task<IReadOnlyList<string>> StringsAsync(string sql)
     {
-        await using var connection = new NpgsqlConnection(ConnectionString);
+        await using var connection = new NpgsqlConnection(ProbeConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await using var reader = await command.ExecuteReaderAsync();

@@ -1,0 +1,392 @@
+# shellcheck shell=bash
+# Shared by the bench/*.sh load benchmarks; sourced, not run. It provides the pieces every
+# endpoint benchmark needs: tools, a throwaway PostgreSQL, a Release node on a loopback port,
+# a token, and "run a wrk scenario while watching the node's memory" with a results table.
+#
+# Settings (environment):
+#   BENCH_DURATION     measured seconds per scenario        (default 15)
+#   BENCH_WARMUP       warm-up seconds per scenario         (default 5)
+#   BENCH_THREADS      wrk threads                          (default 2)
+#   BENCH_CONNECTIONS  wrk connections                      (default 32)
+#   BENCH_PG_FAST=1    PostgreSQL with synchronous_commit=off (not durable; default: durable)
+#
+# A caller sets `set -euo pipefail`, sources this file, calls bench_init, and then the rest.
+
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The settings given in the environment, to reproduce the run in the report's command line.
+BENCH_ENV_GIVEN=$(env | grep -E '^BENCH_(DURATION|WARMUP|THREADS|CONNECTIONS|PG_FAST)=' | sort | tr '\n' ' ' || true)
+BENCH_DURATION=${BENCH_DURATION:-15}
+BENCH_WARMUP=${BENCH_WARMUP:-5}
+BENCH_THREADS=${BENCH_THREADS:-2}
+BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-32}
+BENCH_PG_FAST=${BENCH_PG_FAST:-0}
+
+NODE_DLL=$BENCH_ROOT/ApiGateway/bin/Release/net10.0/ApiGateway.dll
+
+BENCH_TMP=""          # mktemp -d: PostgreSQL data, signing key; deleted on exit
+BENCH_OUT=""          # bench/out/<name>-<timestamp>: raw wrk outputs and logs; kept
+PG_BIN=""             # /usr/lib/postgresql/<highest>/bin
+PG_DATA=""
+PG_PORT=""
+PG_CONN=""            # Npgsql connection string for the node
+SIGNING_KEY=""
+NODE_PID=""
+NODE_URL=""
+NODE_CONFIG=()        # configuration args shared by the node and its `token` command
+RSS_SAMPLER_PID=""
+BENCH_ROWS=()         # markdown table rows, one per scenario
+BENCH_FAILED=0        # set when a scenario saw non-2xx responses or socket errors
+
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+new_uuid() { cat /proc/sys/kernel/random/uuid; }
+
+# ---------------------------------------------------------------------------------------
+# Tools
+
+as_root() {
+    if ((EUID == 0)); then "$@"
+    elif command -v sudo >/dev/null; then sudo "$@"
+    else die "root is needed to run: $*"
+    fi
+}
+
+# Installs OS packages. `apt-get update` is slow and usually unnecessary, so it only runs
+# when the plain install fails (stale or empty package index).
+apt_install() {
+    log "installing $*"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2 && return 0
+    as_root apt-get update -q >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2
+}
+
+# The newest installed PostgreSQL server binaries (Debian keeps one folder per major version).
+pg_bin_dir() {
+    local dir
+    for dir in /usr/lib/postgresql/*/bin; do
+        if [[ -x $dir/initdb && -x $dir/pg_ctl ]]; then echo "$dir"; fi
+    done | sort -V | tail -n 1
+}
+
+ensure_tools() {
+    local missing=()
+    command -v wrk >/dev/null || missing+=(wrk)
+    command -v openssl >/dev/null || missing+=(openssl)
+    command -v curl >/dev/null || missing+=(curl)
+    [[ -n $(pg_bin_dir) ]] || missing+=(postgresql)
+    if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
+
+    PG_BIN=$(pg_bin_dir)
+    [[ -n $PG_BIN ]] || die "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin"
+    command -v dotnet >/dev/null || die "dotnet is not on PATH"
+}
+
+# ---------------------------------------------------------------------------------------
+# Run folders and cleanup
+
+# bench_init NAME: makes the temp and output folders and installs the cleanup trap.
+bench_init() {
+    local name=$1
+    BENCH_TMP=$(mktemp -d -t "chatgrains-bench.XXXXXX")
+    # mktemp -d is mode 700; the postgres OS user must traverse it to reach its data folder.
+    chmod 755 "$BENCH_TMP"
+    BENCH_OUT=$BENCH_ROOT/bench/out/$name-$(date +%Y%m%d-%H%M%S)
+    mkdir -p "$BENCH_OUT"
+    trap bench_cleanup EXIT
+    # Turn signals into a normal exit so the EXIT trap cleans up.
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+bench_cleanup() {
+    local rc=$?
+    set +e
+    stop_rss_sampler
+    stop_node
+    stop_postgres
+    if [[ -n $BENCH_TMP && -d $BENCH_TMP ]]; then rm -rf "$BENCH_TMP"; fi
+    exit "$rc"
+}
+
+# ---------------------------------------------------------------------------------------
+# PostgreSQL
+
+# Runs a command as the postgres OS user when we are root: initdb and the server refuse root.
+as_postgres() {
+    if ((EUID == 0)); then
+        # From a folder postgres can read, so nothing complains about the caller's cwd.
+        (cd "$BENCH_TMP" && runuser -u postgres -- "$@")
+    else
+        "$@"
+    fi
+}
+
+# A loopback port no socket uses. Ports are drawn below the kernel's ephemeral range, which
+# busy machines fill with client connections (a port with only an outgoing connection on
+# it looks free to a connect probe, yet bind fails). Another process could still take the
+# port before we bind it; then the start fails and the caller retries with another port.
+free_port() {
+    local low port _
+    low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    ((low > 12000)) || low=32768
+    for _ in $(seq 100); do
+        port=$((10000 + RANDOM % (low - 10000)))
+        if command -v ss >/dev/null; then
+            # Any state (listening, connected, TIME_WAIT) on that local port makes it busy.
+            [[ -z $(ss -Htan "sport = :$port" 2>/dev/null) ]] || continue
+        elif (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            continue
+        fi
+        echo "$port"
+        return 0
+    done
+    die "no free loopback port found"
+}
+
+start_postgres() {
+    PG_DATA=$BENCH_TMP/pgdata
+    mkdir -m 700 "$PG_DATA"
+    if ((EUID == 0)); then chown postgres: "$PG_DATA"; fi
+
+    log "initdb ($("$PG_BIN/postgres" --version))"
+    as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --locale=C \
+        >"$BENCH_OUT/initdb.log" 2>&1 || { cat "$BENCH_OUT/initdb.log" >&2; die "initdb failed"; }
+
+    # Loopback TCP only, no unix socket (nothing else on the machine should reach it), and
+    # room for the node's pool. fsync and synchronous_commit stay on: results must reflect
+    # durable commits unless BENCH_PG_FAST=1 says otherwise.
+    cat >>"$PG_DATA/postgresql.conf" <<EOF
+
+# --- bench/lib.sh ---
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+max_connections = 200
+EOF
+    local server_opts=""
+    if [[ $BENCH_PG_FAST == 1 ]]; then server_opts="-c synchronous_commit=off"; fi
+
+    local attempt
+    for attempt in 1 2 3; do
+        PG_PORT=$(free_port)
+        if as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
+            -o "-p $PG_PORT $server_opts" start >/dev/null; then
+            # Npgsql spells it "Maximum Pool Size" (or MaxPoolSize): "Max Pool Size" is rejected.
+            PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres;Maximum Pool Size=64"
+            log "PostgreSQL up on 127.0.0.1:$PG_PORT${server_opts:+ ($server_opts)}"
+            return 0
+        fi
+        log "PostgreSQL did not start on port $PG_PORT (attempt $attempt)"
+        tail -n 20 "$PG_DATA/server.log" >&2 || true
+    done
+    die "PostgreSQL did not start"
+}
+
+stop_postgres() {
+    [[ -n $PG_DATA && -f $PG_DATA/postmaster.pid ]] || return 0
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+        as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
+    # Keep the server log with the run's other outputs.
+    cp "$PG_DATA/server.log" "$BENCH_OUT/postgres.log" 2>/dev/null
+    PG_DATA=""
+    return 0
+}
+
+# ---------------------------------------------------------------------------------------
+# The node
+
+# A fresh RSA-2048 signing key: the node and the token command must share it.
+gen_signing_key() {
+    SIGNING_KEY=$BENCH_TMP/jwt-signing-key.pem
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$SIGNING_KEY" 2>/dev/null
+    chmod 600 "$SIGNING_KEY"
+}
+
+build_node() {
+    log "dotnet build -c Release ApiGateway"
+    (cd "$BENCH_ROOT" && dotnet build -c Release ApiGateway -nologo) >"$BENCH_OUT/build.log" 2>&1 ||
+        { tail -n 30 "$BENCH_OUT/build.log" >&2; die "build failed (see $BENCH_OUT/build.log)"; }
+}
+
+# Runs the built ApiGateway with the given args, from its output folder: the content root is
+# the working directory, and appsettings.json (log levels!) is found only from there.
+run_gateway() {
+    cd "$(dirname "$NODE_DLL")" && exec dotnet "$NODE_DLL" "$@"
+}
+
+# start_node [extra config args]: starts the node on a free loopback port and waits until
+# it is ready (migrations applied). Uses NODE_CONFIG, set by the caller.
+start_node() {
+    local attempt
+    for attempt in 1 2 3; do
+        NODE_URL=http://127.0.0.1:$(free_port)
+        (run_gateway --urls "$NODE_URL" "${NODE_CONFIG[@]}" "$@") >"$BENCH_OUT/node.log" 2>&1 &
+        NODE_PID=$!   # the subshell execs dotnet, so this is the node's own pid
+        log "node pid $NODE_PID on $NODE_URL"
+        if wait_ready; then return 0; fi
+        stop_node
+        # Someone took the port between free_port and the bind: try another one.
+        grep -q 'address already in use' "$BENCH_OUT/node.log" || break
+        log "port taken (attempt $attempt)"
+    done
+    tail -n 30 "$BENCH_OUT/node.log" >&2
+    die "node did not become ready (log: $BENCH_OUT/node.log)"
+}
+
+# Returns 0 once /health/ready answers 200, 1 if the node exits or is not ready in 120 s.
+wait_ready() {
+    local _
+    for _ in $(seq 240); do
+        if curl -fsS -o /dev/null --max-time 2 "$NODE_URL/health/ready" 2>/dev/null; then
+            log "node ready"
+            return 0
+        fi
+        kill -0 "$NODE_PID" 2>/dev/null || return 1
+        sleep 0.5
+    done
+    return 1
+}
+
+stop_node() {
+    [[ -n $NODE_PID ]] || return 0
+    if kill -0 "$NODE_PID" 2>/dev/null; then
+        kill -TERM "$NODE_PID" 2>/dev/null || true
+        local _
+        for _ in $(seq 40); do
+            kill -0 "$NODE_PID" 2>/dev/null || break
+            sleep 0.25
+        done
+        kill -KILL "$NODE_PID" 2>/dev/null || true
+    fi
+    wait "$NODE_PID" 2>/dev/null || true
+    NODE_PID=""
+    return 0
+}
+
+# mint_token ROLE: prints a JWT from the node's `token` command, signed with the node's key.
+mint_token() {
+    local role=$1 out
+    out=$(run_gateway token --role "$role" --sub "$(new_uuid)" --lifetime 02:00:00 "${NODE_CONFIG[@]}") ||
+        die "token command failed"
+    # Only the token line: anything else on stdout (a log line) is not part of it.
+    out=$(grep -E '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' <<<"$out" | tail -n 1) ||
+        die "token command printed no JWT"
+    echo "$out"
+}
+
+# ---------------------------------------------------------------------------------------
+# Memory
+
+proc_status_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
+
+# Samples VmRSS of PID every 0.5 s into FILE (its peak so far, in kB) until stopped.
+start_rss_sampler() {
+    local pid=$1 file=$2
+    echo 0 >"$file"
+    (
+        set +e
+        peak=0
+        while kill -0 "$pid" 2>/dev/null; do
+            rss=$(proc_status_kb "$pid" VmRSS)
+            if [[ -n $rss ]] && ((rss > peak)); then
+                peak=$rss
+                echo "$peak" >"$file"
+            fi
+            sleep 0.5
+        done
+    ) &
+    RSS_SAMPLER_PID=$!
+}
+
+stop_rss_sampler() {
+    [[ -n $RSS_SAMPLER_PID ]] || return 0
+    kill "$RSS_SAMPLER_PID" 2>/dev/null || true
+    wait "$RSS_SAMPLER_PID" 2>/dev/null || true   # it dies of the TERM: not a failure
+    RSS_SAMPLER_PID=""
+    return 0
+}
+
+kb_to_mb() { awk -v kb="${1:-0}" 'BEGIN { printf "%.0f", kb / 1024 }'; }
+
+# ---------------------------------------------------------------------------------------
+# wrk
+
+# result_field LINE KEY: the value of KEY=value in a RESULT line.
+result_field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+# run_wrk PHASE SECONDS OUTFILE SCRIPT URL [VAR=value ...] [-- wrk options]
+run_wrk() {
+    local phase=$1 seconds=$2 outfile=$3 script=$4 url=$5
+    shift 5
+    local vars=() opts=()
+    while (($#)) && [[ $1 != -- ]]; do vars+=("$1"); shift; done
+    if (($#)); then shift; opts=("$@"); fi
+    env BENCH_PHASE="$phase" "${vars[@]}" \
+        wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"${seconds}s" "${opts[@]}" -s "$script" "$url" \
+        2>&1 | tee "$outfile"
+}
+
+# run_scenario NAME SCRIPT URL [VAR=value ...]
+# A warm-up run (JIT, connection pools, PostgreSQL caches), then the measured run while
+# sampling the node's RSS. Raw outputs go to BENCH_OUT; a table row goes to BENCH_ROWS.
+run_scenario() {
+    local name=$1 script=$2 url=$3
+    shift 3
+
+    log "$name: warm-up ${BENCH_WARMUP}s"
+    run_wrk warmup "$BENCH_WARMUP" "$BENCH_OUT/$name-warmup.txt" "$script" "$url" "$@" >/dev/null ||
+        die "$name: wrk warm-up failed"
+
+    log "$name: measured ${BENCH_DURATION}s"
+    local rss_file=$BENCH_TMP/rss-$name
+    start_rss_sampler "$NODE_PID" "$rss_file"
+    run_wrk measured "$BENCH_DURATION" "$BENCH_OUT/$name.txt" "$script" "$url" "$@" -- --latency ||
+        die "$name: wrk failed"
+    stop_rss_sampler
+    kill -0 "$NODE_PID" 2>/dev/null || die "$name: the node died during the run"
+
+    local result
+    result=$(grep '^RESULT ' "$BENCH_OUT/$name.txt" | tail -n 1) || die "$name: no RESULT line from wrk"
+    local peak_mb hwm_mb
+    peak_mb=$(kb_to_mb "$(cat "$rss_file")")
+    # VmHWM is the node's peak since it started (so it includes earlier scenarios).
+    hwm_mb=$(kb_to_mb "$(proc_status_kb "$NODE_PID" VmHWM)")
+
+    local non2xx sockets
+    non2xx=$(result_field "$result" non2xx)
+    sockets=$(($(result_field "$result" connect) + $(result_field "$result" read) +
+        $(result_field "$result" write) + $(result_field "$result" timeout)))
+    if ((non2xx > 0 || sockets > 0)); then
+        BENCH_FAILED=1
+        log "$name: $non2xx non-2xx responses (statuses $(result_field "$result" statuses)), $sockets socket errors"
+        grep '^FIRST_NON2XX ' "$BENCH_OUT/$name.txt" >&2 || true
+    fi
+
+    BENCH_ROWS+=("| $name | $(result_field "$result" rps) | $(result_field "$result" p50_ms) | $(result_field "$result" p99_ms) | $non2xx | $sockets | $peak_mb | $hwm_mb |")
+}
+
+# ---------------------------------------------------------------------------------------
+# Report
+
+print_machine() {
+    local cpu mem_gb
+    cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
+    mem_gb=$(free -g | awk '/^Mem:/ { print $2 }')
+    echo "- machine: $(nproc) CPUs (${cpu:-unknown CPU}), ${mem_gb} GB RAM, Linux $(uname -r)"
+    echo "- .NET SDK $(dotnet --version), $("$PG_BIN/postgres" --version)$([[ $BENCH_PG_FAST == 1 ]] && echo ', synchronous_commit=off' || echo ', durable commits (fsync, synchronous_commit on)')"
+    echo "- wrk $(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }'): ${BENCH_THREADS} threads, ${BENCH_CONNECTIONS} connections, ${BENCH_WARMUP} s warm-up + ${BENCH_DURATION} s measured per scenario, node and PostgreSQL on the same machine (loopback)"
+}
+
+# print_report COMMAND: the results as markdown, ready for bench/RESULTS.md.
+print_report() {
+    echo
+    echo "command: \`$1\`"
+    echo
+    print_machine
+    echo
+    echo "| scenario | requests/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MB | VmHWM MB |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${BENCH_ROWS[@]}"
+    echo
+    echo "raw wrk outputs: ${BENCH_OUT#"$BENCH_ROOT"/}/"
+}

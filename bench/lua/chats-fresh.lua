@@ -1,0 +1,18 @@
+-- PUT /v2/chats/{chatId} with a fresh random chat id on every request: each request
+-- creates a chat (INSERT ... ON CONFLICT DO NOTHING, outbox event, read-back).
+-- Body: the spec's full "Request Body" example (bench/payloads/chats-put.json).
+-- Env: BENCH_TOKEN (a Bearer token whose role may create chats).
+-- Run: BENCH_TOKEN=... wrk -t2 -c32 -d15s --latency -s bench/lua/chats-fresh.lua http://127.0.0.1:PORT
+
+local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = dir .. "?.lua;" .. package.path
+local common = require("common")
+
+common.install("fresh")
+common.json_request("PUT", common.read_file(dir .. "../payloads/chats-put.json"), common.env("BENCH_TOKEN"))
+
+-- Built per request because the path changes; wrk.format merges the method, headers and
+-- body set above.
+function request()
+   return wrk.format(nil, "/v2/chats/" .. common.uuid4())
+end
