@@ -34,6 +34,7 @@ NODE_PID=""
 NODE_URL=""
 NODE_CONFIG=()        # configuration args shared by the node and its `token` command
 RSS_SAMPLER_PID=""
+WRK_PID=""
 BENCH_ROWS=()         # markdown table rows, one per scenario
 BENCH_FAILED=0        # set when a scenario saw non-2xx responses or socket errors
 
@@ -102,6 +103,7 @@ bench_init() {
 bench_cleanup() {
     local rc=$?
     set +e
+    if [[ -n $WRK_PID ]]; then kill "$WRK_PID" 2>/dev/null; wait "$WRK_PID" 2>/dev/null; fi
     stop_rss_sampler
     stop_node
     stop_postgres
@@ -173,7 +175,9 @@ EOF
             -o "-p $PG_PORT $server_opts" start >/dev/null; then
             # Npgsql spells it "Maximum Pool Size" (or MaxPoolSize): "Max Pool Size" is rejected.
             PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres;Maximum Pool Size=64"
-            log "PostgreSQL up on 127.0.0.1:$PG_PORT${server_opts:+ ($server_opts)}"
+            # Read back from the server what makes commits durable, so the log proves it.
+            log "PostgreSQL up on 127.0.0.1:$PG_PORT: $("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atc \
+                "SELECT 'fsync=' || current_setting('fsync') || ' synchronous_commit=' || current_setting('synchronous_commit')")"
             return 0
         fi
         log "PostgreSQL did not start on port $PG_PORT (attempt $attempt)"
@@ -321,9 +325,17 @@ run_wrk() {
     local vars=() opts=()
     while (($#)) && [[ $1 != -- ]]; do vars+=("$1"); shift; done
     if (($#)); then shift; opts=("$@"); fi
+    # In the background plus `wait`: bash runs a trap only once a foreground command ends,
+    # whereas `wait` returns as soon as a signal arrives, so a TERM cleans up at once.
     env BENCH_PHASE="$phase" "${vars[@]}" \
         wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"${seconds}s" "${opts[@]}" -s "$script" "$url" \
-        2>&1 | tee "$outfile"
+        >"$outfile" 2>&1 &
+    WRK_PID=$!
+    local rc=0
+    wait "$WRK_PID" || rc=$?
+    WRK_PID=""
+    cat "$outfile"
+    return "$rc"
 }
 
 # run_scenario NAME SCRIPT URL [VAR=value ...]
