@@ -5,7 +5,7 @@
 #
 # Settings (environment):
 #   BENCH_DURATION     measured seconds per scenario        (default 15)
-#   BENCH_WARMUP       warm-up seconds per scenario         (default 5)
+#   BENCH_WARMUP       warm-up seconds per scenario         (default 15)
 #   BENCH_THREADS      wrk threads                          (default 2)
 #   BENCH_CONNECTIONS  wrk connections                      (default 32)
 #   BENCH_PG_FAST=1    PostgreSQL with synchronous_commit=off (not durable; default: durable)
@@ -16,7 +16,7 @@ BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The settings given in the environment, to reproduce the run in the report's command line.
 BENCH_ENV_GIVEN=$(env | grep -E '^BENCH_(DURATION|WARMUP|THREADS|CONNECTIONS|PG_FAST)=' | sort | tr '\n' ' ' || true)
 BENCH_DURATION=${BENCH_DURATION:-15}
-BENCH_WARMUP=${BENCH_WARMUP:-5}
+BENCH_WARMUP=${BENCH_WARMUP:-15}
 BENCH_THREADS=${BENCH_THREADS:-2}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-32}
 BENCH_PG_FAST=${BENCH_PG_FAST:-0}
