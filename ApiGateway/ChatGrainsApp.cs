@@ -1,5 +1,6 @@
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Chats;
+using ChatGrains.ApiGateway.GuestSessions;
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.Silo;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -36,6 +37,8 @@ public static class ChatGrainsApp
         builder.Services.AddChatSilo(builder.Configuration);
         builder.Services.AddChatAuth(builder.Configuration);
         builder.Services.AddApiErrors();
+        builder.Services.AddTracing();
+        builder.Services.AddSessionRateLimiting(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(options =>
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default));
         configure?.Invoke(builder);
@@ -44,15 +47,19 @@ public static class ChatGrainsApp
         // Fail at start, not at the first request, when the signing key is missing or unreadable.
         _ = app.Services.GetRequiredService<SigningKeys>();
 
+        app.UseForwardedHeaders();
+        app.UseTraceIdHeader();
         app.UseExceptionHandler();
         app.UseApiStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseSessionRateLimiting();
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapJwks();
         app.MapChatsApi();
+        app.MapGuestSessionsApi();
         return app;
     }
 }

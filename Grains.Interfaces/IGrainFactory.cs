@@ -4,4 +4,6 @@ namespace ChatGrains.Grains;
 public interface IGrainFactory
 {
     IChatGrain GetChatGrain(Guid chatId);
+
+    IGuestSessionGrain GetGuestSessionGrain(string sessionKey);
 }

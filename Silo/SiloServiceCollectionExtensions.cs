@@ -27,12 +27,17 @@ public static class SiloServiceCollectionExtensions
             services.AddSingleton(_ => PostgresStorage.CreateDataSource(connectionString));
             services.AddSingleton<IStorageProvider, PostgresStorage>();
             services.AddSingleton<IChatStore, PostgresChatStore>();
+            services.AddSingleton<IGuestSessionStore, PostgresGuestSessionStore>();
+            services.AddSingleton<IRateLimitStore, PostgresRateLimitStore>();
+            services.AddHostedService<RateLimitJanitor>();
         }
         else
         {
             services.AddSingleton(sp => new SqliteStorage(sp.GetRequiredService<IOptions<StorageOptions>>().Value.SqlitePath));
             services.AddSingleton<IStorageProvider>(sp => sp.GetRequiredService<SqliteStorage>());
             services.AddSingleton<IChatStore, SqliteChatStore>();
+            services.AddSingleton<IGuestSessionStore, SqliteGuestSessionStore>();
+            services.AddSingleton<IRateLimitStore, InMemoryRateLimitStore>();
         }
 
         services.AddSingleton<IGrainFactory, GrainFactory>();

@@ -4,8 +4,9 @@ using ChatGrains.Grains;
 
 namespace ChatGrains.Silo;
 
-/// <summary>How grain state and events are written into the database's json columns.</summary>
+/// <summary>How grain state and events are written into the database's json and text columns.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(Chat))]
 [JsonSerializable(typeof(ChatCreated))]
+[JsonSerializable(typeof(GuestSessionStarted))]
 internal sealed partial class StorageJson : JsonSerializerContext;

@@ -13,7 +13,7 @@ namespace ChatGrains.ApiGateway.Http;
 /// </summary>
 public abstract class ApiErrorFormat
 {
-    public abstract IResult Respond(int status, string message, IReadOnlyDictionary<string, string[]>? fieldErrors = null);
+    public abstract IResult Respond(HttpContext http, int status, string message, IReadOnlyDictionary<string, string[]>? fieldErrors = null);
 }
 
 /// <summary>RFC 9457 problem details; field errors under <c>errors</c>, as ASP.NET's validation problems.</summary>
@@ -21,7 +21,7 @@ public sealed class ProblemDetailsFormat : ApiErrorFormat
 {
     public static readonly ProblemDetailsFormat Instance = new();
 
-    public override IResult Respond(int status, string message, IReadOnlyDictionary<string, string[]>? fieldErrors = null) =>
+    public override IResult Respond(HttpContext http, int status, string message, IReadOnlyDictionary<string, string[]>? fieldErrors = null) =>
         fieldErrors is { Count: > 0 } && status == StatusCodes.Status400BadRequest
             ? TypedResults.ValidationProblem(fieldErrors, title: message)
             : TypedResults.Problem(statusCode: status, title: message);
@@ -69,11 +69,13 @@ public static class ApiErrors
         {
             var http = context.HttpContext;
             var status = http.Response.StatusCode;
-            return FormatOf(http).Respond(status, ReasonPhrases.GetReasonPhrase(status)).ExecuteAsync(http);
+            return FormatOf(http).Respond(http, status, ReasonPhrases.GetReasonPhrase(status)).ExecuteAsync(http);
         });
 
+    /// <summary>The format of the endpoint the request was for; the exception handler has cleared it from the context.</summary>
     internal static ApiErrorFormat FormatOf(HttpContext http) =>
-        http.GetEndpoint()?.Metadata.GetMetadata<ApiErrorFormat>() ?? ProblemDetailsFormat.Instance;
+        (http.GetEndpoint() ?? http.Features.Get<IExceptionHandlerFeature>()?.Endpoint)?.Metadata.GetMetadata<ApiErrorFormat>()
+        ?? ProblemDetailsFormat.Instance;
 
     /// <summary>"$.visitorInfo.name" → "visitorInfo.name"; the whole body is "body".</summary>
     public static string FieldOf(JsonException exception) =>
@@ -91,11 +93,11 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
         switch (exception)
         {
             case BadHttpRequestException { InnerException: JsonException json }:
-                result = format.Respond(StatusCodes.Status400BadRequest, "The request body is not valid JSON for this endpoint.",
+                result = format.Respond(http, StatusCodes.Status400BadRequest, "The request body is not valid JSON for this endpoint.",
                     new Dictionary<string, string[]> { [ApiErrors.FieldOf(json)] = ["Malformed JSON or a value of the wrong type."] });
                 break;
             case BadHttpRequestException bad:
-                result = format.Respond(bad.StatusCode, bad.StatusCode switch
+                result = format.Respond(http, bad.StatusCode, bad.StatusCode switch
                 {
                     StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
                     StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
@@ -103,21 +105,23 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
                 });
                 break;
             case StorageUnavailableException:
-                LogUnavailable(logger, http.Request.Method, http.GetEndpoint()?.DisplayName);
+                LogUnavailable(logger, http.Request.Method, EndpointName(http));
                 http.Response.Headers.RetryAfter = ApiErrors.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                result = format.Respond(StatusCodes.Status503ServiceUnavailable, "The service is temporarily unavailable; retry later.");
+                result = format.Respond(http, StatusCodes.Status503ServiceUnavailable, "The service is temporarily unavailable; retry later.");
                 break;
             case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
                 // The client went away; there is nobody to answer.
                 return true;
             default:
-                LogUnhandled(logger, exception, http.Request.Method, http.GetEndpoint()?.DisplayName);
-                result = format.Respond(StatusCodes.Status500InternalServerError, "An unexpected error occurred.");
+                LogUnhandled(logger, exception, http.Request.Method, EndpointName(http));
+                result = format.Respond(http, StatusCodes.Status500InternalServerError, "An unexpected error occurred.");
                 break;
         }
         await result.ExecuteAsync(http);
         return true;
     }
+
+    private static string? EndpointName(HttpContext http) => http.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.DisplayName;
 
     [LoggerMessage(LogLevel.Warning, "Database unavailable for {Method} {Endpoint}: answered 503")]
     private static partial void LogUnavailable(ILogger logger, string method, string? endpoint);

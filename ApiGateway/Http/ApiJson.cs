@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Chats;
+using ChatGrains.ApiGateway.GuestSessions;
 
 namespace ChatGrains.ApiGateway.Http;
 
@@ -11,6 +12,9 @@ namespace ChatGrains.ApiGateway.Http;
 [JsonSerializable(typeof(CreateChatRequest))]
 [JsonSerializable(typeof(ChatResponse))]
 [JsonSerializable(typeof(JwkSet))]
+[JsonSerializable(typeof(GuestSessionRequest))]
+[JsonSerializable(typeof(Envelope<GuestSessionData>))]
+[JsonSerializable(typeof(Envelope<object>), TypeInfoPropertyName = "EnvelopeObject")]
 internal sealed partial class ApiJson : JsonSerializerContext;
 
 /// <summary>Timestamps as the specs show them: UTC with milliseconds, <c>2025-01-01T10:00:00.000Z</c>.</summary>

@@ -1,0 +1,135 @@
+using System.Globalization;
+using System.Net;
+using System.Threading.RateLimiting;
+using ChatGrains.Silo;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.RateLimiting;
+
+namespace ChatGrains.ApiGateway.Http;
+
+/// <summary><c>RateLimiting:*</c> configuration.</summary>
+public sealed class RateLimitingOptions
+{
+    public const string Section = "RateLimiting";
+
+    public bool Enabled { get; set; } = true;
+
+    public int PermitsPerMinute { get; set; } = 60;
+}
+
+/// <summary>Endpoint metadata: this endpoint is limited per client IP, counted under <paramref name="Bucket"/>.</summary>
+public sealed record RateLimitedPerClient(string Bucket);
+
+/// <summary>
+/// Per-client-IP limits for the session endpoints, plugged into ASP.NET Core's rate-limiting
+/// middleware. Counts live in <see cref="IRateLimitStore"/>: the shared database on PostgreSQL,
+/// so a cluster admits the limit once, not once per node. Every limited response carries the
+/// IETF httpapi draft headers (<c>RateLimit-Policy</c>, <c>RateLimit</c>); a 429 adds <c>Retry-After</c>.
+/// </summary>
+public static class SessionRateLimiting
+{
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+
+    public static IServiceCollection AddSessionRateLimiting(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RateLimitingOptions>()
+            .BindConfiguration(RateLimitingOptions.Section)
+            .Validate(o => o.PermitsPerMinute > 0, "RateLimiting:PermitsPerMinute must be positive.")
+            .ValidateOnStart();
+        services.Configure<ForwardedHeadersOptions>(options => ConfigureForwardedHeaders(options, configuration));
+        services.AddSingleton<ClientRateLimiter>();
+        services.AddRateLimiter(options =>
+        {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.OnRejected = (context, _) =>
+            {
+                var http = context.HttpContext;
+                if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+                {
+                    http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                }
+                return new ValueTask(ApiErrors.FormatOf(http)
+                    .Respond(http, StatusCodes.Status429TooManyRequests, "Too many requests from this client; retry later.")
+                    .ExecuteAsync(http));
+            };
+        });
+        services.AddOptions<RateLimiterOptions>()
+            .Configure<ClientRateLimiter>((options, limiter) => options.GlobalLimiter = limiter);
+        return services;
+    }
+
+    public static IApplicationBuilder UseSessionRateLimiting(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RateLimitingOptions>>().Value;
+        return options.Enabled ? app.UseRateLimiter() : app;
+    }
+
+    /// <summary>
+    /// X-Forwarded-For is believed only from the proxies listed in <c>ForwardedHeaders:KnownProxies</c>.
+    /// ASP.NET trusts loopback by default; that default is dropped, or any local client could
+    /// pick its own address and escape its limit.
+    /// </summary>
+    private static void ConfigureForwardedHeaders(ForwardedHeadersOptions options, IConfiguration configuration)
+    {
+        options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+        options.KnownProxies.Clear();
+        options.KnownIPNetworks.Clear();
+        foreach (var proxy in configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? [])
+        {
+            if (!IPAddress.TryParse(proxy, out var address))
+            {
+                throw new InvalidOperationException($"ForwardedHeaders:KnownProxies: '{proxy}' is not an IP address.");
+            }
+            options.KnownProxies.Add(address);
+        }
+    }
+
+    internal static int HeaderSeconds(TimeSpan value) => (int)Math.Ceiling(Math.Max(0, value.TotalSeconds));
+
+    /// <summary>The limiter itself: endpoints without <see cref="RateLimitedPerClient"/> pass untouched.</summary>
+    internal sealed class ClientRateLimiter(IRateLimitStore store, Microsoft.Extensions.Options.IOptions<RateLimitingOptions> options) : PartitionedRateLimiter<HttpContext>
+    {
+        private static readonly RateLimitLease Unlimited = new Lease(true, null);
+
+        private int Limit => options.Value.PermitsPerMinute;
+
+        public override RateLimiterStatistics? GetStatistics(HttpContext resource) => null;
+
+        // The decision needs the database: report "not yet" so the middleware awaits AcquireAsync.
+        protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount) =>
+            BucketOf(resource) is null ? Unlimited : new Lease(false, null);
+
+        protected override async ValueTask<RateLimitLease> AcquireAsyncCore(HttpContext resource, int permitCount, CancellationToken cancellationToken)
+        {
+            if (BucketOf(resource) is not { } bucket)
+            {
+                return Unlimited;
+            }
+            var client = resource.Connection.RemoteIpAddress is { } ip
+                ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString()
+                : "unknown";
+            var decision = await store.AcquireAsync($"{bucket}:{client}", Limit, Window, cancellationToken);
+
+            var headers = resource.Response.Headers;
+            headers["RateLimit-Policy"] = $"\"per-client\";q={Limit};w={(int)Window.TotalSeconds}";
+            headers["RateLimit"] = $"\"per-client\";r={decision.Remaining};t={HeaderSeconds(decision.ResetAfter)}";
+            return new Lease(decision.Admitted, decision.Admitted ? null : decision.RetryAfter);
+        }
+
+        private static string? BucketOf(HttpContext http) =>
+            http.GetEndpoint()?.Metadata.GetMetadata<RateLimitedPerClient>()?.Bucket;
+    }
+
+    private sealed class Lease(bool acquired, TimeSpan? retryAfter) : RateLimitLease
+    {
+        public override bool IsAcquired => acquired;
+
+        public override IEnumerable<string> MetadataNames => retryAfter is null ? [] : [MetadataName.RetryAfter.Name];
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            metadata = metadataName == MetadataName.RetryAfter.Name ? retryAfter : null;
+            return metadata is not null;
+        }
+    }
+}
