@@ -38,7 +38,8 @@ public static class ChatGrainsApp
         builder.Services.AddChatAuth(builder.Configuration);
         builder.Services.AddApiErrors();
         builder.Services.AddTracing();
-        builder.Services.AddSessionRateLimiting(builder.Configuration);
+        builder.Services.AddTrustedProxies(builder.Configuration);
+        builder.Services.AddSessionRateLimiting();
         builder.Services.ConfigureHttpJsonOptions(options =>
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default));
         configure?.Invoke(builder);
@@ -47,7 +48,7 @@ public static class ChatGrainsApp
         // Fail at start, not at the first request, when the signing key is missing or unreadable.
         _ = app.Services.GetRequiredService<SigningKeys>();
 
-        app.UseForwardedHeaders();
+        app.UseTrustedProxies();
         app.UseTraceIdHeader();
         app.UseExceptionHandler();
         app.UseApiStatusCodePages();

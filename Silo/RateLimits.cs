@@ -1,5 +1,4 @@
-using System.Collections.Concurrent;
-using ChatGrains.Grains;
+using ChatGrains.Silo.Postgres;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -8,20 +7,17 @@ using NpgsqlTypes;
 namespace ChatGrains.Silo;
 
 /// <summary>
-/// A rate limit decision. The algorithm is GCRA (a token bucket kept as one timestamp, the
-/// "theoretical arrival time"): up to <c>limit</c> requests at once, refilled one every
-/// <c>window / limit</c>, so never more than <c>limit</c> within any <c>window</c> after a burst.
+/// A sliding-window decision: a request is admitted while fewer than <c>limit</c> requests were
+/// admitted in the <c>window</c> before it, so no window of that length ever holds more.
 /// </summary>
-public readonly record struct RateLimitDecision(bool Admitted, int Limit, int Remaining, TimeSpan ResetAfter, TimeSpan RetryAfter)
+public readonly record struct RateLimitDecision(bool Admitted, int Limit, int Remaining, TimeSpan NextPermitIn)
 {
-    /// <param name="ahead">How far the key's theoretical arrival time is ahead of now, after this request.</param>
-    public static RateLimitDecision From(bool admitted, TimeSpan ahead, int limit, TimeSpan window)
+    /// <param name="hits">The admitted requests' times as stored after this request (any order; old ones are ignored).</param>
+    public static RateLimitDecision From(bool admitted, IEnumerable<DateTime> hits, DateTime now, int limit, TimeSpan window)
     {
-        var interval = window / limit;
-        ahead = ahead < TimeSpan.Zero ? TimeSpan.Zero : ahead;
-        var remaining = (int)Math.Clamp(Math.Floor((window - ahead) / interval), 0, limit);
-        var retryAfter = admitted ? TimeSpan.Zero : ahead + interval - window;
-        return new RateLimitDecision(admitted, limit, remaining, ahead, retryAfter < TimeSpan.Zero ? interval : retryAfter);
+        var counted = hits.Where(hit => hit > now - window).Order().ToList();
+        var nextPermitIn = counted.Count == 0 ? TimeSpan.Zero : counted[0] + window - now;
+        return new RateLimitDecision(admitted, limit, Math.Max(0, limit - counted.Count), nextPermitIn);
     }
 }
 
@@ -34,62 +30,63 @@ public interface IRateLimitStore
 /// <summary>A single node's limits, in process (SQLite means one node).</summary>
 internal sealed class InMemoryRateLimitStore(TimeProvider clock) : IRateLimitStore
 {
-    private readonly ConcurrentDictionary<string, StrongBox<DateTimeOffset>> _arrivals = new(StringComparer.Ordinal);
+    private const int SweepThreshold = 100_000;
+    private readonly Dictionary<string, Queue<DateTime>> _hits = new(StringComparer.Ordinal);
 
     public Task<RateLimitDecision> AcquireAsync(string key, int limit, TimeSpan window, CancellationToken cancellationToken)
     {
-        var interval = window / limit;
-        var box = _arrivals.GetOrAdd(key, _ => new StrongBox<DateTimeOffset>(DateTimeOffset.MinValue));
-        lock (box)
+        var now = clock.GetUtcNow().UtcDateTime;
+        lock (_hits)
         {
-            var now = clock.GetUtcNow();
-            var next = (box.Value > now ? box.Value : now) + interval;
-            var admitted = next - now <= window;
+            if (_hits.Count > SweepThreshold)
+            {
+                Sweep(now - window);
+            }
+            if (!_hits.TryGetValue(key, out var hits))
+            {
+                _hits[key] = hits = new Queue<DateTime>();
+            }
+            while (hits.TryPeek(out var oldest) && oldest <= now - window)
+            {
+                hits.Dequeue();
+            }
+            var admitted = hits.Count < limit;
             if (admitted)
             {
-                box.Value = next;
+                hits.Enqueue(now);
             }
-            if (_arrivals.Count > 100_000)
-            {
-                Sweep(now);
-            }
-            return Task.FromResult(RateLimitDecision.From(admitted, box.Value - now, limit, window));
+            return Task.FromResult(RateLimitDecision.From(admitted, hits, now, limit, window));
         }
     }
 
-    private void Sweep(DateTimeOffset now)
+    private void Sweep(DateTime expired)
     {
-        foreach (var (key, box) in _arrivals)
+        foreach (var (key, hits) in _hits)
         {
-            if (box.Value < now)
+            if (hits.Count == 0 || hits.Last() <= expired)
             {
-                _arrivals.TryRemove(key, out _);
+                _hits.Remove(key);
             }
         }
-    }
-
-    private sealed class StrongBox<T>(T value)
-    {
-        public T Value = value;
     }
 }
 
 /// <summary>Cluster-wide limits: every node updates the same row, serialised by its row lock.</summary>
 internal sealed class PostgresRateLimitStore(NpgsqlDataSource db, StorageReadiness readiness) : IRateLimitStore
 {
-    // One statement: admit (and advance the arrival time) only while it stays within the window.
-    // PostgreSQL's clock is the cluster's clock, so nodes with skewed clocks still agree.
+    // One statement: append now() to the key's recent hits only while fewer than the limit are
+    // within the window. PostgreSQL's clock is the cluster's clock, so nodes agree on time.
     private const string Acquire = """
         WITH admitted AS (
-            INSERT INTO rate_limits AS r (key, tat) VALUES ($1, now() + $2)
-            ON CONFLICT (key) DO UPDATE SET tat = GREATEST(r.tat, now()) + $2
-                WHERE GREATEST(r.tat, now()) + $2 <= now() + $3
-            RETURNING tat
+            INSERT INTO rate_limits AS r (key, hits) VALUES ($1, ARRAY[now()])
+            ON CONFLICT (key) DO UPDATE
+                SET hits = ARRAY(SELECT h FROM unnest(r.hits) AS h WHERE h > now() - $2 ORDER BY h) || now()
+                WHERE (SELECT count(*) FROM unnest(r.hits) AS h WHERE h > now() - $2) < $3
+            RETURNING hits
         )
-        SELECT true, EXTRACT(EPOCH FROM tat - now())::float8 FROM admitted
+        SELECT true, hits, now() FROM admitted
         UNION ALL
-        SELECT false, EXTRACT(EPOCH FROM tat - now())::float8 FROM rate_limits
-        WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM admitted)
+        SELECT false, hits, now() FROM rate_limits WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM admitted)
         """;
 
     public async Task<RateLimitDecision> AcquireAsync(string key, int limit, TimeSpan window, CancellationToken cancellationToken)
@@ -99,22 +96,25 @@ internal sealed class PostgresRateLimitStore(NpgsqlDataSource db, StorageReadine
         {
             await using var command = db.CreateCommand(Acquire);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-            command.Parameters.Add(new NpgsqlParameter<TimeSpan> { NpgsqlDbType = NpgsqlDbType.Interval, TypedValue = window / limit });
             command.Parameters.Add(new NpgsqlParameter<TimeSpan> { NpgsqlDbType = NpgsqlDbType.Interval, TypedValue = window });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = limit });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken)
-                ? RateLimitDecision.From(reader.GetBoolean(0), TimeSpan.FromSeconds(reader.GetDouble(1)), limit, window)
-                // Refused by a row this statement's snapshot cannot see yet: a concurrent first request.
-                : RateLimitDecision.From(false, window, limit, window);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                // Refused by a row this statement's snapshot cannot see yet: a concurrent first
+                // request filled the window. Say the whole window, the most it can be.
+                return new RateLimitDecision(false, limit, 0, window);
+            }
+            return RateLimitDecision.From(reader.GetBoolean(0), reader.GetFieldValue<DateTime[]>(1), reader.GetFieldValue<DateTime>(2), limit, window);
         }
-        catch (Exception ex) when (Postgres.PostgresStorage.IsUnavailable(ex))
+        catch (Exception ex) when (PostgresStorage.IsUnavailable(ex))
         {
-            throw Postgres.PostgresStorage.Unavailable(ex);
+            throw PostgresStorage.Unavailable(ex);
         }
     }
 }
 
-/// <summary>Deletes rate limit rows whose arrival time has passed: they mean the same as no row.</summary>
+/// <summary>Deletes rate limit rows whose every hit has left the longest window: they mean the same as no row.</summary>
 internal sealed partial class RateLimitJanitor(NpgsqlDataSource db, StorageReadiness readiness, ILogger<RateLimitJanitor> logger) : BackgroundService
 {
     private static readonly TimeSpan Period = TimeSpan.FromMinutes(1);
@@ -130,10 +130,11 @@ internal sealed partial class RateLimitJanitor(NpgsqlDataSource db, StorageReadi
             }
             try
             {
-                await using var command = db.CreateCommand("DELETE FROM rate_limits WHERE tat < now()");
+                await using var command = db.CreateCommand("DELETE FROM rate_limits WHERE hits[array_upper(hits, 1)] < now() - $1");
+                command.Parameters.Add(new NpgsqlParameter<TimeSpan> { NpgsqlDbType = NpgsqlDbType.Interval, TypedValue = Period });
                 await command.ExecuteNonQueryAsync(stoppingToken);
             }
-            catch (Exception ex) when (Postgres.PostgresStorage.IsUnavailable(ex))
+            catch (Exception ex) when (PostgresStorage.IsUnavailable(ex))
             {
                 LogSkipped(logger, ex.Message);
             }

@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Net;
 using System.Threading.RateLimiting;
 using ChatGrains.Silo;
-using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 
 namespace ChatGrains.ApiGateway.Http;
@@ -30,13 +28,12 @@ public static class SessionRateLimiting
 {
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
-    public static IServiceCollection AddSessionRateLimiting(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddSessionRateLimiting(this IServiceCollection services)
     {
         services.AddOptions<RateLimitingOptions>()
             .BindConfiguration(RateLimitingOptions.Section)
             .Validate(o => o.PermitsPerMinute > 0, "RateLimiting:PermitsPerMinute must be positive.")
             .ValidateOnStart();
-        services.Configure<ForwardedHeadersOptions>(options => ConfigureForwardedHeaders(options, configuration));
         services.AddSingleton<ClientRateLimiter>();
         services.AddRateLimiter(options =>
         {
@@ -62,26 +59,6 @@ public static class SessionRateLimiting
     {
         var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RateLimitingOptions>>().Value;
         return options.Enabled ? app.UseRateLimiter() : app;
-    }
-
-    /// <summary>
-    /// X-Forwarded-For is believed only from the proxies listed in <c>ForwardedHeaders:KnownProxies</c>.
-    /// ASP.NET trusts loopback by default; that default is dropped, or any local client could
-    /// pick its own address and escape its limit.
-    /// </summary>
-    private static void ConfigureForwardedHeaders(ForwardedHeadersOptions options, IConfiguration configuration)
-    {
-        options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
-        options.KnownProxies.Clear();
-        options.KnownIPNetworks.Clear();
-        foreach (var proxy in configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? [])
-        {
-            if (!IPAddress.TryParse(proxy, out var address))
-            {
-                throw new InvalidOperationException($"ForwardedHeaders:KnownProxies: '{proxy}' is not an IP address.");
-            }
-            options.KnownProxies.Add(address);
-        }
     }
 
     internal static int HeaderSeconds(TimeSpan value) => (int)Math.Ceiling(Math.Max(0, value.TotalSeconds));
@@ -110,10 +87,16 @@ public static class SessionRateLimiting
                 : "unknown";
             var decision = await store.AcquireAsync($"{bucket}:{client}", Limit, Window, cancellationToken);
 
-            var headers = resource.Response.Headers;
-            headers["RateLimit-Policy"] = $"\"per-client\";q={Limit};w={(int)Window.TotalSeconds}";
-            headers["RateLimit"] = $"\"per-client\";r={decision.Remaining};t={HeaderSeconds(decision.ResetAfter)}";
-            return new Lease(decision.Admitted, decision.Admitted ? null : decision.RetryAfter);
+            var policy = $"\"per-client\";q={Limit};w={(int)Window.TotalSeconds}";
+            var state = $"\"per-client\";r={decision.Remaining};t={HeaderSeconds(decision.NextPermitIn)}";
+            // At response start: an error response's headers are cleared by the exception handler first.
+            resource.Response.OnStarting(() =>
+            {
+                resource.Response.Headers["RateLimit-Policy"] = policy;
+                resource.Response.Headers["RateLimit"] = state;
+                return Task.CompletedTask;
+            });
+            return new Lease(decision.Admitted, decision.Admitted ? null : decision.NextPermitIn);
         }
 
         private static string? BucketOf(HttpContext http) =>

@@ -27,10 +27,16 @@ public static class Tracing
     public static string TraceId(HttpContext http) =>
         Activity.Current is { } activity ? activity.TraceId.ToHexString() : http.TraceIdentifier;
 
+    /// <summary>Set when the response starts, so error responses (whose headers the exception handler clears) keep it.</summary>
     public static IApplicationBuilder UseTraceIdHeader(this IApplicationBuilder app) =>
         app.Use((http, next) =>
         {
-            http.Response.Headers[HeaderName] = TraceId(http);
+            http.Response.OnStarting(static state =>
+            {
+                var context = (HttpContext)state;
+                context.Response.Headers[HeaderName] = TraceId(context);
+                return Task.CompletedTask;
+            }, http);
             return next(http);
         });
 }

@@ -19,8 +19,9 @@ CREATE TABLE chat_messages (
     PRIMARY KEY (session_key, id)
 );
 
--- Cluster-wide rate limits: one row per limited key, holding its GCRA "theoretical arrival time".
+-- Cluster-wide rate limits: one row per limited key, holding the times of the requests it
+-- admitted within the last window (at most the limit's worth).
 CREATE TABLE rate_limits (
-    key  text        PRIMARY KEY,
-    tat  timestamptz NOT NULL
+    key   text          PRIMARY KEY,
+    hits  timestamptz[] NOT NULL
 );

@@ -8,20 +8,26 @@ public sealed class TestCluster : IAsyncDisposable
 {
     private readonly List<TestNode> _nodes = [];
 
-    private TestCluster(PostgresDatabase database) => Database = database;
+    private readonly IReadOnlyDictionary<string, string?>? _settings;
+
+    private TestCluster(PostgresDatabase database, IReadOnlyDictionary<string, string?>? settings)
+    {
+        Database = database;
+        _settings = settings;
+    }
 
     public PostgresDatabase Database { get; }
 
     public IReadOnlyList<TestNode> Nodes => _nodes;
 
-    public static async Task<TestCluster> StartAsync(int nodeCount = 3, PostgresServer? server = null)
+    public static async Task<TestCluster> StartAsync(int nodeCount = 3, PostgresServer? server = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         server ??= await PostgresServer.Shared;
-        var cluster = new TestCluster(await server.CreateDatabaseAsync());
+        var cluster = new TestCluster(await server.CreateDatabaseAsync(), settings);
         try
         {
             // Started together, as a deployment would: they race for the migrations.
-            var nodes = await Task.WhenAll(Enumerable.Range(0, nodeCount).Select(_ => TestNode.StartOnPostgresAsync(cluster.Database)));
+            var nodes = await Task.WhenAll(Enumerable.Range(0, nodeCount).Select(_ => TestNode.StartOnPostgresAsync(cluster.Database, settings)));
             cluster._nodes.AddRange(nodes);
             return cluster;
         }
@@ -34,7 +40,7 @@ public sealed class TestCluster : IAsyncDisposable
 
     public async Task<TestNode> StartNodeAsync()
     {
-        var node = await TestNode.StartOnPostgresAsync(Database);
+        var node = await TestNode.StartOnPostgresAsync(Database, _settings);
         _nodes.Add(node);
         return node;
     }

@@ -7,14 +7,16 @@ namespace ChatGrains.Tests.Infrastructure;
 public interface ITestDatabase
 {
     /// <summary>Rows of <paramref name="table"/>, optionally only those whose grain key is <paramref name="key"/>.</summary>
-    Task<long> CountAsync(string table, string? keyColumn = null, Guid? key = null);
+    Task<long> CountAsync(string table, string? keyColumn = null, object? key = null);
+
+    Task ExecuteAsync(string sql);
 
     Task<IReadOnlyList<string>> StringsAsync(string sql);
 }
 
 public sealed partial class PostgresDatabase : ITestDatabase
 {
-    public async Task<long> CountAsync(string table, string? keyColumn = null, Guid? key = null)
+    public async Task<long> CountAsync(string table, string? keyColumn = null, object? key = null)
     {
         var sql = keyColumn is null ? $"SELECT count(*) FROM {table}" : $"SELECT count(*) FROM {table} WHERE {keyColumn} = $1";
         await using var connection = new NpgsqlConnection(ProbeConnectionString);
@@ -22,9 +24,17 @@ public sealed partial class PostgresDatabase : ITestDatabase
         await using var command = new NpgsqlCommand(sql, connection);
         if (keyColumn is not null)
         {
-            command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = key!.Value });
+            command.Parameters.Add(new NpgsqlParameter { Value = key });
         }
         return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ProbeConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 
     public async Task<IReadOnlyList<string>> StringsAsync(string sql)
@@ -44,7 +54,7 @@ public sealed partial class PostgresDatabase : ITestDatabase
 
 public sealed class SqliteTestDatabase(string path) : ITestDatabase
 {
-    public async Task<long> CountAsync(string table, string? keyColumn = null, Guid? key = null)
+    public async Task<long> CountAsync(string table, string? keyColumn = null, object? key = null)
     {
         await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
         await connection.OpenAsync();
@@ -52,9 +62,18 @@ public sealed class SqliteTestDatabase(string path) : ITestDatabase
         command.CommandText = keyColumn is null ? $"SELECT count(*) FROM {table}" : $"SELECT count(*) FROM {table} WHERE {keyColumn} = $key";
         if (keyColumn is not null)
         {
-            command.Parameters.AddWithValue("$key", key!.Value.ToString());
+            command.Parameters.AddWithValue("$key", key!.ToString());
         }
         return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False;Default Timeout=10");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
     }
 
     public async Task<IReadOnlyList<string>> StringsAsync(string sql)

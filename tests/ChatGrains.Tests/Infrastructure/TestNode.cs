@@ -32,14 +32,14 @@ public sealed class TestNode : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>A node on its own SQLite file in a fresh temp folder.</summary>
-    public static Task<TestNode> StartOnSqliteAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    public static Task<TestNode> StartOnSqliteAsync(IReadOnlyDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var folder = Path.Combine(Path.GetTempPath(), $"chatgrains-node-{Guid.NewGuid():N}");
         var path = Path.Combine(folder, "chatgrains.db");
         return StartAsync(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
         {
             ["Storage:SqlitePath"] = path,
-        }, new SqliteTestDatabase(path));
+        }, new SqliteTestDatabase(path), configure: configure);
     }
 
     /// <summary>A node on a PostgreSQL database, signing with the key every test node shares.</summary>
@@ -50,19 +50,21 @@ public sealed class TestNode : IAsyncDisposable
             ["Jwt:SigningKeyPath"] = TestKeys.SigningKeyPath,
         }, database);
 
-    public static async Task<TestNode> StartAsync(IReadOnlyDictionary<string, string?> settings, ITestDatabase database, bool waitUntilReady = true)
+    public static async Task<TestNode> StartAsync(IReadOnlyDictionary<string, string?> settings, ITestDatabase database, bool waitUntilReady = true, Action<WebApplicationBuilder>? configure = null)
     {
         var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["urls"] = "http://127.0.0.1:0",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            // Every test comes from 127.0.0.1: only the rate limit tests keep the real limit.
+            ["RateLimiting:PermitsPerMinute"] = "1000000",
         };
         foreach (var (key, value) in settings)
         {
             all[key] = value;
         }
-        var app = ChatGrainsApp.Build([.. all.Where(s => s.Value is not null).Select(s => $"--{s.Key}={s.Value}")]);
+        var app = ChatGrainsApp.Build([.. all.Where(s => s.Value is not null).Select(s => $"--{s.Key}={s.Value}")], configure);
         await app.StartAsync();
         var node = new TestNode(app, new Uri(app.Urls.First()), database);
         if (waitUntilReady)
