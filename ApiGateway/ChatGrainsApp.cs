@@ -38,6 +38,7 @@ public static class ChatGrainsApp
         builder.Services.AddChatAuth(builder.Configuration);
         builder.Services.AddApiErrors();
         builder.Services.AddTracing();
+        builder.Services.AddOpenApi();
         builder.Services.AddTrustedProxies(builder.Configuration);
         builder.Services.AddSessionRateLimiting();
         builder.Services.ConfigureHttpJsonOptions(options =>
@@ -58,6 +59,7 @@ public static class ChatGrainsApp
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapOpenApi();
         app.MapJwks();
         app.MapChatsApi();
         app.MapGuestSessionsApi();

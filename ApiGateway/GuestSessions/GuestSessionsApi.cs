@@ -17,6 +17,7 @@ public static class GuestSessionsApi
         group.MapPost("/session", CreateSession)
             .WithName("CreateGuestSession")
             .WithSummary("Creates a guest chat session, or returns the stored one for a session_id already used.")
+            .Produces<Envelope<object>>(StatusCodes.Status400BadRequest)
             .Produces<Envelope<object>>(StatusCodes.Status413PayloadTooLarge)
             .Produces<Envelope<object>>(StatusCodes.Status415UnsupportedMediaType)
             .Produces<Envelope<object>>(StatusCodes.Status429TooManyRequests)
