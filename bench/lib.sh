@@ -33,9 +33,12 @@ SIGNING_KEY=""
 NODE_PID=""
 NODE_URL=""
 NODE_CONFIG=()        # configuration args shared by the node and its `token` command
+NODE_LOG_NAME=node    # the node logs to BENCH_OUT/<this>.log: name each start to keep every log
 RSS_SAMPLER_PID=""
 WRK_PID=""
 BENCH_ROWS=()         # markdown table rows, one per scenario
+declare -gA BENCH_RESULTS=() # scenario name -> its measured RESULT line (see scenario_field)
+BENCH_NOTES=()        # extra report lines, printed under the table (e.g. a comparison)
 BENCH_FAILED=0        # set when a scenario saw non-2xx responses or socket errors
 
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -219,22 +222,23 @@ run_gateway() {
 }
 
 # start_node [extra config args]: starts the node on a free loopback port and waits until
-# it is ready (migrations applied). Uses NODE_CONFIG, set by the caller.
+# it is ready (migrations applied). Uses NODE_CONFIG, set by the caller, and logs to
+# BENCH_OUT/$NODE_LOG_NAME.log (a caller starting several nodes in turn names each one).
 start_node() {
-    local attempt
+    local attempt log=$BENCH_OUT/$NODE_LOG_NAME.log
     for attempt in 1 2 3; do
         NODE_URL=http://127.0.0.1:$(free_port)
-        (run_gateway --urls "$NODE_URL" "${NODE_CONFIG[@]}" "$@") >"$BENCH_OUT/node.log" 2>&1 &
+        (run_gateway --urls "$NODE_URL" "${NODE_CONFIG[@]}" "$@") >"$log" 2>&1 &
         NODE_PID=$!   # the subshell execs dotnet, so this is the node's own pid
         log "node pid $NODE_PID on $NODE_URL"
         if wait_ready; then return 0; fi
         stop_node
         # Someone took the port between free_port and the bind: try another one.
-        grep -q 'address already in use' "$BENCH_OUT/node.log" || break
+        grep -q 'address already in use' "$log" || break
         log "port taken (attempt $attempt)"
     done
-    tail -n 30 "$BENCH_OUT/node.log" >&2
-    die "node did not become ready (log: $BENCH_OUT/node.log)"
+    tail -n 30 "$log" >&2
+    die "node did not become ready (log: $log)"
 }
 
 # Returns 0 once /health/ready answers 200, 1 if the node exits or is not ready in 120 s.
@@ -318,6 +322,12 @@ kb_to_mb() { awk -v kb="${1:-0}" 'BEGIN { printf "%.0f", kb / 1024 }'; }
 # result_field LINE KEY: the value of KEY=value in a RESULT line.
 result_field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 
+# scenario_field NAME KEY: KEY (rps, p50_ms, p99_ms, ...) of scenario NAME's measured run.
+scenario_field() { result_field "${BENCH_RESULTS[$1]:-}" "$2"; }
+
+# has_result NAME: true once scenario NAME has been measured.
+has_result() { [[ -n ${BENCH_RESULTS[$1]:-} ]]; }
+
 # run_wrk PHASE SECONDS OUTFILE SCRIPT URL [VAR=value ...] [-- wrk options]
 run_wrk() {
     local phase=$1 seconds=$2 outfile=$3 script=$4 url=$5
@@ -359,6 +369,7 @@ run_scenario() {
 
     local result
     result=$(grep '^RESULT ' "$BENCH_OUT/$name.txt" | tail -n 1) || die "$name: no RESULT line from wrk"
+    BENCH_RESULTS[$name]=$result
     local peak_mb hwm_mb
     peak_mb=$(kb_to_mb "$(cat "$rss_file")")
     # VmHWM is the node's peak since it started (so it includes earlier scenarios).
@@ -399,6 +410,10 @@ print_report() {
     echo "| scenario | requests/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MB | VmHWM MB |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${BENCH_ROWS[@]}"
+    if ((${#BENCH_NOTES[@]})); then
+        echo
+        printf '%s\n' "${BENCH_NOTES[@]}"
+    fi
     echo
     echo "raw wrk outputs: ${BENCH_OUT#"$BENCH_ROOT"/}/"
 }

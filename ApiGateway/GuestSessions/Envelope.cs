@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
 using ChatGrains.ApiGateway.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace ChatGrains.ApiGateway.GuestSessions;
 
@@ -49,7 +50,10 @@ public sealed class EnvelopeFormat : ApiErrorFormat
 {
     public static readonly EnvelopeFormat Instance = new();
 
-    public override IResult Respond(HttpContext http, int status, string message, IReadOnlyDictionary<string, string[]>? fieldErrors = null)
+    public override IResult Respond(HttpContext http, int status, string message, IReadOnlyDictionary<string, string[]>? fieldErrors = null) =>
+        Error(http, status, message, fieldErrors);
+
+    public static JsonHttpResult<Envelope<object>> Error(HttpContext http, int status, string message, IReadOnlyDictionary<string, string[]>? fieldErrors = null)
     {
         var clock = http.RequestServices.GetRequiredService<TimeProvider>();
         var body = new Envelope<object>(false, message, null, new EnvelopeError(Envelopes.CodeFor(status), fieldErrors), null,

@@ -36,8 +36,7 @@ public static class GuestSessionsApi
         var errors = new FieldErrors();
         if (request.ToCommand(errors) is not var (sessionKey, command))
         {
-            return (JsonHttpResult<Envelope<object>>)EnvelopeFormat.Instance.Respond(
-                http, StatusCodes.Status400BadRequest, "The request has invalid fields.", errors.ToDictionary());
+            return EnvelopeFormat.Error(http, StatusCodes.Status400BadRequest, "The request has invalid fields.", errors.ToDictionary());
         }
 
         var opening = await grains.GetGuestSessionGrain(sessionKey).OpenAsync(command, cancellationToken);
