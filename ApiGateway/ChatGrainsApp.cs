@@ -2,6 +2,7 @@ using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Chats;
 using ChatGrains.ApiGateway.GuestSessions;
 using ChatGrains.ApiGateway.Http;
+using ChatGrains.ApiGateway.LiveChat;
 using ChatGrains.Silo;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
@@ -63,6 +64,7 @@ public static class ChatGrainsApp
         app.MapJwks();
         app.MapChatsApi();
         app.MapGuestSessionsApi();
+        app.MapLiveChatApi();
         return app;
     }
 }

@@ -6,4 +6,6 @@ public interface IGrainFactory
     IChatGrain GetChatGrain(Guid chatId);
 
     IGuestSessionGrain GetGuestSessionGrain(string sessionKey);
+
+    ILiveChatSessionGrain GetLiveChatSessionGrain(Guid sessionId);
 }

@@ -4,9 +4,11 @@ namespace ChatGrains.Grains;
 /// Grains hold no memory between calls (their state is the database row), so a reference is
 /// a cheap object made per call: there is no activation, directory or placement to consult.
 /// </summary>
-public sealed class GrainFactory(IChatStore chats, IGuestSessionStore guestSessions, TimeProvider clock) : IGrainFactory
+public sealed class GrainFactory(IChatStore chats, IGuestSessionStore guestSessions, ILiveChatSessionStore liveChatSessions, TimeProvider clock) : IGrainFactory
 {
     public IChatGrain GetChatGrain(Guid chatId) => new ChatGrain(chatId, chats, clock);
 
     public IGuestSessionGrain GetGuestSessionGrain(string sessionKey) => new GuestSessionGrain(sessionKey, guestSessions, clock);
+
+    public ILiveChatSessionGrain GetLiveChatSessionGrain(Guid sessionId) => new LiveChatSessionGrain(sessionId, liveChatSessions, clock);
 }

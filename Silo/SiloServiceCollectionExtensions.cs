@@ -28,6 +28,7 @@ public static class SiloServiceCollectionExtensions
             services.AddSingleton<IStorageProvider, PostgresStorage>();
             services.AddSingleton<IChatStore, PostgresChatStore>();
             services.AddSingleton<IGuestSessionStore, PostgresGuestSessionStore>();
+            services.AddSingleton<ILiveChatSessionStore, PostgresLiveChatSessionStore>();
             services.AddSingleton<IRateLimitStore, PostgresRateLimitStore>();
             services.AddHostedService<RateLimitJanitor>();
         }
@@ -37,6 +38,7 @@ public static class SiloServiceCollectionExtensions
             services.AddSingleton<IStorageProvider>(sp => sp.GetRequiredService<SqliteStorage>());
             services.AddSingleton<IChatStore, SqliteChatStore>();
             services.AddSingleton<IGuestSessionStore, SqliteGuestSessionStore>();
+            services.AddSingleton<ILiveChatSessionStore, SqliteLiveChatSessionStore>();
             services.AddSingleton<IRateLimitStore, InMemoryRateLimitStore>();
         }
 

@@ -9,4 +9,5 @@ namespace ChatGrains.Silo;
 [JsonSerializable(typeof(Chat))]
 [JsonSerializable(typeof(ChatCreated))]
 [JsonSerializable(typeof(GuestSessionStarted))]
+[JsonSerializable(typeof(LiveChatSessionStarted))]
 internal sealed partial class StorageJson : JsonSerializerContext;

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Chats;
 using ChatGrains.ApiGateway.GuestSessions;
+using ChatGrains.ApiGateway.LiveChat;
 
 namespace ChatGrains.ApiGateway.Http;
 
@@ -15,6 +16,10 @@ namespace ChatGrains.ApiGateway.Http;
 [JsonSerializable(typeof(GuestSessionRequest))]
 [JsonSerializable(typeof(Envelope<GuestSessionData>))]
 [JsonSerializable(typeof(Envelope<object>), TypeInfoPropertyName = "EnvelopeObject")]
+[JsonSerializable(typeof(LiveChatSessionRequest))]
+[JsonSerializable(typeof(LiveChatSessionResponse))]
+[JsonSerializable(typeof(LiveChatValidationErrors))]
+[JsonSerializable(typeof(LiveChatError))]
 internal sealed partial class ApiJson : JsonSerializerContext;
 
 /// <summary>Timestamps as the specs show them: UTC with milliseconds, <c>2025-01-01T10:00:00.000Z</c>.</summary>

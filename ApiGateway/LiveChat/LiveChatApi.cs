@@ -1,0 +1,75 @@
+using ChatGrains.ApiGateway.Auth;
+using ChatGrains.ApiGateway.Http;
+using ChatGrains.Grains;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace ChatGrains.ApiGateway.LiveChat;
+
+/// <summary><c>POST /livechat/session</c> (spec 001, in Indonesian) and the live-chat page.</summary>
+public static class LiveChatApi
+{
+    /// <summary>Cookies the page reads back to pre-fill its form (scenario 2): not HttpOnly on purpose.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Cookies = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["name"] = "livechat_name",
+        ["city"] = "livechat_city",
+        ["country"] = "livechat_country",
+    };
+
+    private static readonly TimeSpan CookieLifetime = TimeSpan.FromDays(365);
+
+    public static RouteGroupBuilder MapLiveChatApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/livechat")
+            .WithTags("Live chat")
+            .WithErrorFormat(LiveChatErrorFormat.Instance)
+            .WithMetadata(new RateLimitedPerClient("livechat-session"));
+
+        group.MapPost("/session", StartSession)
+            .WithName("StartLiveChatSession")
+            .WithSummary("Starts a live-chat session for a guest and returns its RS256 session token; stores name, city and country in cookies.")
+            .Produces<LiveChatError>(StatusCodes.Status413PayloadTooLarge)
+            .Produces<LiveChatError>(StatusCodes.Status415UnsupportedMediaType)
+            .Produces<LiveChatError>(StatusCodes.Status429TooManyRequests)
+            .Produces<LiveChatError>(StatusCodes.Status500InternalServerError)
+            .Produces<LiveChatError>(StatusCodes.Status503ServiceUnavailable);
+        return group;
+    }
+
+    private static async Task<Results<Created<LiveChatSessionResponse>, JsonHttpResult<LiveChatValidationErrors>>> StartSession(
+        LiveChatSessionRequest request,
+        HttpContext http,
+        IGrainFactory grains,
+        TokenIssuer tokens,
+        IOptions<JwtOptions> jwt,
+        CancellationToken cancellationToken)
+    {
+        var errors = new FieldErrors();
+        if (request.Validate(errors, LiveChatMessages.For(http.Request)) is not var (name, city, country))
+        {
+            return LiveChatErrorFormat.Invalid(errors.ToDictionary());
+        }
+
+        var lifetime = jwt.Value.SessionTokenLifetime;
+        var session = await grains.GetLiveChatSessionGrain(Guid.CreateVersion7())
+            .StartAsync(new StartLiveChatSession(name, city, country, lifetime), cancellationToken);
+        var token = tokens.Issue(session.User.Id.ToString(), Roles.Visitor, lifetime,
+            new Dictionary<string, object>(StringComparer.Ordinal) { ["sid"] = session.Id.ToString() });
+
+        // Values are percent-encoded by ASP.NET; they are display data only and never read back.
+        var cookie = new CookieOptions
+        {
+            MaxAge = CookieLifetime,
+            Path = "/",
+            SameSite = SameSiteMode.Lax,
+            Secure = http.Request.IsHttps,
+            HttpOnly = false,
+        };
+        http.Response.Cookies.Append(Cookies["name"], name, cookie);
+        http.Response.Cookies.Append(Cookies["city"], city, cookie);
+        http.Response.Cookies.Append(Cookies["country"], country, cookie);
+
+        return TypedResults.Created((string?)null, new LiveChatSessionResponse(token, session.Id, session.User.Id, session.ExpiresAt));
+    }
+}
