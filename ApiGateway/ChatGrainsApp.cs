@@ -53,6 +53,7 @@ public static class ChatGrainsApp
         app.UseTrustedProxies();
         app.UseTraceIdHeader();
         app.UseExceptionHandler();
+        app.UseStaticFiles();
         app.UseApiStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -61,10 +62,16 @@ public static class ChatGrainsApp
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapOpenApi();
+        app.UseSwaggerUI(options =>
+        {
+            options.SwaggerEndpoint("/openapi/v1.json", "ChatGrains v1");
+            options.RoutePrefix = "swagger";
+        });
         app.MapJwks();
         app.MapChatsApi();
         app.MapGuestSessionsApi();
         app.MapLiveChatApi();
+        app.MapLiveChatPage();
         return app;
     }
 }
