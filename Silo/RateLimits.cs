@@ -2,7 +2,6 @@ using ChatGrains.Silo.Postgres;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace ChatGrains.Silo;
 
@@ -71,41 +70,25 @@ internal sealed class InMemoryRateLimitStore(TimeProvider clock) : IRateLimitSto
     }
 }
 
-/// <summary>Cluster-wide limits: every node updates the same row, serialised by its row lock.</summary>
+/// <summary>
+/// Cluster-wide limits: every node calls <c>rate_limit_acquire</c> (migration 0002) on the same
+/// row, serialised by its row lock, timed by PostgreSQL's clock. Counted per second, so the
+/// window slides in one-second steps.
+/// </summary>
 internal sealed class PostgresRateLimitStore(NpgsqlDataSource db, StorageReadiness readiness) : IRateLimitStore
 {
-    // One statement: append now() to the key's recent hits only while fewer than the limit are
-    // within the window. PostgreSQL's clock is the cluster's clock, so nodes agree on time.
-    private const string Acquire = """
-        WITH admitted AS (
-            INSERT INTO rate_limits AS r (key, hits) VALUES ($1, ARRAY[now()])
-            ON CONFLICT (key) DO UPDATE
-                SET hits = ARRAY(SELECT h FROM unnest(r.hits) AS h WHERE h > now() - $2 ORDER BY h) || now()
-                WHERE (SELECT count(*) FROM unnest(r.hits) AS h WHERE h > now() - $2) < $3
-            RETURNING hits
-        )
-        SELECT true, hits, now() FROM admitted
-        UNION ALL
-        SELECT false, hits, now() FROM rate_limits WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM admitted)
-        """;
-
     public async Task<RateLimitDecision> AcquireAsync(string key, int limit, TimeSpan window, CancellationToken cancellationToken)
     {
         readiness.EnsureReady();
         try
         {
-            await using var command = db.CreateCommand(Acquire);
+            await using var command = db.CreateCommand("SELECT admitted, remaining, retry_after FROM rate_limit_acquire($1, $2, $3)");
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-            command.Parameters.Add(new NpgsqlParameter<TimeSpan> { NpgsqlDbType = NpgsqlDbType.Interval, TypedValue = window });
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = limit });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = (int)window.TotalSeconds });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
-            {
-                // Refused by a row this statement's snapshot cannot see yet: a concurrent first
-                // request filled the window. Say the whole window, the most it can be.
-                return new RateLimitDecision(false, limit, 0, window);
-            }
-            return RateLimitDecision.From(reader.GetBoolean(0), reader.GetFieldValue<DateTime[]>(1), reader.GetFieldValue<DateTime>(2), limit, window);
+            await reader.ReadAsync(cancellationToken);
+            return new RateLimitDecision(reader.GetBoolean(0), limit, reader.GetInt32(1), TimeSpan.FromSeconds(reader.GetInt32(2)));
         }
         catch (Exception ex) when (PostgresStorage.IsUnavailable(ex))
         {
@@ -114,7 +97,7 @@ internal sealed class PostgresRateLimitStore(NpgsqlDataSource db, StorageReadine
     }
 }
 
-/// <summary>Deletes rate limit rows whose every hit has left the longest window: they mean the same as no row.</summary>
+/// <summary>Deletes rate limit rows whose every count has left the (one-minute) window: they mean the same as no row.</summary>
 internal sealed partial class RateLimitJanitor(NpgsqlDataSource db, StorageReadiness readiness, ILogger<RateLimitJanitor> logger) : BackgroundService
 {
     private static readonly TimeSpan Period = TimeSpan.FromMinutes(1);
@@ -130,8 +113,8 @@ internal sealed partial class RateLimitJanitor(NpgsqlDataSource db, StorageReadi
             }
             try
             {
-                await using var command = db.CreateCommand("DELETE FROM rate_limits WHERE hits[array_upper(hits, 1)] < now() - $1");
-                command.Parameters.Add(new NpgsqlParameter<TimeSpan> { NpgsqlDbType = NpgsqlDbType.Interval, TypedValue = Period });
+                await using var command = db.CreateCommand("DELETE FROM rate_limits WHERE last_second < extract(epoch FROM now()) - $1");
+                command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = (int)Period.TotalSeconds });
                 await command.ExecuteNonQueryAsync(stoppingToken);
             }
             catch (Exception ex) when (PostgresStorage.IsUnavailable(ex))
