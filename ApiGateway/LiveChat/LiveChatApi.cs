@@ -29,6 +29,7 @@ public static class LiveChatApi
         group.MapPost("/session", StartSession)
             .WithName("StartLiveChatSession")
             .WithSummary("Starts a live-chat session for a guest and returns its RS256 session token; stores name, city and country in cookies.")
+            .Produces<LiveChatValidationErrors>(StatusCodes.Status422UnprocessableEntity)
             .Produces<LiveChatError>(StatusCodes.Status413PayloadTooLarge)
             .Produces<LiveChatError>(StatusCodes.Status415UnsupportedMediaType)
             .Produces<LiveChatError>(StatusCodes.Status429TooManyRequests)

@@ -4,6 +4,8 @@ using ChatGrains.Tests.Chats;
 
 namespace ChatGrains.Tests.GuestSessions;
 
+// The document covers every API; its guest-session part is issue 3's, the rest issue 4's.
+
 public sealed class OpenApiDocumentTests(SqliteNodeFixture fixture) : IClassFixture<SqliteNodeFixture>
 {
     [Fact]
@@ -21,5 +23,32 @@ public sealed class OpenApiDocumentTests(SqliteNodeFixture fixture) : IClassFixt
         Assert.Equal(
             ["200", "201", "400", "413", "415", "429", "500", "503"],
             post["responses"]!.AsObject().Select(r => r.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task TheDocumentCoversEveryEndpointWithItsErrorBodies()
+    {
+        var document = (await fixture.Node.Client.GetFromJsonAsync<JsonObject>(new Uri("/openapi/v1.json", UriKind.Relative)))!;
+
+        Assert.StartsWith("3.", (string)document["openapi"]!, StringComparison.Ordinal);
+        var paths = document["paths"]!.AsObject();
+        Assert.Equal(
+            ["/.well-known/jwks.json", "/api/v1/chat/guest/session", "/livechat/session", "/v2/chats/{chatId}"],
+            paths.Select(p => p.Key).Order(StringComparer.Ordinal));
+        var liveChat = paths["/livechat/session"]!["post"]!;
+        Assert.Equal("#/components/schemas/LiveChatSessionRequest", (string?)liveChat["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]);
+        Assert.Equal("#/components/schemas/LiveChatValidationErrors", (string?)liveChat["responses"]!["422"]!["content"]!["application/json"]!["schema"]!["$ref"]);
+        Assert.NotNull(liveChat["responses"]!["201"]);
+        var chats = paths["/v2/chats/{chatId}"]!["put"]!;
+        Assert.Equal(["200", "400", "401", "403", "413", "415", "500", "503"], chats["responses"]!.AsObject().Select(r => r.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task SwaggerUiIsServedWithoutExternalAssets()
+    {
+        var html = await fixture.Node.Client.GetStringAsync(new Uri("/swagger/index.html", UriKind.Relative));
+
+        Assert.Contains("swagger-ui", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("https://", html, StringComparison.Ordinal);
     }
 }
