@@ -1,5 +1,6 @@
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Chats;
+using ChatGrains.ApiGateway.Dashboard;
 using ChatGrains.ApiGateway.GuestSessions;
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.ApiGateway.LiveChat;
@@ -40,6 +41,7 @@ public static class ChatGrainsApp
         builder.Services.AddApiErrors();
         builder.Services.AddTracing();
         builder.Services.AddOpenApi();
+        builder.Services.AddDashboard();
         builder.Services.AddTrustedProxies(builder.Configuration);
         builder.Services.AddSessionRateLimiting();
         builder.Services.ConfigureHttpJsonOptions(options =>
@@ -52,6 +54,7 @@ public static class ChatGrainsApp
 
         app.UseTrustedProxies();
         app.UseTraceIdHeader();
+        app.UseRequestStats();
         app.UseExceptionHandler();
         app.UseStaticFiles();
         app.UseApiStatusCodePages();
@@ -72,6 +75,7 @@ public static class ChatGrainsApp
         app.MapGuestSessionsApi();
         app.MapLiveChatApi();
         app.MapLiveChatPage();
+        app.MapDashboard();
         return app;
     }
 }

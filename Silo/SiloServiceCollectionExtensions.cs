@@ -1,4 +1,5 @@
 using ChatGrains.Grains;
+using ChatGrains.Silo.Membership;
 using ChatGrains.Silo.Postgres;
 using ChatGrains.Silo.Sqlite;
 using Microsoft.Extensions.Configuration;
@@ -24,13 +25,14 @@ public static class SiloServiceCollectionExtensions
         var connectionString = configuration.GetConnectionString(StorageOptions.ConnectionStringName);
         if (!string.IsNullOrWhiteSpace(connectionString))
         {
-            services.AddSingleton(_ => PostgresStorage.CreateDataSource(connectionString));
+            services.AddSingleton(sp => PostgresStorage.CreateDataSource(connectionString, sp.GetRequiredService<SiloIdentity>().NodeId));
             services.AddSingleton<IStorageProvider, PostgresStorage>();
             services.AddSingleton<IChatStore, PostgresChatStore>();
             services.AddSingleton<IGuestSessionStore, PostgresGuestSessionStore>();
             services.AddSingleton<ILiveChatSessionStore, PostgresLiveChatSessionStore>();
             services.AddSingleton<IRateLimitStore, PostgresRateLimitStore>();
             services.AddHostedService<RateLimitJanitor>();
+            services.AddSingleton<IMembershipStore, PostgresMembershipStore>();
         }
         else
         {
@@ -40,10 +42,17 @@ public static class SiloServiceCollectionExtensions
             services.AddSingleton<IGuestSessionStore, SqliteGuestSessionStore>();
             services.AddSingleton<ILiveChatSessionStore, SqliteLiveChatSessionStore>();
             services.AddSingleton<IRateLimitStore, InMemoryRateLimitStore>();
+            services.AddSingleton<IMembershipStore, SqliteMembershipStore>();
         }
 
         services.AddSingleton<IGrainFactory, GrainFactory>();
         services.AddHostedService<SchemaMigrationService>();
+        services.AddOptions<MembershipOptions>()
+            .BindConfiguration(MembershipOptions.Section)
+            .Validate(o => o.HeartbeatInterval > TimeSpan.Zero && o.DeadAfter > o.HeartbeatInterval,
+                "Cluster:HeartbeatInterval must be positive and Cluster:DeadAfter longer than it.")
+            .ValidateOnStart();
+        services.AddHostedService<MembershipService>();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         return services;
     }

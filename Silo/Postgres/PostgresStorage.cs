@@ -11,9 +11,14 @@ internal sealed class PostgresStorage(NpgsqlDataSource db) : IStorageProvider
 
     public string Name => "postgres";
 
-    public static NpgsqlDataSource CreateDataSource(string connectionString)
+    public static NpgsqlDataSource CreateDataSource(string connectionString, string nodeId)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
+        // Names this node's connections in pg_stat_activity (the dashboard counts them there).
+        if (string.IsNullOrEmpty(builder.ConnectionStringBuilder.ApplicationName))
+        {
+            builder.ConnectionStringBuilder.ApplicationName = nodeId;
+        }
         // Every grain runs the same few statements: preparing them saves a parse per request.
         if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
         {
