@@ -30,6 +30,10 @@ public static class ChatGrainsApp
             kestrel.Limits.MaxRequestBodySize =
                 context.Configuration.GetValue<long?>("Kestrel:Limits:MaxRequestBodySize") ?? DefaultMaxRequestBodySize);
 
+        // SIGTERM: stop accepting, let in-flight requests finish (bounded), mark this node left, exit 0.
+        builder.Services.Configure<HostOptions>(options =>
+            options.ShutdownTimeout = builder.Configuration.GetValue("Cluster:ShutdownTimeout", TimeSpan.FromSeconds(10)));
+
         builder.Logging.ClearProviders().AddJsonConsole(options =>
         {
             options.UseUtcTimestamp = true;
