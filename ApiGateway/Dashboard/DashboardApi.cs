@@ -1,5 +1,6 @@
 using ChatGrains.Silo.Membership;
 using Microsoft.AspNetCore.Http.HttpResults;
+using ChatGrains.ApiGateway.Http;
 using Microsoft.Extensions.Options;
 
 namespace ChatGrains.ApiGateway.Dashboard;
@@ -23,12 +24,7 @@ public static class DashboardApi
 
     public static RouteGroupBuilder MapDashboard(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/dashboard", (IWebHostEnvironment environment, HttpContext http) =>
-            {
-                http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-                return TypedResults.PhysicalFile(Path.Combine(environment.WebRootPath, "dashboard", "index.html"), "text/html; charset=utf-8");
-            })
-            .ExcludeFromDescription();
+        routes.MapStaticPage("/dashboard", "dashboard");
 
         var api = routes.MapGroup("/dashboard/api").WithTags("Dashboard").AddEndpointFilter<DashboardAccess>();
         api.MapGet("/overview", Overview);

@@ -38,20 +38,8 @@ public static class LiveChatApi
         return group;
     }
 
-    /// <summary>
-    /// The page at <c>/livechat</c>. Its policy allows only its own script and styles, so even
-    /// markup that slipped into a cookie could not run.
-    /// </summary>
-    public static IEndpointConventionBuilder MapLiveChatPage(this IEndpointRouteBuilder routes) =>
-        routes.MapGet("/livechat", (IWebHostEnvironment environment, HttpContext http) =>
-        {
-            var headers = http.Response.Headers;
-            headers.ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-            headers.XContentTypeOptions = "nosniff";
-            headers["Referrer-Policy"] = "no-referrer";
-            return TypedResults.PhysicalFile(Path.Combine(environment.WebRootPath, "livechat", "index.html"), "text/html; charset=utf-8");
-        })
-        .ExcludeFromDescription();
+    /// <summary>The page at <c>/livechat</c> ("Suara Pendengar").</summary>
+    public static RouteHandlerBuilder MapLiveChatPage(this IEndpointRouteBuilder routes) => routes.MapStaticPage("/livechat", "livechat");
 
     private static async Task<Results<Created<LiveChatSessionResponse>, JsonHttpResult<LiveChatValidationErrors>>> StartSession(
         LiveChatSessionRequest request,
