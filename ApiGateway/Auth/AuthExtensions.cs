@@ -30,8 +30,17 @@ public static class AuthExtensions
             .Configure<SigningKeys, IOptions<JwtOptions>>((bearer, keys, jwt) =>
             {
                 bearer.MapInboundClaims = false;
-                // The WWW-Authenticate header says invalid_token, never why: no internals.
-                bearer.IncludeErrorDetails = false;
+                // WWW-Authenticate says error="invalid_token" (RFC 6750) but never why: no internals.
+                bearer.IncludeErrorDetails = true;
+                bearer.Events = new JwtBearerEvents
+                {
+                    OnChallenge = context =>
+                    {
+                        context.ErrorDescription = null;
+                        context.ErrorUri = null;
+                        return Task.CompletedTask;
+                    },
+                };
                 bearer.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidIssuer = jwt.Value.Issuer,

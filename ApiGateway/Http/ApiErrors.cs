@@ -77,11 +77,19 @@ public static class ApiErrors
         (http.GetEndpoint() ?? http.Features.Get<IExceptionHandlerFeature>()?.Endpoint)?.Metadata.GetMetadata<ApiErrorFormat>()
         ?? ProblemDetailsFormat.Instance;
 
-    /// <summary>"$.visitorInfo.name" → "visitorInfo.name"; the whole body is "body".</summary>
+    /// <summary>
+    /// "$.visitorInfo.name" → "visitorInfo.name" for a value of the wrong type; "body" when the
+    /// JSON itself is broken (truncated, not JSON), whose path only says where reading stopped.
+    /// </summary>
     public static string FieldOf(JsonException exception) =>
-        exception.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..]
+        IsSyntaxError(exception) ? "body"
+        : exception.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..]
         : exception.Path is { Length: > 1 } indexed && indexed.StartsWith("$[", StringComparison.Ordinal) ? indexed[1..]
         : "body";
+
+    // System.Text.Json wraps the reader's own (internal) exception type for syntax errors.
+    private static bool IsSyntaxError(JsonException exception) =>
+        exception.InnerException?.GetType().Name == "JsonReaderException";
 }
 
 internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : IExceptionHandler

@@ -124,7 +124,7 @@ public abstract class GuestSessionContract(TestNode node)
         { """{"session_id":12345678901}""", "session_id" },
         { """{"session_id":"3f8a1b3e-0c6f-4b1a-9f3a-8b1e2d7f9c21","guest_name":{"first":"A"}}""", "guest_name" },
         { """{"session_id":"3f8a1b3e-0c6f-4b1a-9f3a-8b1e2d7f9c21","guest_phone":628123456789}""", "guest_phone" },
-        { """{"session_id":"3f8a1b3e""", "session_id" },
+        { """{"session_id":"3f8a1b3e""", "body" },
     };
 
     [Theory]

@@ -128,7 +128,7 @@ public abstract class LiveChatSessionContract(TestNode node)
         { """{"name": "Budi", "city": "\"><img src=x onerror=alert(1)>", "country": "Indonesia"}""", "city", "Kota hanya boleh berisi huruf, angka, spasi dan tanda baca . , ' - ( )." },
         { """{"name": 42, "city": "Solo", "country": "Indonesia"}""", "name", "Nama harus berupa teks." },
         { """{"name": "Budi", "city": ["Solo"], "country": "Indonesia"}""", "city", "Kota harus berupa teks." },
-        { """{"name": "Budi", "city": """, "city", "Kota harus berupa teks." },
+        { """{"name": "Budi", "city": """, "body", "Body permintaan harus berupa JSON yang valid." },
         { "not json", "body", "Body permintaan harus berupa JSON yang valid." },
         { "", "body", "Body permintaan harus berupa JSON yang valid." },
     };
