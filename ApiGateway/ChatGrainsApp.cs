@@ -44,7 +44,7 @@ public static class ChatGrainsApp
         builder.Services.AddChatAuth(builder.Configuration);
         builder.Services.AddApiErrors();
         builder.Services.AddTracing();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(options => options.AddBearerSecurity());
         builder.Services.AddDashboard();
         builder.Services.AddTrustedProxies(builder.Configuration);
         builder.Services.AddSessionRateLimiting();
