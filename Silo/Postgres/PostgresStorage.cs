@@ -20,7 +20,9 @@ internal sealed class PostgresStorage(NpgsqlDataSource db) : IStorageProvider
             builder.ConnectionStringBuilder.ApplicationName = nodeId;
         }
         // Every grain runs the same few statements: preparing them saves a parse per request.
-        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+        // Only a default: an explicit "Max Auto Prepare=0" (e.g. behind an old PgBouncer) stays.
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
         {
             builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
         }
