@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -6,23 +7,39 @@ namespace ChatGrains.Tests.Infrastructure;
 
 /// <summary>
 /// A node as its own OS process (the built ApiGateway beside the tests), for what an
-/// in-process node cannot do: die by SIGKILL, with no shutdown code run at all.
+/// in-process node cannot do: die by SIGKILL, with no shutdown code run at all, or stop on
+/// SIGTERM as a service manager stops it and report its exit code.
 /// </summary>
 public sealed class NodeProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly IReadOnlyDictionary<string, string?> _settings;
 
-    private NodeProcess(Process process, Uri baseAddress)
+    private NodeProcess(Process process, Uri baseAddress, int port, IReadOnlyDictionary<string, string?> settings)
     {
         _process = process;
         BaseAddress = baseAddress;
+        Port = port;
+        _settings = settings;
     }
 
     public Uri BaseAddress { get; }
 
-    public static async Task<NodeProcess> StartAsync(IReadOnlyDictionary<string, string?> settings)
+    /// <summary>The loopback port the node listens on (kept by <see cref="RestartAsync"/>).</summary>
+    public int Port { get; }
+
+    /// <summary>The OS process id (the <c>dotnet</c> host, which is the node itself).</summary>
+    public int ProcessId => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>A node on a free loopback port.</summary>
+    public static Task<NodeProcess> StartAsync(IReadOnlyDictionary<string, string?> settings) =>
+        StartAsync(settings, FreePort());
+
+    /// <summary>A node on the given loopback port, started and waited for until ready.</summary>
+    public static async Task<NodeProcess> StartAsync(IReadOnlyDictionary<string, string?> settings, int port)
     {
-        var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -44,7 +61,7 @@ public sealed class NodeProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var node = new NodeProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        var node = new NodeProcess(process, new Uri($"http://127.0.0.1:{port}"), port, settings);
         using var client = new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline && !process.HasExited)
@@ -66,11 +83,52 @@ public sealed class NodeProcess : IAsyncDisposable
         throw new TimeoutException($"The node process on port {port} did not become ready.");
     }
 
+    /// <summary>A new process with the same settings on the same port (it registers under a new node id).</summary>
+    public Task<NodeProcess> RestartAsync()
+    {
+        if (!_process.HasExited)
+        {
+            throw new InvalidOperationException($"The node on port {Port} is still running; stop it first.");
+        }
+        return StartAsync(_settings, Port);
+    }
+
     /// <summary>SIGKILL: the process ends mid-flight, without marking itself left.</summary>
     public async Task KillAsync()
     {
         _process.Kill(entireProcessTree: true);
         await _process.WaitForExitAsync();
+    }
+
+    /// <summary>
+    /// SIGTERM, as <c>kill -TERM</c> or a service manager sends it: waits for the process to
+    /// exit and returns its exit code. Throws <see cref="TimeoutException"/> (and kills it)
+    /// when it has not exited within <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<int> TerminateAsync(TimeSpan? timeout = null)
+    {
+        var kill = new ProcessStartInfo("kill") { UseShellExecute = false };
+        kill.ArgumentList.Add("-TERM");
+        kill.ArgumentList.Add(_process.Id.ToString(CultureInfo.InvariantCulture));
+        using (var sender = Process.Start(kill) ?? throw new InvalidOperationException("Cannot run kill."))
+        {
+            await sender.WaitForExitAsync();
+            if (sender.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"kill -TERM {_process.Id} exited with {sender.ExitCode}.");
+            }
+        }
+        using var wait = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync();
+            throw new TimeoutException($"The node on port {Port} did not exit within {timeout ?? TimeSpan.FromSeconds(30)} of SIGTERM.");
+        }
+        return _process.ExitCode;
     }
 
     public async ValueTask DisposeAsync()

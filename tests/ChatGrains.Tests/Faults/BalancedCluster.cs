@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using ChatGrains.ApiGateway.Auth;
+using ChatGrains.Silo;
+using ChatGrains.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace ChatGrains.Tests.Faults;
+
+/// <summary>
+/// How nginx treats a failing node. The defaults are a production-like balancer: retry an
+/// idempotent request on the next node after a connection error, a timeout, a 502 or a 503,
+/// and take a node out for 5 s after one failure (passive health check).
+/// </summary>
+public sealed record BalancerOptions(string NextUpstream = "error timeout http_502 http_503", int MaxFails = 1);
+
+/// <summary>
+/// A deployment in miniature, for fault tests: a private PostgreSQL server, three nodes as
+/// real OS processes on it, and nginx in front of them, all on loopback. Each test owns one:
+/// the tests kill nodes and stop the database. Disposal stops nginx and the nodes, and stops the
+/// server with its database.
+/// </summary>
+public sealed class BalancedCluster : IAsyncDisposable
+{
+    public const string NginxPath = "/usr/sbin/nginx";
+
+    private readonly List<NodeProcess> _nodes = [];
+    private readonly string _directory;
+    private Process? _nginx;
+    private PostgresDatabase? _database;
+
+    private BalancedCluster(PostgresServer server, string directory)
+    {
+        Server = server;
+        _directory = directory;
+    }
+
+    public PostgresServer Server { get; }
+
+    public PostgresDatabase Database => _database!;
+
+    public IReadOnlyList<NodeProcess> Nodes => _nodes;
+
+    /// <summary>nginx's address: where the load goes.</summary>
+    public Uri Address { get; private set; } = null!;
+
+    /// <summary>An admin token signed with the key the nodes share.</summary>
+    public string AdminToken { get; } = IssueToken(Roles.Admin);
+
+    /// <summary>What every node is started with.</summary>
+    public IReadOnlyDictionary<string, string?> NodeSettings { get; private set; } = null!;
+
+    public static async Task<BalancedCluster> StartAsync(BalancerOptions? balancer = null, int nodeCount = 3)
+    {
+        // Fail before starting anything when the balancer cannot be had.
+        if (!File.Exists(NginxPath))
+        {
+            throw new InvalidOperationException(
+                $"nginx was not found at {NginxPath}; the fault tests need it in front of the nodes. Install it: apt-get install -y nginx");
+        }
+        var server = await PostgresServer.StartNewAsync();
+        var directory = Path.Combine(Path.GetTempPath(), $"chatgrains-nginx-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        var cluster = new BalancedCluster(server, directory);
+        try
+        {
+            cluster._database = await server.CreateDatabaseAsync();
+            cluster.NodeSettings = new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:ChatGrains"] = cluster.Database.ConnectionString,
+                ["Jwt:SigningKeyPath"] = TestKeys.SigningKeyPath,
+                // Every request comes from nginx on 127.0.0.1.
+                ["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1",
+                ["RateLimiting:PermitsPerMinute"] = "100000000",
+                ["Cluster:HeartbeatInterval"] = "00:00:01",
+            };
+            // Started together, as a deployment would.
+            var nodes = await Task.WhenAll(Enumerable.Range(0, nodeCount).Select(_ => NodeProcess.StartAsync(cluster.NodeSettings)));
+            cluster._nodes.AddRange(nodes);
+            await cluster.StartNginxAsync(balancer ?? new BalancerOptions());
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts the stopped node <paramref name="index"/> again on its port and waits until it is ready.</summary>
+    public async Task<NodeProcess> RestartNodeAsync(int index)
+    {
+        var stopped = _nodes[index];
+        var restarted = await stopped.RestartAsync();
+        _nodes[index] = restarted;
+        await stopped.DisposeAsync();
+        return restarted;
+    }
+
+    /// <summary>A client of <paramref name="address"/> (nginx by default) that sends the admin token.</summary>
+    public HttpClient CreateClient(Uri? address = null)
+    {
+        var client = new HttpClient { BaseAddress = address ?? Address, Timeout = TimeSpan.FromSeconds(15) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        return client;
+    }
+
+    /// <summary>The balancer's own error log (upstream failures, retries), for a failing test's message.</summary>
+    public string BalancerLog()
+    {
+        var path = Path.Combine(_directory, "error.log");
+        return File.Exists(path) ? File.ReadAllText(path) : "";
+    }
+
+    /// <summary>Signed by the service's own issuer with the key the nodes share, as the <c>token</c> command does.</summary>
+    private static string IssueToken(string role)
+    {
+        var jwt = Options.Create(new JwtOptions { SigningKeyPath = TestKeys.SigningKeyPath });
+        var keys = new SigningKeys(jwt, Options.Create(new StorageOptions()));
+        return new TokenIssuer(keys, jwt, TimeProvider.System).Issue(Guid.NewGuid().ToString(), role, TimeSpan.FromMinutes(30));
+    }
+
+    private async Task StartNginxAsync(BalancerOptions balancer)
+    {
+        var port = FreePort();
+        var configPath = Path.Combine(_directory, "nginx.conf");
+        await File.WriteAllTextAsync(configPath, NginxConfig(port, balancer));
+
+        var start = new ProcessStartInfo(NginxPath)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in (string[])["-c", configPath, "-p", _directory, "-e", Path.Combine(_directory, "error.log"), "-g", "daemon off;"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+        _nginx = Process.Start(start) ?? throw new InvalidOperationException("Cannot start nginx.");
+        var stderr = _nginx.StandardError.ReadToEndAsync();
+        _ = _nginx.StandardOutput.ReadToEndAsync();
+
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_nginx.HasExited)
+            {
+                throw new InvalidOperationException($"nginx exited with {_nginx.ExitCode}: {await stderr}{BalancerLog()}");
+            }
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port);
+                Address = new Uri($"http://127.0.0.1:{port}");
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+        throw new TimeoutException($"nginx did not listen on port {port}: {BalancerLog()}");
+    }
+
+    private string NginxConfig(int port, BalancerOptions balancer)
+    {
+        var servers = string.Concat(_nodes.Select(n =>
+            string.Create(CultureInfo.InvariantCulture, $"        server 127.0.0.1:{n.Port} max_fails={balancer.MaxFails} fail_timeout=5s;\n")));
+        var d = _directory;
+        return $$"""
+            worker_processes 1;
+            pid {{d}}/nginx.pid;
+            error_log {{d}}/error.log;
+            events {
+                worker_connections 1024;
+            }
+            http {
+                client_body_temp_path {{d}}/client_body;
+                proxy_temp_path {{d}}/proxy;
+                fastcgi_temp_path {{d}}/fastcgi;
+                uwsgi_temp_path {{d}}/uwsgi;
+                scgi_temp_path {{d}}/scgi;
+                access_log off;
+                upstream nodes {
+            {{servers}}        keepalive 32;
+                }
+                server {
+                    listen 127.0.0.1:{{port}};
+                    location / {
+                        proxy_pass http://nodes;
+                        proxy_http_version 1.1;
+                        proxy_set_header Connection "";
+                        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+                        proxy_next_upstream {{balancer.NextUpstream}};
+                        proxy_next_upstream_tries 3;
+                        proxy_connect_timeout 1s;
+                        proxy_read_timeout 10s;
+                    }
+                }
+            }
+
+            """;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_nginx is not null)
+        {
+            if (!_nginx.HasExited)
+            {
+                _nginx.Kill(entireProcessTree: true);
+                await _nginx.WaitForExitAsync();
+            }
+            _nginx.Dispose();
+        }
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+        // The server is this cluster's alone: stopping it discards the database too (no DROP
+        // needed, and none that could fail while a test left the server down).
+        await Server.DisposeAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Leave it to the temp cleaner rather than fail a test run.
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
