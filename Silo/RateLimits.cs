@@ -117,8 +117,9 @@ internal sealed partial class RateLimitJanitor(NpgsqlDataSource db, StorageReadi
                 command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = (int)Period.TotalSeconds });
                 await command.ExecuteNonQueryAsync(stoppingToken);
             }
-            catch (Exception ex) when (PostgresStorage.IsUnavailable(ex))
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
+                // Clean-up is optional work: a failure waits for the next period, never stops the node.
                 LogSkipped(logger, ex.Message);
             }
         }

@@ -52,8 +52,10 @@ internal sealed partial class MembershipService(
                 var connections = await store.OpenConnectionsAsync(identity.NodeId, stoppingToken);
                 await store.HeartbeatAsync(identity.NodeId, stats.TakeSnapshot(connections), options.Value.HistoryRetention, stoppingToken);
             }
-            catch (Exception ex) when (ex is Grains.StorageUnavailableException && !stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
+                // A failed heartbeat must never stop the node: it is retried on the next tick,
+                // and meanwhile the others see this node's heartbeat age.
                 LogHeartbeatFailed(logger, ex.Message);
             }
         }
