@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shared by the bench/*.sh load benchmarks; sourced, not run. It provides the pieces every
 # endpoint benchmark needs: tools, a throwaway PostgreSQL, a Release node on a loopback port,
-# a token, and "run a wrk scenario while watching the node's memory" with a results table.
+# a token, and "run a wrk scenario while watching the node's memory and everyone's CPU time"
+# with a results table.
 #
 # Settings (environment):
 #   BENCH_DURATION     measured seconds per scenario        (default 15)
@@ -38,6 +39,8 @@ RSS_SAMPLER_PID=""
 WRK_PID=""
 BENCH_ROWS=()         # markdown table rows, one per scenario
 declare -gA BENCH_RESULTS=() # scenario name -> its measured RESULT line (see scenario_field)
+declare -gA BENCH_CPU=()     # scenario name -> CPU ticks used during its measured run (see cpu_field)
+CPU_SNAPSHOT=""              # the last cpu_snapshot
 BENCH_NOTES=()        # extra report lines, printed under the table (e.g. a comparison)
 BENCH_FAILED=0        # set when a scenario saw non-2xx responses or socket errors
 
@@ -317,6 +320,135 @@ stop_rss_sampler() {
 kb_to_mb() { awk -v kb="${1:-0}" 'BEGIN { printf "%.0f", kb / 1024 }'; }
 
 # ---------------------------------------------------------------------------------------
+# CPU time
+#
+# Clock ticks (1/CLK_TCK s) of user + system time, read from /proc. A process's
+# /proc/<pid>/stat covers all its threads (those that already exited too), so one read per
+# process is enough for a multi-threaded node.
+
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# proc_stat_ticks PID [with-children]: utime+stime of PID (0 if it is gone); with a second
+# argument also cutime+cstime, the time of the children it has waited for.
+proc_stat_ticks() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return 0; }
+    # The command name (field 2) may hold spaces and parentheses: fields are counted after
+    # its closing parenthesis, where f[0] is field 3 (state), so field n is f[n-3].
+    local f
+    read -ra f <<<"${stat##*) }"
+    if (($# > 1)); then echo $((f[11] + f[12] + f[13] + f[14])); else echo $((f[11] + f[12])); fi
+}
+
+# cpu_ticks_of_pids PID...: the CPU ticks used so far by these processes, summed.
+cpu_ticks_of_pids() {
+    local pid total=0
+    for pid in "$@"; do total=$((total + $(proc_stat_ticks "$pid"))); done
+    echo "$total"
+}
+
+# cpu_ticks_of_tree PID: PID (with the children it has reaped) plus its live children. For a
+# server that forks a process per connection (PostgreSQL) the difference of two readings is
+# what the server used in between, including children that exited in between.
+cpu_ticks_of_tree() {
+    local root=$1 children
+    children=$(pgrep -P "$root" 2>/dev/null | tr '\n' ' ' || true)
+    # shellcheck disable=SC2086 # one word per pid
+    echo $(($(proc_stat_ticks "$root" with-children) + $(cpu_ticks_of_pids $children)))
+}
+
+# cpu_ticks_postgres: the throwaway PostgreSQL's postmaster and its processes (backends,
+# WAL writer, checkpointer, autovacuum...). Only this server: other PostgreSQL servers of the
+# postgres OS user (tests running beside the benchmark) are not counted.
+cpu_ticks_postgres() {
+    local pid
+    # Readable by us: as root, or as the non-root user who then also runs the server.
+    [[ -n $PG_DATA ]] && pid=$(head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null) && [[ -n $pid ]] ||
+        { echo 0; return 0; }
+    cpu_ticks_of_tree "$pid"
+}
+
+# cpu_ticks_machine: "busy=N irq=N steal=N all=N", from /proc/stat's all-CPU line: the ticks
+# spent busy (user, nice, system, irq, softirq, steal), of which in interrupts and softirqs
+# (where the kernel's loopback networking runs; with IRQ time accounting this time is not
+# charged to any process) and stolen by the hypervisor, and in all (plus idle and iowait).
+cpu_ticks_machine() {
+    awk '$1 == "cpu" {
+        busy = $2 + $3 + $4 + $7 + $8 + $9
+        print "busy=" busy " irq=" $7 + $8 " steal=" $9 " all=" busy + $5 + $6
+        exit }' /proc/stat
+}
+
+# cpu_snapshot: the ticks used so far by the node, the PostgreSQL server, this shell's
+# waited-for children (wrk, once it has exited) and the machine, as
+# "cpu node=N postgres=N wrk=N busy=N irq=N steal=N all=N" in CPU_SNAPSHOT. Run it in the
+# current shell, not in $(...): `times` in a subshell sees only that subshell's children.
+cpu_snapshot() {
+    local times_file=$BENCH_TMP/times
+    times >"$times_file"
+    local children
+    # Second line of `times`: children's user and system time, as 0m1.234s 0m0.567s.
+    children=$(awk -v hz="$CLK_TCK" 'NR == 2 {
+        split($1, u, /[ms]/); split($2, s, /[ms]/)
+        printf "%d", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * hz + 0.5 }' "$times_file")
+    CPU_SNAPSHOT="cpu node=$(cpu_ticks_of_pids "$NODE_PID") postgres=$(cpu_ticks_postgres) wrk=$children $(cpu_ticks_machine)"
+}
+
+# cpu_delta BEFORE AFTER: AFTER - BEFORE for each key of two snapshots.
+cpu_delta() {
+    awk -v before="$1" -v after="$2" 'BEGIN {
+        n = split(before, b, " "); split(after, a, " ")
+        line = "cpu"
+        for (i = 2; i <= n; i++) {
+            split(b[i], kb, "="); split(a[i], ka, "=")
+            line = line " " kb[1] "=" (ka[2] - kb[2])
+        }
+        print line }'
+}
+
+# cpu_field NAME KEY: ticks KEY (node, postgres, wrk, busy, irq, steal, all) used during
+# scenario NAME's measured run.
+cpu_field() { result_field "${BENCH_CPU[$1]:-}" "$2"; }
+
+# cpu_breakdown NAME: a markdown table of where the CPU went during scenario NAME's measured
+# run, per request. "other processes" is the busy time none of the rows above it account for:
+# whatever else ran on the machine (a quiet machine shows a few per cent at most). The window
+# runs from just before wrk starts to just after it exits, a little longer than wrk's own
+# measured duration (start-up, connecting): the capacity row counts that idle margin too.
+# Per-process times are exact, /proc/stat's busy time is sampled at each timer tick (and a
+# VM's ticks can be late), so on a quiet machine "other processes" may read a few per cent
+# below zero: the machine rows are estimates to that precision.
+cpu_breakdown() {
+    local name=$1
+    has_result "$name" && [[ -n ${BENCH_CPU[$name]:-} ]] || return 0
+    awk -v hz="$CLK_TCK" -v cpus="$(nproc)" -v requests="$(scenario_field "$name" requests)" \
+        -v node="$(cpu_field "$name" node)" -v pg="$(cpu_field "$name" postgres)" \
+        -v wrk="$(cpu_field "$name" wrk)" -v busy="$(cpu_field "$name" busy)" \
+        -v irq="$(cpu_field "$name" irq)" -v steal="$(cpu_field "$name" steal)" \
+        -v all="$(cpu_field "$name" all)" -v rps="$(scenario_field "$name" rps)" -v name="$name" 'BEGIN {
+        seconds = all / cpus / hz
+        printf "CPU during the measured run of `%s` (%d requests in %.1f s; %d CPUs, %.0f %% busy), from /proc/<pid>/stat and /proc/stat:\n\n",
+            name, requests, seconds, cpus, busy / all * 100
+        print "| where | CPU s | CPU µs per request | share of busy |"
+        print "|---|---:|---:|---:|"
+        row("node (all threads)", node)
+        row("PostgreSQL (postmaster, backends, WAL writer...)", pg)
+        row("wrk", wrk)
+        row("kernel irq + softirq (loopback networking)", irq)
+        if (steal > 0) row("stolen by the hypervisor", steal)
+        row("other processes", busy - node - pg - wrk - irq - steal)
+        row("machine busy", busy)
+        printf "| machine capacity (%d CPUs × %.1f s) | %.2f | %.0f | |\n", cpus, seconds, all / hz, all / hz * 1e6 / requests
+        stack = node + pg + irq
+        printf "\nnode + PostgreSQL + kernel networking: %.0f µs of CPU per request, so %d CPUs doing nothing else would serve at most %.0f requests/s (measured %.0f).\n",
+            stack / hz * 1e6 / requests, cpus, cpus * hz * requests / stack, rps
+    }
+    function row(label, ticks) {
+        printf "| %s | %.2f | %.0f | %.0f %% |\n", label, ticks / hz, ticks / hz * 1e6 / requests, ticks / busy * 100
+    }'
+}
+
+# ---------------------------------------------------------------------------------------
 # wrk
 
 # result_field LINE KEY: the value of KEY=value in a RESULT line.
@@ -350,7 +482,8 @@ run_wrk() {
 
 # run_scenario NAME SCRIPT URL [VAR=value ...]
 # A warm-up run (JIT, connection pools, PostgreSQL caches), then the measured run while
-# sampling the node's RSS. Raw outputs go to BENCH_OUT; a table row goes to BENCH_ROWS.
+# sampling the node's RSS and reading CPU time before and after it (BENCH_CPU, see
+# cpu_breakdown). Raw outputs go to BENCH_OUT; a table row goes to BENCH_ROWS.
 run_scenario() {
     local name=$1 script=$2 url=$3
     shift 3
@@ -360,10 +493,14 @@ run_scenario() {
         die "$name: wrk warm-up failed"
 
     log "$name: measured ${BENCH_DURATION}s"
-    local rss_file=$BENCH_TMP/rss-$name
+    local rss_file=$BENCH_TMP/rss-$name cpu_before
     start_rss_sampler "$NODE_PID" "$rss_file"
+    cpu_snapshot
+    cpu_before=$CPU_SNAPSHOT
     run_wrk measured "$BENCH_DURATION" "$BENCH_OUT/$name.txt" "$script" "$url" "$@" -- --latency ||
         die "$name: wrk failed"
+    cpu_snapshot
+    BENCH_CPU[$name]=$(cpu_delta "$cpu_before" "$CPU_SNAPSHOT")
     stop_rss_sampler
     kill -0 "$NODE_PID" 2>/dev/null || die "$name: the node died during the run"
 
