@@ -15,6 +15,10 @@
 #   CHATGRAINS_PG        an existing PostgreSQL (Npgsql connection string): used as is, never
 #                        started or stopped by this script
 #   SKIP_BUILD=1         use the existing Release build instead of running `dotnet build`
+# Any other node setting: put it in the environment of `up` in ASP.NET's form (`:` written
+# `__`); the nodes inherit it, e.g. `RateLimiting__Enabled=false deploy/cluster.sh up` for a
+# benchmark from one client IP. The script sets only ConnectionStrings__ChatGrains,
+# Jwt__SigningKeyPath and ForwardedHeaders__KnownProxies__0 itself (those override yours).
 set -euo pipefail
 
 DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
