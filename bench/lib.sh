@@ -2,7 +2,9 @@
 # Shared by the bench/*.sh load benchmarks; sourced, not run. It provides the pieces every
 # endpoint benchmark needs: tools, a throwaway PostgreSQL, a Release node on a loopback port,
 # a token, and "run a wrk scenario while watching the node's memory and everyone's CPU time"
-# with a results table.
+# with a results table. Instead of its own PostgreSQL and node, a benchmark may bring up a
+# cluster with deploy/cluster.sh (cluster_up, cluster_down): the scenarios then watch every
+# node, and count nginx's CPU time too.
 #
 # Settings (environment):
 #   BENCH_DURATION     measured seconds per scenario        (default 15)
@@ -33,12 +35,18 @@ PG_CONN=""            # Npgsql connection string for the node
 SIGNING_KEY=""
 NODE_PID=""
 NODE_URL=""
+# Several nodes (a cluster, bench/cluster.sh): run_scenario samples the RSS and CPU time of
+# every pid listed here; empty means just NODE_PID.
+BENCH_NODE_PIDS=()
+BENCH_NGINX_PID=""    # a load balancer in the path: its CPU time (master + workers) is counted
+BENCH_PG_PID=""       # a PostgreSQL started elsewhere (deploy/cluster.sh): its postmaster pid
 NODE_CONFIG=()        # configuration args shared by the node and its `token` command
 NODE_LOG_NAME=node    # the node logs to BENCH_OUT/<this>.log: name each start to keep every log
 RSS_SAMPLER_PID=""
 WRK_PID=""
 BENCH_ROWS=()         # markdown table rows, one per scenario
 declare -gA BENCH_RESULTS=() # scenario name -> its measured RESULT line (see scenario_field)
+declare -gA BENCH_RSS=()     # scenario name -> each node's peak VmRSS in MB during it, space-separated
 declare -gA BENCH_CPU=()     # scenario name -> CPU ticks used during its measured run (see cpu_field)
 CPU_SNAPSHOT=""              # the last cpu_snapshot
 BENCH_NOTES=()        # extra report lines, printed under the table (e.g. a comparison)
@@ -290,23 +298,41 @@ mint_token() {
 
 proc_status_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
 
-# Samples VmRSS of PID every 0.5 s into FILE (its peak so far, in kB) until stopped.
-start_rss_sampler() {
-    local pid=$1 file=$2
-    echo 0 >"$file"
+# Samples VmRSS of every PID every 0.5 s (one loop for all of them, no fork per reading) into
+# PREFIX.1, PREFIX.2, ... (each one's peak so far, in kB, in the order given) until stopped.
+start_rss_samplers() {
+    local prefix=$1 i
+    shift
+    for i in $(seq $#); do echo 0 >"$prefix.$i"; done
     (
         set +e
-        peak=0
-        while kill -0 "$pid" 2>/dev/null; do
-            rss=$(proc_status_kb "$pid" VmRSS)
-            if [[ -n $rss ]] && ((rss > peak)); then
-                peak=$rss
-                echo "$peak" >"$file"
-            fi
+        pids=("$@")
+        peaks=()
+        while true; do
+            alive=0
+            for i in "${!pids[@]}"; do
+                [[ -r /proc/${pids[$i]}/status ]] || continue
+                alive=1
+                while read -r key value _; do
+                    if [[ $key == VmRSS: ]]; then
+                        if ((value > ${peaks[$i]:-0})); then
+                            peaks[i]=$value
+                            echo "$value" >"$prefix.$((i + 1))"
+                        fi
+                        break
+                    fi
+                done <"/proc/${pids[$i]}/status"
+            done
+            ((alive)) || break
             sleep 0.5
         done
     ) &
     RSS_SAMPLER_PID=$!
+}
+
+# The pids run_scenario watches: BENCH_NODE_PIDS, or NODE_PID.
+bench_node_pids() {
+    if ((${#BENCH_NODE_PIDS[@]})); then echo "${BENCH_NODE_PIDS[*]}"; else echo "$NODE_PID"; fi
 }
 
 stop_rss_sampler() {
@@ -362,6 +388,7 @@ cpu_ticks_of_tree() {
 # postgres OS user (tests running beside the benchmark) are not counted.
 cpu_ticks_postgres() {
     local pid
+    if [[ -n $BENCH_PG_PID ]]; then cpu_ticks_of_tree "$BENCH_PG_PID"; return 0; fi
     # Readable by us: as root, or as the non-root user who then also runs the server.
     [[ -n $PG_DATA ]] && pid=$(head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null) && [[ -n $pid ]] ||
         { echo 0; return 0; }
@@ -379,9 +406,10 @@ cpu_ticks_machine() {
         exit }' /proc/stat
 }
 
-# cpu_snapshot: the ticks used so far by the node, the PostgreSQL server, this shell's
+# cpu_snapshot: the ticks used so far by the node(s), the PostgreSQL server, the balancer, this shell's
 # waited-for children (wrk, once it has exited) and the machine, as
-# "cpu node=N postgres=N wrk=N busy=N irq=N steal=N all=N" in CPU_SNAPSHOT. Run it in the
+# "cpu node=N postgres=N wrk=N nginx=N busy=N irq=N steal=N all=N" in CPU_SNAPSHOT (node: all of
+# bench_node_pids; nginx: BENCH_NGINX_PID's tree, 0 without one). Run it in the
 # current shell, not in $(...): `times` in a subshell sees only that subshell's children.
 cpu_snapshot() {
     local times_file=$BENCH_TMP/times
@@ -391,7 +419,11 @@ cpu_snapshot() {
     children=$(awk -v hz="$CLK_TCK" 'NR == 2 {
         split($1, u, /[ms]/); split($2, s, /[ms]/)
         printf "%d", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * hz + 0.5 }' "$times_file")
-    CPU_SNAPSHOT="cpu node=$(cpu_ticks_of_pids "$NODE_PID") postgres=$(cpu_ticks_postgres) wrk=$children $(cpu_ticks_machine)"
+    local nginx=0
+    # nginx's workers are the master's children: the tree counts them.
+    [[ -n $BENCH_NGINX_PID ]] && nginx=$(cpu_ticks_of_tree "$BENCH_NGINX_PID")
+    # shellcheck disable=SC2046 # one word per pid
+    CPU_SNAPSHOT="cpu node=$(cpu_ticks_of_pids $(bench_node_pids)) postgres=$(cpu_ticks_postgres) wrk=$children nginx=$nginx $(cpu_ticks_machine)"
 }
 
 # cpu_delta BEFORE AFTER: AFTER - BEFORE for each key of two snapshots.
@@ -406,7 +438,7 @@ cpu_delta() {
         print line }'
 }
 
-# cpu_field NAME KEY: ticks KEY (node, postgres, wrk, busy, irq, steal, all) used during
+# cpu_field NAME KEY: ticks KEY (node, postgres, wrk, nginx, busy, irq, steal, all) used during
 # scenario NAME's measured run.
 cpu_field() { result_field "${BENCH_CPU[$1]:-}" "$2"; }
 
@@ -423,25 +455,27 @@ cpu_breakdown() {
     has_result "$name" && [[ -n ${BENCH_CPU[$name]:-} ]] || return 0
     awk -v hz="$CLK_TCK" -v cpus="$(nproc)" -v requests="$(scenario_field "$name" requests)" \
         -v node="$(cpu_field "$name" node)" -v pg="$(cpu_field "$name" postgres)" \
-        -v wrk="$(cpu_field "$name" wrk)" -v busy="$(cpu_field "$name" busy)" \
+        -v wrk="$(cpu_field "$name" wrk)" -v nginx="$(cpu_field "$name" nginx)" -v busy="$(cpu_field "$name" busy)" \
         -v irq="$(cpu_field "$name" irq)" -v steal="$(cpu_field "$name" steal)" \
-        -v all="$(cpu_field "$name" all)" -v rps="$(scenario_field "$name" rps)" -v name="$name" 'BEGIN {
+        -v all="$(cpu_field "$name" all)" -v rps="$(scenario_field "$name" rps)" -v name="$name" \
+        -v nodes="$(wc -w <<<"$(bench_node_pids)")" 'BEGIN {
         seconds = all / cpus / hz
         printf "CPU during the measured run of `%s` (%d requests in %.1f s; %d CPUs, %.0f %% busy), from /proc/<pid>/stat and /proc/stat:\n\n",
             name, requests, seconds, cpus, busy / all * 100
         print "| where | CPU s | CPU µs per request | share of busy |"
         print "|---|---:|---:|---:|"
-        row("node (all threads)", node)
+        row(nodes > 1 ? "nodes (all threads of all " nodes ")" : "node (all threads)", node)
         row("PostgreSQL (postmaster, backends, WAL writer...)", pg)
+        if (nginx > 0) row("nginx (master + worker)", nginx)
         row("wrk", wrk)
         row("kernel irq + softirq (loopback networking)", irq)
         if (steal > 0) row("stolen by the hypervisor", steal)
-        row("other processes", busy - node - pg - wrk - irq - steal)
+        row("other processes", busy - node - pg - nginx - wrk - irq - steal)
         row("machine busy", busy)
         printf "| machine capacity (%d CPUs × %.1f s) | %.2f | %.0f | |\n", cpus, seconds, all / hz, all / hz * 1e6 / requests
-        stack = node + pg + irq
-        printf "\nnode + PostgreSQL + kernel networking: %.0f µs of CPU per request, so %d CPUs doing nothing else would serve at most %.0f requests/s (measured %.0f).\n",
-            stack / hz * 1e6 / requests, cpus, cpus * hz * requests / stack, rps
+        stack = node + pg + nginx + irq
+        printf "\n%s + PostgreSQL%s + kernel networking: %.0f µs of CPU per request, so %d CPUs doing nothing else would serve at most %.0f requests/s (measured %.0f).\n",
+            (nodes > 1 ? "nodes" : "node"), (nginx > 0 ? " + nginx" : ""), stack / hz * 1e6 / requests, cpus, cpus * hz * requests / stack, rps
     }
     function row(label, ticks) {
         printf "| %s | %.2f | %.0f | %.0f %% |\n", label, ticks / hz, ticks / hz * 1e6 / requests, ticks / busy * 100
@@ -482,7 +516,7 @@ run_wrk() {
 
 # run_scenario NAME SCRIPT URL [VAR=value ...]
 # A warm-up run (JIT, connection pools, PostgreSQL caches), then the measured run while
-# sampling the node's RSS and reading CPU time before and after it (BENCH_CPU, see
+# sampling the RSS of the node (of each node of BENCH_NODE_PIDS) and reading CPU time before and after it (BENCH_CPU, see
 # cpu_breakdown). Raw outputs go to BENCH_OUT; a table row goes to BENCH_ROWS.
 run_scenario() {
     local name=$1 script=$2 url=$3
@@ -493,8 +527,9 @@ run_scenario() {
         die "$name: wrk warm-up failed"
 
     log "$name: measured ${BENCH_DURATION}s"
-    local rss_file=$BENCH_TMP/rss-$name cpu_before
-    start_rss_sampler "$NODE_PID" "$rss_file"
+    local rss_file=$BENCH_TMP/rss-$name cpu_before pids pid i
+    read -ra pids <<<"$(bench_node_pids)"
+    start_rss_samplers "$rss_file" "${pids[@]}"
     cpu_snapshot
     cpu_before=$CPU_SNAPSHOT
     run_wrk measured "$BENCH_DURATION" "$BENCH_OUT/$name.txt" "$script" "$url" "$@" -- --latency ||
@@ -502,15 +537,25 @@ run_scenario() {
     cpu_snapshot
     BENCH_CPU[$name]=$(cpu_delta "$cpu_before" "$CPU_SNAPSHOT")
     stop_rss_sampler
-    kill -0 "$NODE_PID" 2>/dev/null || die "$name: the node died during the run"
+    for pid in "${pids[@]}"; do
+        kill -0 "$pid" 2>/dev/null || die "$name: node $pid died during the run"
+    done
 
     local result
     result=$(grep '^RESULT ' "$BENCH_OUT/$name.txt" | tail -n 1) || die "$name: no RESULT line from wrk"
     BENCH_RESULTS[$name]=$result
-    local peak_mb hwm_mb
-    peak_mb=$(kb_to_mb "$(cat "$rss_file")")
-    # VmHWM is the node's peak since it started (so it includes earlier scenarios).
-    hwm_mb=$(kb_to_mb "$(proc_status_kb "$NODE_PID" VmHWM)")
+    # One figure per node, "a / b / c" with several. VmHWM is a node's peak since it started
+    # (so it includes earlier scenarios).
+    local peaks=() hwms=() peak_mb hwm_mb
+    for i in "${!pids[@]}"; do
+        peaks+=("$(kb_to_mb "$(cat "$rss_file.$((i + 1))")")")
+        hwms+=("$(kb_to_mb "$(proc_status_kb "${pids[$i]}" VmHWM)")")
+    done
+    BENCH_RSS[$name]=${peaks[*]}
+    peak_mb=$(printf '%s / ' "${peaks[@]}")
+    peak_mb=${peak_mb% / }
+    hwm_mb=$(printf '%s / ' "${hwms[@]}")
+    hwm_mb=${hwm_mb% / }
 
     local non2xx sockets
     non2xx=$(result_field "$result" non2xx)
@@ -523,6 +568,132 @@ run_scenario() {
     fi
 
     BENCH_ROWS+=("| $name | $(result_field "$result" rps) | $(result_field "$result" p50_ms) | $(result_field "$result" p99_ms) | $non2xx | $sockets | $peak_mb | $hwm_mb |")
+}
+
+# ---------------------------------------------------------------------------------------
+# A cluster from deploy/cluster.sh (bench/cluster.sh, bench/soak.sh)
+
+CLUSTER_SH=$BENCH_ROOT/deploy/cluster.sh
+CLUSTER_STATE=""      # the state folder of the cluster that is up (empty: none)
+LB_URL=""             # nginx in front of the nodes
+CLUSTER_NODE_URLS=()  # each node's own URL, in node order (BENCH_NODE_PIDS holds their pids)
+CLUSTER_PG_PORT=""
+
+# cluster_value NAME: a value from the cluster's cluster.env, read in a subshell so its other
+# names (PG_CONN, SIGNING_KEY...) do not overwrite this shell's.
+cluster_value() {
+    # shellcheck source=/dev/null
+    (source "$CLUSTER_STATE/cluster.env" && printf '%s' "${!1}")
+}
+
+# cluster_up N: `NODES=N deploy/cluster.sh up` on the Release build that build_node made, in a
+# private state folder under BENCH_TMP (deploy/.state may hold someone else's cluster), with
+# rate limiting off on every node: wrk is one client IP, and the nodes inherit the environment
+# of `up` (deploy/README.md), so RateLimiting__Enabled=false reaches them. Sets LB_URL,
+# CLUSTER_NODE_URLS, CLUSTER_PG_PORT and, for run_scenario's RSS and CPU readings,
+# BENCH_NODE_PIDS, BENCH_NGINX_PID, BENCH_PG_PID.
+cluster_up() {
+    local n=$1
+    CLUSTER_STATE=$BENCH_TMP/cluster-$n
+    log "deploy/cluster.sh up: $n node(s) + nginx + PostgreSQL, rate limiting off (state: $CLUSTER_STATE)"
+    RateLimiting__Enabled=false NODES=$n STATE_DIR=$CLUSTER_STATE SKIP_BUILD=1 LB_PORT='' \
+        "$CLUSTER_SH" up </dev/null >"$BENCH_OUT/cluster-$n-up.log" 2>&1 ||
+        { tail -n 30 "$BENCH_OUT/cluster-$n-up.log" >&2; die "deploy/cluster.sh up failed (log: $BENCH_OUT/cluster-$n-up.log)"; }
+    LB_URL=$(cluster_value LB_URL)
+    read -ra CLUSTER_NODE_URLS <<<"$(cluster_value NODE_URLS)"
+    read -ra BENCH_NODE_PIDS <<<"$(cluster_value NODE_PIDS)"
+    BENCH_NGINX_PID=$(cluster_value NGINX_PID)
+    BENCH_PG_PID=$(cluster_value PG_PID)
+    CLUSTER_PG_PORT=$(cluster_value PG_CONN | sed -n 's/.*Port=\([0-9]*\).*/\1/p')
+    ((${#BENCH_NODE_PIDS[@]} == n)) || die "cluster.env lists ${#BENCH_NODE_PIDS[@]} node pids, not $n"
+    log "cluster up: nginx $LB_URL (pid $BENCH_NGINX_PID), nodes ${CLUSTER_NODE_URLS[*]} (pids ${BENCH_NODE_PIDS[*]}), PostgreSQL pid $BENCH_PG_PID"
+}
+
+# cluster_down: `deploy/cluster.sh down` for the cluster that is up, keeping the nodes' logs
+# and nginx's error log (not its access log: one line per request) in BENCH_OUT.
+cluster_down() {
+    [[ -n $CLUSTER_STATE ]] || return 0
+    if [[ -d $CLUSTER_STATE ]]; then
+        local tag
+        tag=$(basename "$CLUSTER_STATE")
+        mkdir -p "$BENCH_OUT/$tag"
+        cp "$CLUSTER_STATE"/nodes/*.log "$CLUSTER_STATE/nginx/error.log" "$BENCH_OUT/$tag/" 2>/dev/null
+        STATE_DIR=$CLUSTER_STATE "$CLUSTER_SH" down </dev/null >>"$BENCH_OUT/$tag-down.log" 2>&1 ||
+            log "deploy/cluster.sh down failed (log: $BENCH_OUT/$tag-down.log)"
+    fi
+    CLUSTER_STATE=""
+    BENCH_NODE_PIDS=()
+    BENCH_NGINX_PID=""
+    BENCH_PG_PID=""
+    return 0
+}
+
+# cluster_token ROLE: a token signed with the cluster's key (deploy/cluster.sh token).
+cluster_token() {
+    local token
+    token=$(STATE_DIR=$CLUSTER_STATE "$CLUSTER_SH" token "$1" </dev/null) || die "deploy/cluster.sh token failed"
+    [[ -n $token ]] || die "deploy/cluster.sh token printed nothing"
+    echo "$token"
+}
+
+# cluster_psql SQL: one value from the cluster's database.
+cluster_psql() {
+    "$PG_BIN/psql" -h 127.0.0.1 -p "$CLUSTER_PG_PORT" -U postgres -d chatgrains -Atc "$1"
+}
+
+# cluster_access_lines: the number of lines in nginx's access log so far (one per request).
+cluster_access_lines() { wc -l <"$CLUSTER_STATE/nginx/access.log" 2>/dev/null || echo 0; }
+
+# cluster_requests_per_node FROM TO: "a / b / c", how many of the access log's lines FROM+1..TO
+# nginx sent to each node (its upstream=host:port field; a retried request names several).
+cluster_requests_per_node() {
+    local from=$1 to=$2 urls
+    urls=${CLUSTER_NODE_URLS[*]}
+    # One awk reading the file (no `tail | head`: on a log still growing, tail would die of
+    # SIGPIPE when head is done, and pipefail would make that a failure).
+    awk -v urls="$urls" -v from="$from" -v to="$to" '
+        BEGIN { n = split(urls, u, " "); for (i = 1; i <= n; i++) { sub("^http://", "", u[i]); index_of[u[i]] = i } }
+        NR <= from { next }
+        NR > to { exit }
+        {
+            # "upstream=a:1" or, after a retry, "upstream=a:1, b:2": every host:port counts.
+            for (f = 1; f <= NF; f++) {
+                hop = $f
+                sub(/^upstream=/, "", hop); sub(/,$/, "", hop)
+                if (hop in index_of) count[index_of[hop]]++
+            }
+        }
+        END { line = ""; for (i = 1; i <= n; i++) line = line (i > 1 ? " / " : "") (count[i] + 0); print line }' \
+        "$CLUSTER_STATE/nginx/access.log"
+}
+
+# cluster_smoke URL TOKEN: one request of each endpoint benchmarked here, with curl, so a
+# wrong setup fails before wrk runs: the chat creation (200), a guest session (201, and no
+# RateLimit-Policy header: the limiter is off on whichever node answered) and a live-chat
+# session (201).
+cluster_smoke() {
+    local url=$1 token=$2 status headers=$BENCH_TMP/smoke.headers body=$BENCH_TMP/smoke.json
+    status=$(curl -sS -o "$body" -w '%{http_code}' -X PUT -H "Authorization: Bearer $token" \
+        -H "Content-Type: application/json" --data-binary "@$BENCH_ROOT/bench/payloads/chats-put.json" \
+        "$url/v2/chats/$(new_uuid)")
+    [[ $status == 200 ]] || die "smoke $url: PUT /v2/chats answered $status: $(head -c 600 "$body")"
+    status=$(curl -sS -o "$body" -D "$headers" -w '%{http_code}' -X POST -H "Content-Type: application/json" \
+        --data-binary "{\"session_id\": \"$(new_uuid)\", \"guest_name\": \"Guest\", \"guest_email\": \"guest@example.com\"}" \
+        "$url/api/v1/chat/guest/session")
+    [[ $status == 201 ]] || die "smoke $url: POST /api/v1/chat/guest/session answered $status: $(head -c 600 "$body")"
+    if grep -qi '^RateLimit-Policy:' "$headers"; then
+        die "smoke $url: the rate limiter is on ($(grep -i '^RateLimit-Policy:' "$headers" | tr -d '\r'))"
+    fi
+    status=$(curl -sS -o "$body" -w '%{http_code}' -X POST -H "Content-Type: application/json" \
+        --data-binary '{"name": "Budi", "city": "Solo", "country": "Indonesia"}' "$url/livechat/session")
+    [[ $status == 201 ]] || die "smoke $url: POST /livechat/session answered $status: $(head -c 600 "$body")"
+}
+
+# cluster_smoke_all TOKEN: cluster_smoke on every node directly and through nginx.
+cluster_smoke_all() {
+    local url
+    for url in "${CLUSTER_NODE_URLS[@]}" "$LB_URL"; do cluster_smoke "$url" "$1"; done
+    log "smoke checks passed on ${#CLUSTER_NODE_URLS[@]} node(s) and through nginx (rate limiting off everywhere)"
 }
 
 # ---------------------------------------------------------------------------------------
