@@ -10,11 +10,11 @@ public interface IChatStore
     Task<ChatCreation> InsertIfAbsentAsync(Chat chat, ChatCreated created, CancellationToken cancellationToken);
 }
 
-public sealed class ChatGrain(Guid id, IChatStore store, TimeProvider clock) : IChatGrain
+public sealed class ChatGrain(Guid id, IChatStore store, GrainCreations creations, TimeProvider clock) : IChatGrain
 {
     public Guid Id => id;
 
-    public Task<ChatCreation> CreateOrGetAsync(CreateChat command, CancellationToken cancellationToken)
+    public async Task<ChatCreation> CreateOrGetAsync(CreateChat command, CancellationToken cancellationToken)
     {
         // Millisecond precision is what the wire shows; storing more would make a replay's
         // timestamps differ from the first response's.
@@ -34,6 +34,11 @@ public sealed class ChatGrain(Guid id, IChatStore store, TimeProvider clock) : I
             CreatedAt: now,
             UpdatedAt: now);
         var created = new ChatCreated(id, command.VisitorId, command.AvailableCommercialIds, command.Priority, command.Metadata.Department, now);
-        return store.InsertIfAbsentAsync(chat, created, cancellationToken);
+        var creation = await store.InsertIfAbsentAsync(chat, created, cancellationToken);
+        if (creation.Created)
+        {
+            creations.Chat();
+        }
+        return creation;
     }
 }

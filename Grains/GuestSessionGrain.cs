@@ -11,11 +11,11 @@ public interface IGuestSessionStore
     Task<GuestSessionOpening> InsertIfAbsentAsync(GuestSession session, GuestSessionStarted started, CancellationToken cancellationToken);
 }
 
-public sealed class GuestSessionGrain(string sessionKey, IGuestSessionStore store, TimeProvider clock) : IGuestSessionGrain
+public sealed class GuestSessionGrain(string sessionKey, IGuestSessionStore store, GrainCreations creations, TimeProvider clock) : IGuestSessionGrain
 {
     public string SessionKey => sessionKey;
 
-    public Task<GuestSessionOpening> OpenAsync(OpenGuestSession command, CancellationToken cancellationToken)
+    public async Task<GuestSessionOpening> OpenAsync(OpenGuestSession command, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.FromUnixTimeMilliseconds(clock.GetUtcNow().ToUnixTimeMilliseconds());
         var session = new GuestSession(
@@ -27,6 +27,11 @@ public sealed class GuestSessionGrain(string sessionKey, IGuestSessionStore stor
             Status: GuestSessionStatus.Active,
             CreatedAt: now,
             UpdatedAt: now);
-        return store.InsertIfAbsentAsync(session, new GuestSessionStarted(session.Id, sessionKey, now), cancellationToken);
+        var opening = await store.InsertIfAbsentAsync(session, new GuestSessionStarted(session.Id, sessionKey, now), cancellationToken);
+        if (opening.Created)
+        {
+            creations.GuestSession();
+        }
+        return opening;
     }
 }

@@ -7,7 +7,7 @@ public interface ILiveChatSessionStore
     Task InsertAsync(LiveChatSession session, LiveChatSessionStarted started, CancellationToken cancellationToken);
 }
 
-public sealed class LiveChatSessionGrain(Guid sessionId, ILiveChatSessionStore store, TimeProvider clock) : ILiveChatSessionGrain
+public sealed class LiveChatSessionGrain(Guid sessionId, ILiveChatSessionStore store, GrainCreations creations, TimeProvider clock) : ILiveChatSessionGrain
 {
     public Guid SessionId => sessionId;
 
@@ -17,6 +17,7 @@ public sealed class LiveChatSessionGrain(Guid sessionId, ILiveChatSessionStore s
         var user = new GuestUser(Guid.CreateVersion7(now), command.Name, command.City, command.Country, now);
         var session = new LiveChatSession(sessionId, user, now, now + command.Lifetime);
         await store.InsertAsync(session, new LiveChatSessionStarted(sessionId, user.Id, now, session.ExpiresAt), cancellationToken);
+        creations.LiveChatSession();
         return session;
     }
 }

@@ -45,6 +45,7 @@ public static class SiloServiceCollectionExtensions
             services.AddSingleton<IMembershipStore, SqliteMembershipStore>();
         }
 
+        services.AddSingleton<GrainCreations>();
         services.AddSingleton<IGrainFactory, GrainFactory>();
         services.AddHostedService<SchemaMigrationService>();
         services.AddOptions<MembershipOptions>()

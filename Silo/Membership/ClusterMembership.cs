@@ -42,7 +42,8 @@ public interface IMembershipStore
 {
     Task RegisterAsync(MemberRegistration member, CancellationToken cancellationToken);
 
-    Task HeartbeatAsync(string nodeId, NodeStats stats, TimeSpan historyRetention, CancellationToken cancellationToken);
+    /// <summary>Records the snapshot, and adds the grains this node created since its last heartbeat to the cluster's counts.</summary>
+    Task HeartbeatAsync(string nodeId, NodeStats stats, IReadOnlyDictionary<string, long> created, TimeSpan historyRetention, CancellationToken cancellationToken);
 
     Task MarkLeftAsync(string nodeId, CancellationToken cancellationToken);
 

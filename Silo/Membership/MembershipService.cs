@@ -16,6 +16,7 @@ namespace ChatGrains.Silo.Membership;
 internal sealed partial class MembershipService(
     IMembershipStore store,
     INodeStatsSource stats,
+    Grains.GrainCreations creations,
     StorageReadiness readiness,
     SiloIdentity identity,
     IServer server,
@@ -50,7 +51,7 @@ internal sealed partial class MembershipService(
                     LogRegistered(logger, identity.NodeId, registration.Url);
                 }
                 var connections = await store.OpenConnectionsAsync(identity.NodeId, stoppingToken);
-                await store.HeartbeatAsync(identity.NodeId, stats.TakeSnapshot(connections), options.Value.HistoryRetention, stoppingToken);
+                await store.HeartbeatAsync(identity.NodeId, stats.TakeSnapshot(connections), creations.Take(), options.Value.HistoryRetention, stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {

@@ -7,7 +7,7 @@ namespace ChatGrains.Silo.Postgres;
 internal sealed class PostgresMembershipStore(NpgsqlDataSource db) : IMembershipStore
 {
     private static readonly (string Kind, string Table)[] GrainTables =
-        [("chats", "chats"), ("guestSessions", "chat_sessions"), ("liveChatSessions", "livechat_sessions")];
+        [(Grains.GrainCreations.Chats, "chats"), (Grains.GrainCreations.GuestSessions, "chat_sessions"), (Grains.GrainCreations.LiveChatSessions, "livechat_sessions")];
 
     public Task RegisterAsync(MemberRegistration member, CancellationToken cancellationToken) => RunAsync("""
         INSERT INTO cluster_members (node_id, host, url, version, started_at, heartbeat_at)
@@ -15,14 +15,22 @@ internal sealed class PostgresMembershipStore(NpgsqlDataSource db) : IMembership
         ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = now(), left_at = NULL
         """, cancellationToken, member.NodeId, member.Host, member.Url, member.Version, member.StartedAt);
 
-    public Task HeartbeatAsync(string nodeId, NodeStats stats, TimeSpan historyRetention, CancellationToken cancellationToken) => RunAsync("""
+    public Task HeartbeatAsync(string nodeId, NodeStats stats, IReadOnlyDictionary<string, long> created, TimeSpan historyRetention, CancellationToken cancellationToken) => RunAsync("""
         WITH member AS (
             UPDATE cluster_members SET heartbeat_at = now(), stats = $2 WHERE node_id = $1
         ), history AS (
             INSERT INTO node_stats (node_id, at, stats) VALUES ($1, now(), $2)
+        ), creations AS (
+            INSERT INTO grain_creations (kind, bucket, created)
+            SELECT kind, to_timestamp(floor(extract(epoch FROM now()) / 10) * 10), count
+            FROM unnest($4::text[], $5::bigint[]) AS c(kind, count) WHERE count > 0
+            ON CONFLICT (kind, bucket) DO UPDATE SET created = grain_creations.created + excluded.created
+        ), expired AS (
+            DELETE FROM grain_creations WHERE bucket < now() - interval '2 hours'
         )
         DELETE FROM node_stats WHERE node_id = $1 AND at < now() - $3
-        """, cancellationToken, nodeId, new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Json, TypedValue = MembershipJson.Serialize(stats) }, historyRetention);
+        """, cancellationToken, nodeId, new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Json, TypedValue = MembershipJson.Serialize(stats) }, historyRetention,
+        created.Keys.ToArray(), created.Values.ToArray());
 
     public Task MarkLeftAsync(string nodeId, CancellationToken cancellationToken) =>
         RunAsync("UPDATE cluster_members SET left_at = now() WHERE node_id = $1", cancellationToken, nodeId);
@@ -59,24 +67,44 @@ internal sealed class PostgresMembershipStore(NpgsqlDataSource db) : IMembership
         return history;
     }
 
-    /// <summary>Totals are PostgreSQL's own estimate (exact counts scan whole tables); recent counts use the created_at indexes.</summary>
+    /// <summary>
+    /// Totals are PostgreSQL's own estimate (exact counts scan whole tables); recent counts are
+    /// the nodes' own tallies in <c>grain_creations</c>. A few rows either way, however busy.
+    /// </summary>
     public async Task<IReadOnlyList<GrainCounts>> GrainCountsAsync(CancellationToken cancellationToken)
     {
-        var counts = new List<GrainCounts>();
-        foreach (var (kind, table) in GrainTables)
+        var recent = new Dictionary<string, (long Minute, long Hour)>(StringComparer.Ordinal);
+        await using (var command = Command("""
+            SELECT kind, coalesce(sum(created) FILTER (WHERE bucket >= now() - interval '1 minute'), 0)::bigint, sum(created)::bigint
+            FROM grain_creations WHERE bucket >= now() - interval '1 hour' GROUP BY kind
+            """))
+        await using (var reader = await ExecuteAsync(command, cancellationToken))
         {
-            await using var command = Command($"""
-                SELECT greatest((SELECT reltuples::bigint FROM pg_class WHERE oid = '{table}'::regclass), 0),
-                       (SELECT count(*) FROM {table} WHERE created_at > now() - interval '1 minute'),
-                       (SELECT count(*) FROM {table} WHERE created_at > now() - interval '1 hour')
-                """);
-            await using var reader = await ExecuteAsync(command, cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            var lastHour = reader.GetInt64(2);
-            // Before the first ANALYZE the estimate is 0 (or -1): the last hour is a better lower bound.
-            counts.Add(new GrainCounts(kind, Math.Max(reader.GetInt64(0), lastHour), true, reader.GetInt64(1), lastHour));
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                recent[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
+            }
         }
-        return counts;
+
+        var estimates = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using (var command = Command("SELECT relname, greatest(reltuples, 0)::bigint FROM pg_class WHERE relname = ANY($1) AND relkind = 'r'", (object)GrainTables.Select(t => t.Table).ToArray()))
+        await using (var reader = await ExecuteAsync(command, cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                estimates[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+
+        return
+        [
+            .. GrainTables.Select(t =>
+            {
+                var (minute, hour) = recent.GetValueOrDefault(t.Kind);
+                // Before the first ANALYZE the estimate is 0: the last hour is a better lower bound.
+                return new GrainCounts(t.Kind, Math.Max(estimates.GetValueOrDefault(t.Table), hour), true, minute, hour);
+            }),
+        ];
     }
 
     public async Task<int> OpenConnectionsAsync(string nodeId, CancellationToken cancellationToken)

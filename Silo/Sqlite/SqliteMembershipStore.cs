@@ -1,4 +1,5 @@
 using System.Globalization;
+using ChatGrains.Grains;
 using ChatGrains.Silo.Membership;
 using Microsoft.Data.Sqlite;
 
@@ -8,7 +9,7 @@ namespace ChatGrains.Silo.Sqlite;
 internal sealed class SqliteMembershipStore(SqliteStorage db, TimeProvider clock) : IMembershipStore
 {
     private static readonly (string Kind, string Table)[] GrainTables =
-        [("chats", "chats"), ("guestSessions", "chat_sessions"), ("liveChatSessions", "livechat_sessions")];
+        [(GrainCreations.Chats, "chats"), (GrainCreations.GuestSessions, "chat_sessions"), (GrainCreations.LiveChatSessions, "livechat_sessions")];
 
     private string Now => Text(clock.GetUtcNow());
 
@@ -17,15 +18,22 @@ internal sealed class SqliteMembershipStore(SqliteStorage db, TimeProvider clock
         ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = $6, left_at = NULL
         """, cancellationToken, member.NodeId, member.Host, member.Url, member.Version, Text(member.StartedAt), Now);
 
-    public async Task HeartbeatAsync(string nodeId, NodeStats stats, TimeSpan historyRetention, CancellationToken cancellationToken)
+    public async Task HeartbeatAsync(string nodeId, NodeStats stats, IReadOnlyDictionary<string, long> created, TimeSpan historyRetention, CancellationToken cancellationToken)
     {
         var json = MembershipJson.Serialize(stats);
         var now = clock.GetUtcNow();
+        var bucket = Text(DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds() / 10 * 10));
         await RunAsync("""
             UPDATE cluster_members SET heartbeat_at = $2, stats = $3 WHERE node_id = $1;
             INSERT OR REPLACE INTO node_stats (node_id, at, stats) VALUES ($1, $2, $3);
             DELETE FROM node_stats WHERE node_id = $1 AND at < $4;
-            """, cancellationToken, nodeId, Text(now), json, Text(now - historyRetention));
+            INSERT INTO grain_creations (kind, bucket, created) VALUES ($5, $8, $9), ($6, $8, $10), ($7, $8, $11)
+                ON CONFLICT (kind, bucket) DO UPDATE SET created = created + excluded.created;
+            DELETE FROM grain_creations WHERE bucket < $12;
+            """, cancellationToken, nodeId, Text(now), json, Text(now - historyRetention),
+            GrainCreations.Chats, GrainCreations.GuestSessions, GrainCreations.LiveChatSessions, bucket,
+            created.GetValueOrDefault(GrainCreations.Chats), created.GetValueOrDefault(GrainCreations.GuestSessions),
+            created.GetValueOrDefault(GrainCreations.LiveChatSessions), Text(now.AddHours(-2)));
     }
 
     public Task MarkLeftAsync(string nodeId, CancellationToken cancellationToken) =>
@@ -72,9 +80,9 @@ internal sealed class SqliteMembershipStore(SqliteStorage db, TimeProvider clock
         {
             await using var command = Command(connection, $"""
                 SELECT (SELECT count(*) FROM {table}),
-                       (SELECT count(*) FROM {table} WHERE created_at > $1),
-                       (SELECT count(*) FROM {table} WHERE created_at > $2)
-                """, Text(now.AddMinutes(-1)), Text(now.AddHours(-1)));
+                       (SELECT coalesce(sum(created), 0) FROM grain_creations WHERE kind = $3 AND bucket >= $1),
+                       (SELECT coalesce(sum(created), 0) FROM grain_creations WHERE kind = $3 AND bucket >= $2)
+                """, Text(now.AddMinutes(-1)), Text(now.AddHours(-1)), kind);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             counts.Add(new GrainCounts(kind, reader.GetInt64(0), false, reader.GetInt64(1), reader.GetInt64(2)));

@@ -71,6 +71,13 @@ public sealed class MembershipTests
         Assert.Equal(1, history.Where(h => h.NodeId == targetId).Sum(h => h.Stats.Endpoints.GetValueOrDefault("/v2/chats/{chatId}")?.ClientErrors ?? 0));
         Assert.Equal(0, history.Where(h => h.NodeId != targetId).Sum(h => h.Stats.Endpoints.GetValueOrDefault("/v2/chats/{chatId}")?.Requests ?? 0));
         Assert.Equal(26, history.Sum(h => h.Stats.Endpoints.Values.Sum(e => e.Requests)));
+
+        // The grains those requests created, as the nodes tallied them with the same heartbeats.
+        using var dashboard = DashboardClient(cluster.Nodes[2]);
+        var chats = (await dashboard.GetFromJsonAsync<JsonArray>(new Uri("/dashboard/api/grains", UriKind.Relative)))!
+            .Single(g => (string?)g!["kind"] == "chats")!;
+        Assert.Equal(25, (long?)chats["lastMinute"]);
+        Assert.Equal(25, (long?)chats["lastHour"]);
     }
 
     private static long Requests(IReadOnlyList<(string NodeId, NodeStats Stats)> history, string nodeId) =>

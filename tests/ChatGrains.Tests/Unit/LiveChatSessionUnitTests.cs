@@ -29,7 +29,8 @@ public sealed class LiveChatSessionUnitTests
         var store = new RecordingStore();
         var now = new DateTimeOffset(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
         var sessionId = Guid.NewGuid();
-        var grain = new LiveChatSessionGrain(sessionId, store, new FixedClock(now));
+        var creations = new GrainCreations();
+        var grain = new LiveChatSessionGrain(sessionId, store, creations, new FixedClock(now));
 
         var session = await grain.StartAsync(new StartLiveChatSession("Budi", "Solo", "Indonesia", TimeSpan.FromHours(24)), CancellationToken.None);
 
@@ -41,13 +42,14 @@ public sealed class LiveChatSessionUnitTests
         var (stored, started) = Assert.Single(store.Inserted);
         Assert.Same(session, stored);
         Assert.Equal(new LiveChatSessionStarted(sessionId, session.User.Id, now, now.AddHours(24)), started);
+        Assert.Equal(1, creations.Take()[GrainCreations.LiveChatSessions]);
     }
 
     [Fact]
     public async Task EverySessionGetsItsOwnGuestUser()
     {
         var store = new RecordingStore();
-        var factory = new GrainFactory(null!, null!, store, TimeProvider.System);
+        var factory = new GrainFactory(null!, null!, store, new GrainCreations(), TimeProvider.System);
 
         var first = await factory.GetLiveChatSessionGrain(Guid.NewGuid()).StartAsync(new("Budi", "Solo", "Indonesia", TimeSpan.FromHours(1)), CancellationToken.None);
         var second = await factory.GetLiveChatSessionGrain(Guid.NewGuid()).StartAsync(new("Budi", "Solo", "Indonesia", TimeSpan.FromHours(1)), CancellationToken.None);
