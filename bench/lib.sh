@@ -52,37 +52,13 @@ CPU_SNAPSHOT=""              # the last cpu_snapshot
 BENCH_NOTES=()        # extra report lines, printed under the table (e.g. a comparison)
 BENCH_FAILED=0        # set when a scenario saw non-2xx responses or socket errors
 
-log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-new_uuid() { cat /proc/sys/kernel/random/uuid; }
+# log, die, new_uuid, as_root, apt_install, pg_bin_dir, free_port: shared with deploy/cluster.sh.
+LOG_TAG=bench
+# shellcheck source=deploy/lib.sh
+source "$BENCH_ROOT/deploy/lib.sh"
 
 # ---------------------------------------------------------------------------------------
 # Tools
-
-as_root() {
-    if ((EUID == 0)); then "$@"
-    elif command -v sudo >/dev/null; then sudo "$@"
-    else die "root is needed to run: $*"
-    fi
-}
-
-# Installs OS packages. `apt-get update` is slow and usually unnecessary, so it only runs
-# when the plain install fails (stale or empty package index).
-apt_install() {
-    log "installing $*"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2 && return 0
-    as_root apt-get update -q >&2
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2
-}
-
-# The newest installed PostgreSQL server binaries (Debian keeps one folder per major version).
-pg_bin_dir() {
-    local dir
-    for dir in /usr/lib/postgresql/*/bin; do
-        if [[ -x $dir/initdb && -x $dir/pg_ctl ]]; then echo "$dir"; fi
-    done | sort -V | tail -n 1
-}
 
 ensure_tools() {
     local missing=()
@@ -129,6 +105,7 @@ bench_cleanup() {
 # PostgreSQL
 
 # Runs a command as the postgres OS user when we are root: initdb and the server refuse root.
+# (deploy/lib.sh's as_postgres takes the folder as an argument; here it is always BENCH_TMP.)
 as_postgres() {
     if ((EUID == 0)); then
         # From a folder postgres can read, so nothing complains about the caller's cwd.
@@ -136,28 +113,6 @@ as_postgres() {
     else
         "$@"
     fi
-}
-
-# A loopback port no socket uses. Ports are drawn below the kernel's ephemeral range, which
-# busy machines fill with client connections (a port with only an outgoing connection on
-# it looks free to a connect probe, yet bind fails). Another process could still take the
-# port before we bind it; then the start fails and the caller retries with another port.
-free_port() {
-    local low port _
-    low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-    ((low > 12000)) || low=32768
-    for _ in $(seq 100); do
-        port=$((10000 + RANDOM % (low - 10000)))
-        if command -v ss >/dev/null; then
-            # Any state (listening, connected, TIME_WAIT) on that local port makes it busy.
-            [[ -z $(ss -Htan "sport = :$port" 2>/dev/null) ]] || continue
-        elif (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            continue
-        fi
-        echo "$port"
-        return 0
-    done
-    die "no free loopback port found"
 }
 
 start_postgres() {
