@@ -53,14 +53,8 @@ main() {
     start_postgres
     gen_signing_key
 
-    # The node and its token command share this configuration: same key, same database
-    # (a node with a PostgreSQL connection string requires an explicit signing key).
     # Rate limiting is off because wrk sends everything from one client IP.
-    NODE_CONFIG=(
-        "--ConnectionStrings:ChatGrains=$PG_CONN"
-        "--Jwt:SigningKeyPath=$SIGNING_KEY"
-        "--RateLimiting:Enabled=false"
-    )
+    postgres_node_config "--RateLimiting:Enabled=false"
     start_node
     TOKEN=$(mint_token admin)
 

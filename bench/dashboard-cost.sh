@@ -40,11 +40,8 @@ main() {
     build_node
     start_postgres
     gen_signing_key
-    NODE_CONFIG=(
-        "--ConnectionStrings:ChatGrains=$PG_CONN"
-        "--Jwt:SigningKeyPath=$SIGNING_KEY"
-        "--RateLimiting:Enabled=false"
-    )
+    # Rate limiting is off because wrk sends everything from one client IP.
+    postgres_node_config "--RateLimiting:Enabled=false"
     start_node
     TOKEN=$(mint_token admin)
 

@@ -31,13 +31,6 @@ usage() { echo "usage: $0 [limiter-off|limiter-on|all]" >&2; exit 2; }
 
 # The configuration every scenario's node shares: same key, same database (a node with a
 # PostgreSQL connection string requires an explicit signing key).
-base_config() {
-    NODE_CONFIG=(
-        "--ConnectionStrings:ChatGrains=$PG_CONN"
-        "--Jwt:SigningKeyPath=$SIGNING_KEY"
-    )
-}
-
 # smoke_check NAME LIMITED: one request with curl before wrk, so a wrong setup fails fast
 # with the response in hand. LIMITED (yes|no) says whether the limiter must have answered
 # (its RateLimit-Policy header), which proves the node took the scenario's configuration.
@@ -61,8 +54,7 @@ smoke_check() {
 run_on_node() {
     local name=$1 limited=$2
     shift 2
-    base_config
-    NODE_CONFIG+=("$@")
+    postgres_node_config "$@"
     NODE_LOG_NAME=node-$name
     start_node
     smoke_check "$name" "$limited"

@@ -187,6 +187,17 @@ run_gateway() {
     cd "$(dirname "$NODE_DLL")" && exec dotnet "$NODE_DLL" "$@"
 }
 
+# postgres_node_config [extra config args]: NODE_CONFIG for a node on this run's PostgreSQL.
+# The node and its token command share it: same database, same key (a node with a PostgreSQL
+# connection string requires an explicit signing key).
+postgres_node_config() {
+    NODE_CONFIG=(
+        "--ConnectionStrings:ChatGrains=$PG_CONN"
+        "--Jwt:SigningKeyPath=$SIGNING_KEY"
+        "$@"
+    )
+}
+
 # start_node [extra config args]: starts the node on a free loopback port and waits until
 # it is ready (migrations applied). Uses NODE_CONFIG, set by the caller, and logs to
 # BENCH_OUT/$NODE_LOG_NAME.log (a caller starting several nodes in turn names each one).

@@ -147,13 +147,8 @@ main() {
     start_postgres
     gen_signing_key
 
-    # Like bench/chats.sh: PostgreSQL, a shared signing key (a node with a PostgreSQL
-    # connection string requires one), rate limiting off because wrk is one client IP.
-    NODE_CONFIG=(
-        "--ConnectionStrings:ChatGrains=$PG_CONN"
-        "--Jwt:SigningKeyPath=$SIGNING_KEY"
-        "--RateLimiting:Enabled=false"
-    )
+    # Rate limiting is off because wrk sends everything from one client IP.
+    postgres_node_config "--RateLimiting:Enabled=false"
     start_node
     scenario_sessions
 
