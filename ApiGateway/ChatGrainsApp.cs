@@ -30,7 +30,8 @@ public static class ChatGrainsApp
             kestrel.Limits.MaxRequestBodySize =
                 context.Configuration.GetValue<long?>("Kestrel:Limits:MaxRequestBodySize") ?? DefaultMaxRequestBodySize);
 
-        // SIGTERM: stop accepting, let in-flight requests finish (bounded), mark this node left, exit 0.
+        // SIGTERM: stop accepting, let in-flight requests finish (bounded), then the silo leaves the
+        // cluster (its grains deactivate; their state is already stored), exit 0.
         builder.Services.Configure<HostOptions>(options =>
             options.ShutdownTimeout = builder.Configuration.GetValue("Cluster:ShutdownTimeout", TimeSpan.FromSeconds(10)));
 
@@ -40,7 +41,7 @@ public static class ChatGrainsApp
             options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
         });
 
-        builder.Services.AddChatSilo(builder.Configuration);
+        builder.UseChatGrainsSilo();
         builder.Services.AddChatAuth(builder.Configuration);
         builder.Services.AddApiErrors();
         builder.Services.AddTracing();

@@ -1,26 +1,40 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Placement;
+
 namespace ChatGrains.Grains;
 
-/// <summary>Chat state as the storage provider keeps it (SQL per provider lives in Silo).</summary>
-public interface IChatStore
+/// <summary>
+/// One chat. Created through HTTP on the node that took the request; collected after two idle
+/// minutes, after which the next call reads it back from storage.
+/// </summary>
+[PreferLocalPlacement]
+[CollectionAgeLimit(Minutes = 2)]
+public sealed class ChatGrain(
+    [PersistentState(GrainStorage.Chat, GrainStorage.Name)] IPersistentState<CreatedOnce<Chat>> state,
+    GrainCreations creations,
+    TimeProvider clock,
+    ILogger<ChatGrain> logger) : Grain, IChatGrain
 {
-    /// <summary>
-    /// Inserts the chat and its event in one transaction unless a chat with that id exists.
-    /// Returns the stored chat: the given one when it was inserted, the first writer's otherwise.
-    /// </summary>
-    Task<ChatCreation> InsertIfAbsentAsync(Chat chat, ChatCreated created, CancellationToken cancellationToken);
-}
+    public async Task<ChatCreation> CreateOrGet(CreateChat command)
+    {
+        var (chat, created) = await state.GetOrCreateAsync(() => NewChat(command));
+        if (created)
+        {
+            creations.Chat();
+            await this.PublishAsync(StreamId.Create(EventStreams.ChatCreated, chat.Id),
+                new ChatCreated(chat.Id, chat.VisitorId, chat.AvailableCommercialIds, chat.Priority, chat.Metadata.Department, chat.CreatedAt),
+                logger);
+        }
+        return new ChatCreation(chat, created);
+    }
 
-public sealed class ChatGrain(Guid id, IChatStore store, GrainCreations creations, TimeProvider clock) : IChatGrain
-{
-    public Guid Id => id;
-
-    public async Task<ChatCreation> CreateOrGetAsync(CreateChat command, CancellationToken cancellationToken)
+    private Chat NewChat(CreateChat command)
     {
         // Millisecond precision is what the wire shows; storing more would make a replay's
         // timestamps differ from the first response's.
         var now = DateTimeOffset.FromUnixTimeMilliseconds(clock.GetUtcNow().ToUnixTimeMilliseconds());
-        var chat = new Chat(
-            Id: id,
+        return new Chat(
+            Id: this.GetPrimaryKey(),
             Status: ChatStatus.Pending,
             Priority: command.Priority,
             VisitorId: command.VisitorId,
@@ -33,12 +47,5 @@ public sealed class ChatGrain(Guid id, IChatStore store, GrainCreations creation
             Metadata: command.Metadata,
             CreatedAt: now,
             UpdatedAt: now);
-        var created = new ChatCreated(id, command.VisitorId, command.AvailableCommercialIds, command.Priority, command.Metadata.Department, now);
-        var creation = await store.InsertIfAbsentAsync(chat, created, cancellationToken);
-        if (creation.Created)
-        {
-            creations.Chat();
-        }
-        return creation;
     }
 }

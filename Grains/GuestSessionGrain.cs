@@ -1,37 +1,41 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Placement;
+
 namespace ChatGrains.Grains;
 
-/// <summary>Guest session state as the storage provider keeps it (SQL per provider lives in Silo).</summary>
-public interface IGuestSessionStore
+/// <summary>One guest session, keyed by the client's <c>session_id</c>.</summary>
+[PreferLocalPlacement]
+[CollectionAgeLimit(Minutes = 2)]
+public sealed class GuestSessionGrain(
+    [PersistentState(GrainStorage.GuestSession, GrainStorage.Name)] IPersistentState<CreatedOnce<GuestSession>> state,
+    GrainCreations creations,
+    TimeProvider clock,
+    ILogger<GuestSessionGrain> logger) : Grain, IGuestSessionGrain
 {
-    /// <summary>
-    /// Inserts the session and its event in one transaction unless a session with that key
-    /// exists. Returns the stored session with its messages: the given one (no messages yet)
-    /// when it was inserted, the first writer's otherwise.
-    /// </summary>
-    Task<GuestSessionOpening> InsertIfAbsentAsync(GuestSession session, GuestSessionStarted started, CancellationToken cancellationToken);
-}
+    public async Task<GuestSessionOpening> Open(OpenGuestSession command)
+    {
+        var (session, created) = await state.GetOrCreateAsync(() => NewSession(command));
+        if (created)
+        {
+            creations.GuestSession();
+            await this.PublishAsync(StreamId.Create(EventStreams.GuestSessionStarted, session.SessionKey),
+                new GuestSessionStarted(session.Id, session.SessionKey, session.CreatedAt), logger);
+        }
+        // Nothing writes messages yet: a session's conversation starts empty.
+        return new GuestSessionOpening(session, [], created);
+    }
 
-public sealed class GuestSessionGrain(string sessionKey, IGuestSessionStore store, GrainCreations creations, TimeProvider clock) : IGuestSessionGrain
-{
-    public string SessionKey => sessionKey;
-
-    public async Task<GuestSessionOpening> OpenAsync(OpenGuestSession command, CancellationToken cancellationToken)
+    private GuestSession NewSession(OpenGuestSession command)
     {
         var now = DateTimeOffset.FromUnixTimeMilliseconds(clock.GetUtcNow().ToUnixTimeMilliseconds());
-        var session = new GuestSession(
+        return new GuestSession(
             Id: Guid.CreateVersion7(now),
-            SessionKey: sessionKey,
+            SessionKey: this.GetPrimaryKeyString(),
             GuestName: command.GuestName,
             GuestEmail: command.GuestEmail,
             GuestPhone: command.GuestPhone,
             Status: GuestSessionStatus.Active,
             CreatedAt: now,
             UpdatedAt: now);
-        var opening = await store.InsertIfAbsentAsync(session, new GuestSessionStarted(session.Id, sessionKey, now), cancellationToken);
-        if (opening.Created)
-        {
-            creations.GuestSession();
-        }
-        return opening;
     }
 }

@@ -1,23 +1,33 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Placement;
+
 namespace ChatGrains.Grains;
 
-/// <summary>Live-chat session state as the storage provider keeps it (SQL per provider lives in Silo).</summary>
-public interface ILiveChatSessionStore
+/// <summary>One live-chat session with the guest user it created, keyed by a server-made id.</summary>
+[PreferLocalPlacement]
+[CollectionAgeLimit(Minutes = 2)]
+public sealed class LiveChatSessionGrain(
+    [PersistentState(GrainStorage.LiveChatSession, GrainStorage.Name)] IPersistentState<CreatedOnce<LiveChatSession>> state,
+    GrainCreations creations,
+    TimeProvider clock,
+    ILogger<LiveChatSessionGrain> logger) : Grain, ILiveChatSessionGrain
 {
-    /// <summary>Inserts the guest user, the session and its event in one transaction.</summary>
-    Task InsertAsync(LiveChatSession session, LiveChatSessionStarted started, CancellationToken cancellationToken);
-}
+    public async Task<LiveChatSession> Start(StartLiveChatSession command)
+    {
+        var (session, created) = await state.GetOrCreateAsync(() => NewSession(command));
+        if (created)
+        {
+            creations.LiveChatSession();
+            await this.PublishAsync(StreamId.Create(EventStreams.LiveChatSessionStarted, session.Id),
+                new LiveChatSessionStarted(session.Id, session.User.Id, session.CreatedAt, session.ExpiresAt), logger);
+        }
+        return session;
+    }
 
-public sealed class LiveChatSessionGrain(Guid sessionId, ILiveChatSessionStore store, GrainCreations creations, TimeProvider clock) : ILiveChatSessionGrain
-{
-    public Guid SessionId => sessionId;
-
-    public async Task<LiveChatSession> StartAsync(StartLiveChatSession command, CancellationToken cancellationToken)
+    private LiveChatSession NewSession(StartLiveChatSession command)
     {
         var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
         var user = new GuestUser(Guid.CreateVersion7(now), command.Name, command.City, command.Country, now);
-        var session = new LiveChatSession(sessionId, user, now, now + command.Lifetime);
-        await store.InsertAsync(session, new LiveChatSessionStarted(sessionId, user.Id, now, session.ExpiresAt), cancellationToken);
-        creations.LiveChatSession();
-        return session;
+        return new LiveChatSession(this.GetPrimaryKey(), user, now, now + command.Lifetime);
     }
 }

@@ -1,3 +1,4 @@
+using Orleans;
 using System.Security.Claims;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Http;
@@ -15,6 +16,7 @@ public static class ChatsApi
             .WithTags("Chats (v2)")
             .RequireAuthorization(AuthExtensions.ChatParticipantPolicy)
             .WithErrorFormat(ProblemDetailsFormat.Instance)
+            .RequireActiveSilo()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
@@ -32,8 +34,7 @@ public static class ChatsApi
         string chatId,
         CreateChatRequest request,
         ClaimsPrincipal user,
-        IGrainFactory grains,
-        CancellationToken cancellationToken)
+        IGrainFactory grains)
     {
         var errors = new FieldErrors();
         var id = errors.Uuid("chatId", chatId);
@@ -50,7 +51,7 @@ public static class ChatsApi
             return TypedResults.Forbid();
         }
 
-        var creation = await grains.GetChatGrain(id).CreateOrGetAsync(command, cancellationToken);
+        var creation = await grains.GetGrain<IChatGrain>(id).CreateOrGet(command);
         if (ownVisitorId is not null && creation.Chat.VisitorId != ownVisitorId)
         {
             return TypedResults.Forbid();

@@ -27,7 +27,7 @@ public sealed record CreateChatRequest(
         var priority = ParsePriority(errors);
         var metadata = ParseMetadata(errors);
         return errors.IsEmpty
-            ? new CreateChat(visitorId, visitor!, commercials, priority, metadata)
+            ? new CreateChat(visitorId, visitor!, [.. commercials], priority, metadata)
             : null;
     }
 
@@ -104,9 +104,11 @@ public sealed record CreateChatRequest(
             UtmSource: errors.Text("metadata.utmSource", metadata.UtmSource, maxLength: 200),
             UtmMedium: errors.Text("metadata.utmMedium", metadata.UtmMedium, maxLength: 200),
             UtmCampaign: errors.Text("metadata.utmCampaign", metadata.UtmCampaign, maxLength: 200),
-            InitialUrl: errors.HttpUrl("metadata.initialUrl", metadata.InitialUrl),
-            Tags: ParseTags(errors, metadata.Tags),
-            CustomFields: ParseCustomFields(errors, metadata.CustomFields));
+            InitialUrl: errors.HttpUrl("metadata.initialUrl", metadata.InitialUrl))
+        {
+            Tags = [.. ParseTags(errors, metadata.Tags)],
+            CustomFields = ParseCustomFields(errors, metadata.CustomFields),
+        };
     }
 
     private static List<string> ParseTags(FieldErrors errors, IReadOnlyList<string?>? tags)

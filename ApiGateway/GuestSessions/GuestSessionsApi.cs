@@ -1,3 +1,4 @@
+using Orleans;
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.Grains;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -12,6 +13,7 @@ public static class GuestSessionsApi
         var group = routes.MapGroup("/api/v1/chat/guest")
             .WithTags("Guest sessions (v1)")
             .WithErrorFormat(EnvelopeFormat.Instance)
+            .RequireActiveSilo()
             .WithMetadata(new RateLimitedPerClient("guest-session"));
 
         group.MapPost("/session", CreateSession)
@@ -30,8 +32,7 @@ public static class GuestSessionsApi
         GuestSessionRequest request,
         HttpContext http,
         IGrainFactory grains,
-        TimeProvider clock,
-        CancellationToken cancellationToken)
+        TimeProvider clock)
     {
         var errors = new FieldErrors();
         if (request.ToCommand(errors) is not var (sessionKey, command))
@@ -39,7 +40,7 @@ public static class GuestSessionsApi
             return EnvelopeFormat.Error(http, StatusCodes.Status400BadRequest, "The request has invalid fields.", errors.ToDictionary());
         }
 
-        var opening = await grains.GetGuestSessionGrain(sessionKey).OpenAsync(command, cancellationToken);
+        var opening = await grains.GetGrain<IGuestSessionGrain>(sessionKey).Open(command);
         var data = GuestSessionData.From(opening);
         return opening.Created
             ? TypedResults.Created((string?)null, Envelopes.Ok(http, clock, "Session created successfully", data))

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using ChatGrains.Grains;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.WebUtilities;
@@ -112,8 +111,8 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
                     _ => "The request is malformed.",
                 });
                 break;
-            case StorageUnavailableException:
-                LogUnavailable(logger, http.Request.Method, EndpointName(http));
+            case var unavailable when ClusterAvailability.IsUnavailable(unavailable):
+                LogUnavailable(logger, http.Request.Method, EndpointName(http), unavailable.GetType().Name);
                 http.Response.Headers.RetryAfter = ApiErrors.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 result = format.Respond(http, StatusCodes.Status503ServiceUnavailable, "The service is temporarily unavailable; retry later.");
                 break;
@@ -131,8 +130,8 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
 
     private static string? EndpointName(HttpContext http) => http.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.DisplayName;
 
-    [LoggerMessage(LogLevel.Warning, "Database unavailable for {Method} {Endpoint}: answered 503")]
-    private static partial void LogUnavailable(ILogger logger, string method, string? endpoint);
+    [LoggerMessage(LogLevel.Warning, "Cluster or database unavailable for {Method} {Endpoint}: answered 503 ({Failure})")]
+    private static partial void LogUnavailable(ILogger logger, string method, string? endpoint, string failure);
 
     [LoggerMessage(LogLevel.Error, "Unhandled exception for {Method} {Endpoint}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string? endpoint);

@@ -1,5 +1,7 @@
+using Orleans;
 using System.Globalization;
 using System.Threading.RateLimiting;
+using ChatGrains.Grains;
 using ChatGrains.Silo;
 using Microsoft.AspNetCore.RateLimiting;
 
@@ -20,8 +22,8 @@ public sealed record RateLimitedPerClient(string Bucket);
 
 /// <summary>
 /// Per-client-IP limits for the session endpoints, plugged into ASP.NET Core's rate-limiting
-/// middleware. Counts live in <see cref="IRateLimitStore"/>: the shared database on PostgreSQL,
-/// so a cluster admits the limit once, not once per node. Every limited response carries the
+/// middleware. Each client's count lives in one <see cref="IRateLimitGrain"/> for the whole
+/// cluster, so a cluster admits the limit once, not once per node. Every limited response carries the
 /// IETF httpapi draft headers (<c>RateLimit-Policy</c>, <c>RateLimit</c>); a 429 adds <c>Retry-After</c>.
 /// </summary>
 public static class SessionRateLimiting
@@ -64,7 +66,7 @@ public static class SessionRateLimiting
     internal static int HeaderSeconds(TimeSpan value) => (int)Math.Ceiling(Math.Max(0, value.TotalSeconds));
 
     /// <summary>The limiter itself: endpoints without <see cref="RateLimitedPerClient"/> pass untouched.</summary>
-    internal sealed class ClientRateLimiter(IRateLimitStore store, Microsoft.Extensions.Options.IOptions<RateLimitingOptions> options) : PartitionedRateLimiter<HttpContext>
+    internal sealed class ClientRateLimiter(IGrainFactory grains, SiloReadiness silo, Microsoft.Extensions.Options.IOptions<RateLimitingOptions> options) : PartitionedRateLimiter<HttpContext>
     {
         private static readonly RateLimitLease Unlimited = new Lease(true, null);
 
@@ -72,7 +74,7 @@ public static class SessionRateLimiting
 
         public override RateLimiterStatistics? GetStatistics(HttpContext resource) => null;
 
-        // The decision needs the database: report "not yet" so the middleware awaits AcquireAsync.
+        // The decision needs a grain call: report "not yet" so the middleware awaits AcquireAsync.
         protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount) =>
             BucketOf(resource) is null ? Unlimited : new Lease(false, null);
 
@@ -85,7 +87,8 @@ public static class SessionRateLimiting
             var client = resource.Connection.RemoteIpAddress is { } ip
                 ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString()
                 : "unknown";
-            var decision = await store.AcquireAsync($"{bucket}:{client}", Limit, Window, cancellationToken);
+            silo.EnsureActive();
+            var decision = await grains.GetGrain<IRateLimitGrain>($"{bucket}:{client}").Acquire(Limit, Window);
 
             var policy = $"\"per-client\";q={Limit};w={(int)Window.TotalSeconds}";
             var state = $"\"per-client\";r={decision.Remaining};t={HeaderSeconds(decision.NextPermitIn)}";

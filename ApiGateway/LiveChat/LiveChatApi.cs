@@ -1,3 +1,4 @@
+using Orleans;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.Grains;
@@ -24,6 +25,7 @@ public static class LiveChatApi
         var group = routes.MapGroup("/livechat")
             .WithTags("Live chat")
             .WithErrorFormat(LiveChatErrorFormat.Instance)
+            .RequireActiveSilo()
             .WithMetadata(new RateLimitedPerClient("livechat-session"));
 
         group.MapPost("/session", StartSession)
@@ -46,8 +48,7 @@ public static class LiveChatApi
         HttpContext http,
         IGrainFactory grains,
         TokenIssuer tokens,
-        IOptions<JwtOptions> jwt,
-        CancellationToken cancellationToken)
+        IOptions<JwtOptions> jwt)
     {
         var errors = new FieldErrors();
         if (request.Validate(errors, LiveChatMessages.For(http.Request)) is not var (name, city, country))
@@ -56,8 +57,8 @@ public static class LiveChatApi
         }
 
         var lifetime = jwt.Value.SessionTokenLifetime;
-        var session = await grains.GetLiveChatSessionGrain(Guid.CreateVersion7())
-            .StartAsync(new StartLiveChatSession(name, city, country, lifetime), cancellationToken);
+        var session = await grains.GetGrain<ILiveChatSessionGrain>(Guid.CreateVersion7())
+            .Start(new StartLiveChatSession(name, city, country, lifetime));
         var token = tokens.Issue(session.User.Id.ToString(), Roles.Visitor, lifetime,
             new Dictionary<string, object>(StringComparer.Ordinal) { ["sid"] = session.Id.ToString() });
 

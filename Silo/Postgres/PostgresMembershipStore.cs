@@ -1,3 +1,4 @@
+using ClusterMember = ChatGrains.Silo.Membership.ClusterMember;
 using ChatGrains.Silo.Membership;
 using Npgsql;
 using NpgsqlTypes;
@@ -6,8 +7,8 @@ namespace ChatGrains.Silo.Postgres;
 
 internal sealed class PostgresMembershipStore(NpgsqlDataSource db) : IMembershipStore
 {
-    private static readonly (string Kind, string Table)[] GrainTables =
-        [(Grains.GrainCreations.Chats, "chats"), (Grains.GrainCreations.GuestSessions, "chat_sessions"), (Grains.GrainCreations.LiveChatSessions, "livechat_sessions")];
+    private static readonly (string Kind, string StateName)[] GrainStates =
+        [(Grains.GrainCreations.Chats, Grains.GrainStorage.Chat), (Grains.GrainCreations.GuestSessions, Grains.GrainStorage.GuestSession), (Grains.GrainCreations.LiveChatSessions, Grains.GrainStorage.LiveChatSession)];
 
     public Task RegisterAsync(MemberRegistration member, CancellationToken cancellationToken) => RunAsync("""
         INSERT INTO cluster_members (node_id, host, url, version, started_at, heartbeat_at)
@@ -86,23 +87,23 @@ internal sealed class PostgresMembershipStore(NpgsqlDataSource db) : IMembership
             }
         }
 
-        var estimates = new Dictionary<string, long>(StringComparer.Ordinal);
-        await using (var command = Command("SELECT relname, greatest(reltuples, 0)::bigint FROM pg_class WHERE relname = ANY($1) AND relkind = 'r'", (object)GrainTables.Select(t => t.Table).ToArray()))
+        // Grain records of every kind share OrleansStorage: counted per kind (an index-only scan).
+        var totals = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using (var command = Command("SELECT graintypestring::text, count(*) FROM orleansstorage WHERE graintypestring = ANY($1) GROUP BY 1", (object)GrainStates.Select(t => t.StateName).ToArray()))
         await using (var reader = await ExecuteAsync(command, cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                estimates[reader.GetString(0)] = reader.GetInt64(1);
+                totals[reader.GetString(0)] = reader.GetInt64(1);
             }
         }
 
         return
         [
-            .. GrainTables.Select(t =>
+            .. GrainStates.Select(t =>
             {
                 var (minute, hour) = recent.GetValueOrDefault(t.Kind);
-                // Before the first ANALYZE the estimate is 0: the last hour is a better lower bound.
-                return new GrainCounts(t.Kind, Math.Max(estimates.GetValueOrDefault(t.Table), hour), true, minute, hour);
+                return new GrainCounts(t.Kind, totals.GetValueOrDefault(t.StateName), false, minute, hour);
             }),
         ];
     }

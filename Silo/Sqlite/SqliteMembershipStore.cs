@@ -1,3 +1,4 @@
+using ClusterMember = ChatGrains.Silo.Membership.ClusterMember;
 using System.Globalization;
 using ChatGrains.Grains;
 using ChatGrains.Silo.Membership;
@@ -8,8 +9,8 @@ namespace ChatGrains.Silo.Sqlite;
 /// <summary>A single node's membership: it lists only itself, but through the same dashboard.</summary>
 internal sealed class SqliteMembershipStore(SqliteStorage db, TimeProvider clock) : IMembershipStore
 {
-    private static readonly (string Kind, string Table)[] GrainTables =
-        [(GrainCreations.Chats, "chats"), (GrainCreations.GuestSessions, "chat_sessions"), (GrainCreations.LiveChatSessions, "livechat_sessions")];
+    private static readonly (string Kind, string StateName)[] GrainStates =
+        [(GrainCreations.Chats, GrainStorage.Chat), (GrainCreations.GuestSessions, GrainStorage.GuestSession), (GrainCreations.LiveChatSessions, GrainStorage.LiveChatSession)];
 
     private string Now => Text(clock.GetUtcNow());
 
@@ -76,13 +77,13 @@ internal sealed class SqliteMembershipStore(SqliteStorage db, TimeProvider clock
         var now = clock.GetUtcNow();
         var counts = new List<GrainCounts>();
         await using var connection = await db.OpenAsync(cancellationToken);
-        foreach (var (kind, table) in GrainTables)
+        foreach (var (kind, stateName) in GrainStates)
         {
-            await using var command = Command(connection, $"""
-                SELECT (SELECT count(*) FROM {table}),
+            await using var command = Command(connection, """
+                SELECT (SELECT count(*) FROM OrleansStorage WHERE GrainTypeString = $4),
                        (SELECT coalesce(sum(created), 0) FROM grain_creations WHERE kind = $3 AND bucket >= $1),
                        (SELECT coalesce(sum(created), 0) FROM grain_creations WHERE kind = $3 AND bucket >= $2)
-                """, Text(now.AddMinutes(-1)), Text(now.AddHours(-1)), kind);
+                """, Text(now.AddMinutes(-1)), Text(now.AddHours(-1)), kind, stateName);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             counts.Add(new GrainCounts(kind, reader.GetInt64(0), false, reader.GetInt64(1), reader.GetInt64(2)));

@@ -6,12 +6,11 @@ namespace ChatGrains.Silo.Sqlite;
 /// <summary>The embedded database of a single node: one file, WAL mode, writers serialised by SQLite.</summary>
 internal sealed class SqliteStorage : IStorageProvider
 {
-    private readonly string _connectionString;
 
     public SqliteStorage(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        _connectionString = new SqliteConnectionStringBuilder
+        ConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,
             Pooling = true,
@@ -19,11 +18,14 @@ internal sealed class SqliteStorage : IStorageProvider
         }.ToString();
     }
 
+    /// <summary>Shared with the Orleans grain storage provider, which opens its own connections.</summary>
+    public string ConnectionString { get; }
+
     public string Name => "sqlite";
 
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(_connectionString);
+        var connection = new SqliteConnection(ConnectionString);
         try
         {
             await connection.OpenAsync(cancellationToken);

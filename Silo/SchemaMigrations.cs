@@ -1,37 +1,41 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
 
 namespace ChatGrains.Silo;
 
 /// <summary>
-/// Migrates the schema in the background, retrying while the database is unreachable, so a node
-/// started before its database still comes up (and answers 503) and becomes ready by itself.
+/// Migrates the schema as the silo's first start step, before the membership and storage
+/// providers need their tables. While the database is unreachable it retries, so a node started
+/// before its database joins the cluster by itself once the database answers.
 /// </summary>
-internal sealed partial class SchemaMigrationService(
+internal sealed partial class SchemaMigrations(
     IStorageProvider storage,
     StorageReadiness readiness,
     SiloIdentity identity,
-    ILogger<SchemaMigrationService> logger) : BackgroundService
+    ILogger<SchemaMigrations> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(5);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(SchemaMigrations), ServiceLifecycleStage.First, MigrateAsync);
+
+    private async Task MigrateAsync(CancellationToken cancellationToken)
     {
         var migrations = Migration.For(storage.Name);
         var delay = TimeSpan.FromMilliseconds(200);
-        while (!stoppingToken.IsCancellationRequested)
+        while (true)
         {
             try
             {
-                var applied = await storage.MigrateAsync(migrations, identity.NodeId, stoppingToken);
+                var applied = await storage.MigrateAsync(migrations, identity.NodeId, cancellationToken);
                 LogMigrated(logger, applied.Count, migrations.Count);
                 readiness.MarkReady();
                 return;
             }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 LogRetrying(logger, ex.Message, delay);
-                await Task.Delay(delay, stoppingToken);
+                await Task.Delay(delay, cancellationToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
             }
         }

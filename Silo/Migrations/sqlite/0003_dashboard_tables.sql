@@ -1,4 +1,5 @@
-CREATE TABLE cluster_members (
+-- The node dashboard's own tables. IF NOT EXISTS: files migrated before the move onto Orleans have them.
+CREATE TABLE IF NOT EXISTS cluster_members (
     node_id       TEXT NOT NULL PRIMARY KEY,
     host          TEXT NOT NULL,
     url           TEXT NOT NULL,
@@ -9,13 +10,16 @@ CREATE TABLE cluster_members (
     stats         TEXT NULL
 );
 
-CREATE TABLE node_stats (
+CREATE TABLE IF NOT EXISTS node_stats (
     node_id  TEXT NOT NULL,
     at       TEXT NOT NULL,
     stats    TEXT NOT NULL,
     PRIMARY KEY (node_id, at)
 );
 
-CREATE INDEX chats_created_at ON chats (created_at);
-CREATE INDEX chat_sessions_created_at ON chat_sessions (created_at);
-CREATE INDEX livechat_sessions_created_at ON livechat_sessions (created_at);
+CREATE TABLE IF NOT EXISTS grain_creations (
+    kind     TEXT    NOT NULL,
+    bucket   TEXT    NOT NULL,
+    created  INTEGER NOT NULL,
+    PRIMARY KEY (kind, bucket)
+);

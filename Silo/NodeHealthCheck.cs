@@ -3,14 +3,18 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace ChatGrains.Silo;
 
-/// <summary>Ready = the schema is migrated and the database answers a round trip now.</summary>
-internal sealed class StorageHealthCheck(IStorageProvider storage, StorageReadiness readiness) : IHealthCheck
+/// <summary>Ready = the schema is migrated, the database answers a round trip now, and the silo is active.</summary>
+internal sealed class NodeHealthCheck(IStorageProvider storage, StorageReadiness schema, SiloReadiness silo) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (!readiness.IsReady)
+        if (!schema.IsReady)
         {
             return HealthCheckResult.Unhealthy("schema not migrated yet");
+        }
+        if (!silo.IsActive)
+        {
+            return HealthCheckResult.Unhealthy("silo not active in the cluster");
         }
         try
         {

@@ -1,9 +1,10 @@
 namespace ChatGrains.Grains;
 
 /// <summary>
-/// The database cannot be reached or is not ready yet. Callers answer 503 and retry later;
-/// the node itself stays up.
+/// The database cannot be reached, or this node has not joined its cluster yet. Callers answer
+/// 503 and retry later; the node itself stays up.
 /// </summary>
+[GenerateSerializer, Alias("chatgrains.StorageUnavailableException")]
 public sealed class StorageUnavailableException : Exception
 {
     public StorageUnavailableException() : base("The database is unavailable.") { }

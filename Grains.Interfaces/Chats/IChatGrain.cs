@@ -1,0 +1,107 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ChatGrains.Grains;
+
+/// <summary>A chat: one conversation, keyed by the client-chosen <c>chatId</c>.</summary>
+[Alias("chatgrains.IChatGrain")]
+public interface IChatGrain : IGrainWithGuidKey
+{
+    /// <summary>Creates the chat unless it exists; either way returns the chat as stored.</summary>
+    [Alias("CreateOrGet")]
+    Task<ChatCreation> CreateOrGet(CreateChat command);
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<ChatStatus>))]
+[GenerateSerializer, Alias("chatgrains.ChatStatus")]
+public enum ChatStatus
+{
+    [JsonStringEnumMemberName("PENDING")] Pending,
+    [JsonStringEnumMemberName("ASSIGNED")] Assigned,
+    [JsonStringEnumMemberName("CLOSED")] Closed,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<ChatPriority>))]
+[GenerateSerializer, Alias("chatgrains.ChatPriority")]
+public enum ChatPriority
+{
+    [JsonStringEnumMemberName("LOW")] Low,
+    [JsonStringEnumMemberName("NORMAL")] Normal,
+    [JsonStringEnumMemberName("HIGH")] High,
+    [JsonStringEnumMemberName("URGENT")] Urgent,
+}
+
+/// <summary>Who opened the chat. Everything but name and e-mail is optional.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.Visitor")]
+public sealed record Visitor(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string Email,
+    [property: Id(2)] string? Phone = null,
+    [property: Id(3)] string? Company = null,
+    [property: Id(4)] string? IpAddress = null,
+    [property: Id(5)] string? Country = null,
+    [property: Id(6)] string? City = null,
+    [property: Id(7)] string? Referrer = null,
+    [property: Id(8)] string? UserAgent = null);
+
+/// <summary>
+/// Where the chat came from; carried as sent. Collections are concrete types: the Orleans
+/// serializer needs a codec for the runtime type, which a collection expression may not have.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatMetadata")]
+public sealed record ChatMetadata(
+    [property: Id(0)] string? Department = null,
+    [property: Id(1)] string? Product = null,
+    [property: Id(2)] string? Source = null,
+    [property: Id(3)] string? Campaign = null,
+    [property: Id(4)] string? UtmSource = null,
+    [property: Id(5)] string? UtmMedium = null,
+    [property: Id(6)] string? UtmCampaign = null,
+    [property: Id(7)] string? InitialUrl = null)
+{
+    [Id(8)]
+    public string[] Tags { get; init; } = [];
+
+    [Id(9)]
+    public Dictionary<string, JsonElement> CustomFields { get; init; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>The request to open a chat, already validated at the edge.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.CreateChat")]
+public sealed record CreateChat(
+    [property: Id(0)] Guid VisitorId,
+    [property: Id(1)] Visitor Visitor,
+    [property: Id(2)] Guid[] AvailableCommercialIds,
+    [property: Id(3)] ChatPriority Priority,
+    [property: Id(4)] ChatMetadata Metadata);
+
+/// <summary>A chat as stored: the chat grain's state.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.Chat")]
+public sealed record Chat(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] ChatStatus Status,
+    [property: Id(2)] ChatPriority Priority,
+    [property: Id(3)] Guid VisitorId,
+    [property: Id(4)] Guid? AssignedCommercialId,
+    [property: Id(5)] Guid[] AvailableCommercialIds,
+    [property: Id(6)] int TotalMessages,
+    [property: Id(7)] int UnreadMessagesCount,
+    [property: Id(8)] bool IsActive,
+    [property: Id(9)] Visitor Visitor,
+    [property: Id(10)] ChatMetadata Metadata,
+    [property: Id(11)] DateTimeOffset CreatedAt,
+    [property: Id(12)] DateTimeOffset UpdatedAt);
+
+/// <summary>The outcome of create-or-get: <see cref="Created"/> is false when the chat already existed.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatCreation")]
+public sealed record ChatCreation([property: Id(0)] Chat Chat, [property: Id(1)] bool Created);
+
+/// <summary>Published once per chat, by the activation whose write created it.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatCreated")]
+public sealed record ChatCreated(
+    [property: Id(0)] Guid ChatId,
+    [property: Id(1)] Guid VisitorId,
+    [property: Id(2)] Guid[] AvailableCommercialIds,
+    [property: Id(3)] ChatPriority Priority,
+    [property: Id(4)] string? Department,
+    [property: Id(5)] DateTimeOffset OccurredAt);

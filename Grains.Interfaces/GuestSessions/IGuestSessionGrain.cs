@@ -1,0 +1,61 @@
+using System.Text.Json.Serialization;
+
+namespace ChatGrains.Grains;
+
+/// <summary>A guest chat session, keyed by the client's <c>session_id</c>.</summary>
+[Alias("chatgrains.IGuestSessionGrain")]
+public interface IGuestSessionGrain : IGrainWithStringKey
+{
+    /// <summary>Opens the session unless it exists; either way returns it as stored, with its messages.</summary>
+    [Alias("Open")]
+    Task<GuestSessionOpening> Open(OpenGuestSession command);
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<GuestSessionStatus>))]
+[GenerateSerializer, Alias("chatgrains.GuestSessionStatus")]
+public enum GuestSessionStatus
+{
+    [JsonStringEnumMemberName("active")] Active,
+    [JsonStringEnumMemberName("closed")] Closed,
+}
+
+/// <summary>What the guest told about itself; every field is optional.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.OpenGuestSession")]
+public sealed record OpenGuestSession(
+    [property: Id(0)] string? GuestName,
+    [property: Id(1)] string? GuestEmail,
+    [property: Id(2)] string? GuestPhone);
+
+/// <summary>A guest session as stored. <see cref="Id"/> is server-made, <see cref="SessionKey"/> the client's.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.GuestSession")]
+public sealed record GuestSession(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] string SessionKey,
+    [property: Id(2)] string? GuestName,
+    [property: Id(3)] string? GuestEmail,
+    [property: Id(4)] string? GuestPhone,
+    [property: Id(5)] GuestSessionStatus Status,
+    [property: Id(6)] DateTimeOffset CreatedAt,
+    [property: Id(7)] DateTimeOffset UpdatedAt);
+
+/// <summary>A message of a session, oldest first.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatMessage")]
+public sealed record ChatMessage(
+    [property: Id(0)] long Id,
+    [property: Id(1)] string Sender,
+    [property: Id(2)] string Body,
+    [property: Id(3)] DateTimeOffset CreatedAt);
+
+/// <summary>The outcome of open-or-get: <see cref="Created"/> is false when the session already existed.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.GuestSessionOpening")]
+public sealed record GuestSessionOpening(
+    [property: Id(0)] GuestSession Session,
+    [property: Id(1)] ChatMessage[] Messages,
+    [property: Id(2)] bool Created);
+
+/// <summary>Published once per guest session, by the activation whose write created it.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.GuestSessionStarted")]
+public sealed record GuestSessionStarted(
+    [property: Id(0)] Guid SessionId,
+    [property: Id(1)] string SessionKey,
+    [property: Id(2)] DateTimeOffset OccurredAt);

@@ -1,0 +1,82 @@
+using System.Data.Common;
+using System.Net.Sockets;
+using Orleans.Storage;
+
+namespace ChatGrains.Grains;
+
+/// <summary>The persistent state of a grain whose record is written once, when it is created.</summary>
+public sealed class CreatedOnce<T> where T : class
+{
+    public T? Value { get; set; }
+}
+
+internal static class CreatedOnceExtensions
+{
+    /// <summary>
+    /// Answers from the activation's state when the record exists; otherwise writes the record
+    /// <paramref name="create"/> makes. <c>Created</c> is true only for the activation whose
+    /// write stored it, so whatever follows a creation happens once per grain.
+    /// </summary>
+    public static async Task<(T Value, bool Created)> GetOrCreateAsync<T>(this IPersistentState<CreatedOnce<T>> state, Func<T> create)
+        where T : class
+    {
+        if (state.State.Value is { } stored)
+        {
+            return (stored, false);
+        }
+        try
+        {
+            var value = create();
+            state.State.Value = value;
+            await state.WriteStateAsync();
+            return (value, true);
+        }
+        catch (InconsistentStateException)
+        {
+            // A second activation of this grain (possible while the membership changes) wrote
+            // first, under the ETag check: answer with the record it stored.
+            await ReloadAsync(state);
+            return (state.State.Value ?? throw new InvalidOperationException("A conflicting write left no record."), false);
+        }
+        catch (Exception exception) when (StorageFailures.AreTransient(exception))
+        {
+            // Never answer later calls from memory with a record that was not stored.
+            state.State.Value = null;
+            throw new StorageUnavailableException();
+        }
+        catch
+        {
+            state.State.Value = null;
+            throw;
+        }
+    }
+
+    private static async Task ReloadAsync<T>(IPersistentState<CreatedOnce<T>> state) where T : class
+    {
+        try
+        {
+            await state.ReadStateAsync();
+        }
+        catch (Exception exception) when (StorageFailures.AreTransient(exception))
+        {
+            state.State.Value = null;
+            throw new StorageUnavailableException();
+        }
+    }
+}
+
+/// <summary>Which storage failures mean "the database cannot serve now", as opposed to a bug.</summary>
+public static class StorageFailures
+{
+    public static bool AreTransient(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is DbException or SocketException or IOException or TimeoutException or StorageUnavailableException)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,15 @@
+namespace ChatGrains.Grains;
+
+/// <summary>
+/// Names the silo configuration gives its storage provider, and the state names under which each
+/// grain kind's record is stored (<c>OrleansStorage.graintypestring</c>).
+/// </summary>
+public static class GrainStorage
+{
+    /// <summary>The ADO.NET provider that keeps every grain's record.</summary>
+    public const string Name = "grains";
+
+    public const string Chat = "chat";
+    public const string GuestSession = "guestSession";
+    public const string LiveChatSession = "liveChatSession";
+}

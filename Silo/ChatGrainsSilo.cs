@@ -1,0 +1,132 @@
+using System.Text.Json;
+using ChatGrains.Grains;
+using ChatGrains.Silo.Membership;
+using ChatGrains.Silo.Postgres;
+using ChatGrains.Silo.Sqlite;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Configuration;
+using Orleans.Serialization;
+
+namespace ChatGrains.Silo;
+
+/// <summary>
+/// The silo a node co-hosts. With <c>ConnectionStrings:ChatGrains</c>: ADO.NET clustering and
+/// grain storage on that PostgreSQL database, so every node with the same cluster id joins one
+/// cluster. Without it: one node, localhost clustering and grain storage in the SQLite file.
+/// </summary>
+public static class ChatGrainsSilo
+{
+    /// <summary>ADO.NET invariant of the SQLite provider (served by Microsoft.Data.Sqlite; the package's own name fails at start).</summary>
+    private const string SqliteInvariant = "System.Data.SQLite";
+
+    public static IHostApplicationBuilder UseChatGrainsSilo(this IHostApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        builder.UseOrleans(silo => silo.UseChatGrainsClustering(configuration).AddChatGrains(configuration));
+        builder.Services.AddHealthChecks().AddCheck<NodeHealthCheck>("node", tags: ["ready"]);
+        // Kestrel listens while the silo migrates and joins (which waits for the database):
+        // liveness answers at once, readiness and the APIs answer 503 until the silo is active.
+        builder.Services.Configure<HostOptions>(options => options.ServicesStartConcurrently = true);
+        return builder;
+    }
+
+    /// <summary>Membership and endpoints: the part a test cluster replaces with its own.</summary>
+    public static ISiloBuilder UseChatGrainsClustering(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var settings = configuration.GetSection(OrleansSettings.Section).Get<OrleansSettings>() ?? new OrleansSettings();
+        if (!StorageOptions.IsClustered(configuration))
+        {
+            return silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, serviceId: settings.ServiceId, clusterId: settings.ClusterId);
+        }
+        silo.Configure<ClusterOptions>(options =>
+        {
+            options.ClusterId = settings.ClusterId;
+            options.ServiceId = settings.ServiceId;
+        });
+        silo.ConfigureEndpoints(settings.AdvertisedAddress, settings.SiloPort, settings.GatewayPort);
+        silo.UseAdoNetClustering(options => options.Configure<NpgsqlDataSource>((clustering, dataSource) =>
+        {
+            clustering.Invariant = "Npgsql";
+            clustering.DataSource = dataSource;
+        }));
+        return silo;
+    }
+
+    /// <summary>Grains, their storage, streams, migrations and the timeouts that bound a failure.</summary>
+    public static ISiloBuilder AddChatGrains(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var services = silo.Services;
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<StorageReadiness>();
+        services.TryAddSingleton<SiloIdentity>();
+        services.TryAddSingleton<SiloReadiness>();
+        services.TryAddSingleton<GrainCreations>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloReadiness>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchemaMigrations>();
+
+        var connectionString = configuration.GetConnectionString(StorageOptions.ConnectionStringName);
+        if (!string.IsNullOrWhiteSpace(connectionString))
+        {
+            services.TryAddSingleton(sp => PostgresStorage.CreateDataSource(connectionString, sp.GetRequiredService<SiloIdentity>().NodeId));
+            services.TryAddSingleton<IStorageProvider, PostgresStorage>();
+            services.TryAddSingleton<IMembershipStore, PostgresMembershipStore>();
+            silo.AddAdoNetGrainStorage(GrainStorage.Name, options => options.Configure<NpgsqlDataSource>((storage, dataSource) =>
+            {
+                storage.Invariant = "Npgsql";
+                storage.DataSource = dataSource;
+            }));
+        }
+        else
+        {
+            services.TryAddSingleton(sp => new SqliteStorage(sp.GetRequiredService<IOptions<StorageOptions>>().Value.SqlitePath));
+            services.TryAddSingleton<IStorageProvider>(sp => sp.GetRequiredService<SqliteStorage>());
+            services.TryAddSingleton<IMembershipStore, SqliteMembershipStore>();
+            silo.AddAdoNetGrainStorage(GrainStorage.Name, options => options.Configure<SqliteStorage>((storage, sqlite) =>
+            {
+                storage.Invariant = SqliteInvariant;
+                storage.ConnectionString = sqlite.ConnectionString;
+            }));
+        }
+        // State as JSON, so an operator can read a grain's record with SQL.
+        silo.UseSystemTextJsonGrainStorageSerializer();
+        // Chat metadata carries arbitrary JSON values (customFields) between silos.
+        services.AddSerializer(serializer => serializer.AddJsonSerializer(
+            isSerializable: type => type == typeof(JsonElement), isCopyable: type => type == typeof(JsonElement)));
+
+        // Events of created grains. Subscribers subscribe implicitly (by grain kind), so the
+        // agents never consult a pub-sub grain per stream.
+        silo.AddMemoryStreams(EventStreams.Provider, streams => streams.ConfigureStreamPubSub(Orleans.Streams.StreamPubSubType.ImplicitOnly));
+        silo.AddMemoryGrainStorage("PubSubStore");
+
+        ConfigureFailureTimeouts(silo, configuration);
+        return silo;
+    }
+
+    /// <summary>
+    /// A caller waits a few seconds at most: a grain call gives up after
+    /// <c>Orleans:Messaging:ResponseTimeout</c> (5 s), and a killed silo is declared dead after
+    /// about two missed 2-second probes, so its grains answer again elsewhere within 10 s.
+    /// Every value can be overridden under the same configuration section with Orleans' own names.
+    /// </summary>
+    private static void ConfigureFailureTimeouts(ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.Services.AddOptions<SiloMessagingOptions>()
+            .Configure(options => options.ResponseTimeout = TimeSpan.FromSeconds(5))
+            .Bind(configuration.GetSection("Orleans:Messaging"));
+        silo.Services.AddOptions<ClusterMembershipOptions>()
+            .Configure(options =>
+            {
+                options.ProbeTimeout = TimeSpan.FromSeconds(2);
+                options.NumMissedProbesLimit = 2;
+                options.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+                options.TableRefreshTimeout = TimeSpan.FromSeconds(10);
+            })
+            .Bind(configuration.GetSection("Orleans:Membership"));
+    }
+}
