@@ -65,18 +65,27 @@ internal static class CreatedOnceExtensions
     }
 }
 
-/// <summary>Which storage failures mean "the database cannot serve now", as opposed to a bug.</summary>
+/// <summary>
+/// Which storage failures mean "the database cannot serve now" (down, restarting, busy,
+/// unreachable), as opposed to a bug such as a missing table: the ADO.NET providers say so
+/// through <see cref="DbException.IsTransient"/>.
+/// </summary>
 public static class StorageFailures
 {
     public static bool AreTransient(Exception exception)
     {
         for (var current = exception; current is not null; current = current.InnerException)
         {
-            if (current is DbException or SocketException or IOException or TimeoutException or StorageUnavailableException)
+            if (current is DbException database && (database.IsTransient || IsShutdownOrConnectionState(database.SqlState))
+                || current is SocketException or TimeoutException or StorageUnavailableException)
             {
                 return true;
             }
         }
         return false;
     }
+
+    // SQLSTATE classes 57P (the server is shutting down or starting) and 08 (connection exception).
+    private static bool IsShutdownOrConnectionState(string? sqlState) =>
+        sqlState is not null && (sqlState.StartsWith("57P", StringComparison.Ordinal) || sqlState.StartsWith("08", StringComparison.Ordinal));
 }

@@ -7,28 +7,28 @@ namespace ChatGrains.Grains;
 [PreferLocalPlacement]
 [CollectionAgeLimit(Minutes = 2)]
 public sealed class GuestSessionGrain(
-    [PersistentState(GrainStorage.GuestSession, GrainStorage.Name)] IPersistentState<CreatedOnce<GuestSession>> state,
+    [PersistentState(GrainStorage.GuestSession, GrainStorage.Name)] IPersistentState<CreatedOnce<GuestConversation>> state,
     GrainCreations creations,
     TimeProvider clock,
     ILogger<GuestSessionGrain> logger) : Grain, IGuestSessionGrain
 {
     public async Task<GuestSessionOpening> Open(OpenGuestSession command)
     {
-        var (session, created) = await state.GetOrCreateAsync(() => NewSession(command));
+        var (conversation, created) = await state.GetOrCreateAsync(() => NewConversation(command));
+        var session = conversation.Session;
         if (created)
         {
             creations.GuestSession();
             await this.PublishAsync(StreamId.Create(EventStreams.GuestSessionStarted, session.SessionKey),
                 new GuestSessionStarted(session.Id, session.SessionKey, session.CreatedAt), logger);
         }
-        // Nothing writes messages yet: a session's conversation starts empty.
-        return new GuestSessionOpening(session, [], created);
+        return new GuestSessionOpening(session, [.. conversation.Messages.OrderBy(m => m.CreatedAt).ThenBy(m => m.Id)], created);
     }
 
-    private GuestSession NewSession(OpenGuestSession command)
+    private GuestConversation NewConversation(OpenGuestSession command)
     {
         var now = DateTimeOffset.FromUnixTimeMilliseconds(clock.GetUtcNow().ToUnixTimeMilliseconds());
-        return new GuestSession(
+        return new GuestConversation(new GuestSession(
             Id: Guid.CreateVersion7(now),
             SessionKey: this.GetPrimaryKeyString(),
             GuestName: command.GuestName,
@@ -36,6 +36,6 @@ public sealed class GuestSessionGrain(
             GuestPhone: command.GuestPhone,
             Status: GuestSessionStatus.Active,
             CreatedAt: now,
-            UpdatedAt: now);
+            UpdatedAt: now), Messages: []);
     }
 }

@@ -29,6 +29,7 @@ public static class ChatGrainsSilo
         var configuration = builder.Configuration;
         builder.UseOrleans(silo => silo.UseChatGrainsClustering(configuration).AddChatGrains(configuration));
         builder.Services.AddHealthChecks().AddCheck<NodeHealthCheck>("node", tags: ["ready"]);
+        builder.Services.AddNodeDashboardMembership();
         // Kestrel listens while the silo migrates and joins (which waits for the database):
         // liveness answers at once, readiness and the APIs answer 503 until the silo is active.
         builder.Services.Configure<HostOptions>(options => options.ServicesStartConcurrently = true);

@@ -38,7 +38,13 @@ public sealed record GuestSession(
     [property: Id(6)] DateTimeOffset CreatedAt,
     [property: Id(7)] DateTimeOffset UpdatedAt);
 
-/// <summary>A message of a session, oldest first.</summary>
+/// <summary>A guest session's record: the session and its conversation.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.GuestConversation")]
+public sealed record GuestConversation(
+    [property: Id(0)] GuestSession Session,
+    [property: Id(1)] ChatMessage[] Messages);
+
+/// <summary>A message of a session's conversation.</summary>
 [GenerateSerializer, Immutable, Alias("chatgrains.ChatMessage")]
 public sealed record ChatMessage(
     [property: Id(0)] long Id,

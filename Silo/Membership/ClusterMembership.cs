@@ -1,7 +1,26 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatGrains.Silo.Membership;
+
+public static class NodeDashboardMembership
+{
+    /// <summary>
+    /// The node dashboard's heartbeats and stats snapshots in <c>cluster_members</c>: what the
+    /// dashboard page shows. The cluster's membership itself is Orleans' (its membership table).
+    /// </summary>
+    public static IServiceCollection AddNodeDashboardMembership(this IServiceCollection services)
+    {
+        services.AddOptions<MembershipOptions>()
+            .BindConfiguration(MembershipOptions.Section)
+            .Validate(o => o.HeartbeatInterval > TimeSpan.Zero && o.DeadAfter > o.HeartbeatInterval,
+                "Cluster:HeartbeatInterval must be positive and Cluster:DeadAfter longer than it.")
+            .ValidateOnStart();
+        services.AddHostedService<MembershipService>();
+        return services;
+    }
+}
 
 /// <summary><c>Cluster:*</c> configuration.</summary>
 public sealed class MembershipOptions

@@ -1,3 +1,4 @@
+using ChatGrains.Grains;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
@@ -73,8 +74,8 @@ public abstract class PutChatContract(TestNode node)
         Assert.Equal(85, (int?)metadata["customFields"]!["leadScore"]);
         Assert.Equal("enterprise", (string?)metadata["customFields"]!["segment"]);
 
-        Assert.Equal(1, await node.Database.CountAsync("chats", "id", chatId));
-        Assert.Equal(1, await node.Database.CountAsync("outbox", "grain_id", chatId));
+        Assert.Equal(1, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
+        Assert.Single(await GrainEvents.DeliveredAsync(node.Grains, EventStreams.ChatCreated, chatId));
     }
 
     [Fact]
@@ -122,8 +123,8 @@ public abstract class PutChatContract(TestNode node)
         Assert.Equal(HttpStatusCode.OK, third.StatusCode);
         Assert.Equal(firstBody, await second.Content.ReadAsStringAsync());
         Assert.Equal(firstBody, await third.Content.ReadAsStringAsync());
-        Assert.Equal(1, await node.Database.CountAsync("chats", "id", chatId));
-        Assert.Equal(1, await node.Database.CountAsync("outbox", "grain_id", chatId));
+        Assert.Equal(1, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
+        Assert.Single(await GrainEvents.DeliveredAsync(node.Grains, EventStreams.ChatCreated, chatId));
     }
 
     [Fact]
@@ -147,7 +148,7 @@ public abstract class PutChatContract(TestNode node)
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
         Assert.Equal(401, (int?)(await response.JsonAsync())["status"]);
-        Assert.Equal(0, await node.Database.CountAsync("chats", "id", chatId));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
     }
 
     public static TheoryData<string> RejectedTokens() => [.. Tokens.Rejected().Select(t => t.Name)];
@@ -165,7 +166,7 @@ public abstract class PutChatContract(TestNode node)
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
-        Assert.Equal(0, await node.Database.CountAsync("chats", "id", chatId));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
     }
 
     [Theory]
@@ -182,7 +183,7 @@ public abstract class PutChatContract(TestNode node)
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Equal(403, (int?)(await response.JsonAsync())["status"]);
-        Assert.Equal(0, await node.Database.CountAsync("chats", "id", chatId));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
     }
 
     [Fact]
@@ -209,8 +210,8 @@ public abstract class PutChatContract(TestNode node)
         using var response = await visitor.PutChatAsync(chatId, ChatRequests.MinimalBody(Guid.NewGuid()));
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.Equal(0, await node.Database.CountAsync("chats", "id", chatId));
-        Assert.Equal(0, await node.Database.CountAsync("outbox", "grain_id", chatId));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
+        Assert.Empty(await GrainEvents.DeliveredAsync(node.Grains, EventStreams.ChatCreated, chatId));
     }
 
     [Fact]
@@ -345,8 +346,8 @@ public abstract class PutChatContract(TestNode node)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var errors = await response.ErrorsAsync();
         Assert.True(errors.ContainsKey(field), $"expected an error for '{field}' in {errors.ToJsonString()}");
-        Assert.Equal(0, await node.Database.CountAsync("chats", "id", chatId));
-        Assert.Equal(0, await node.Database.CountAsync("outbox", "grain_id", chatId));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
+        Assert.Empty(await GrainEvents.DeliveredAsync(node.Grains, EventStreams.ChatCreated, chatId));
     }
 
     [Fact]
@@ -378,7 +379,7 @@ public abstract class PutChatContract(TestNode node)
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(400, (int?)(await response.JsonAsync())["status"]);
-        Assert.Equal(0, await node.Database.CountAsync("chats", "id", chatId));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
     }
 
     [Theory]
@@ -394,7 +395,7 @@ public abstract class PutChatContract(TestNode node)
 
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
         Assert.Equal(415, (int?)(await response.JsonAsync())["status"]);
-        Assert.Equal(0, await node.Database.CountAsync("chats", "id", chatId));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
     }
 
     [Fact]
@@ -408,7 +409,7 @@ public abstract class PutChatContract(TestNode node)
         using var response = await client.PutChatAsync(chatId, body);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Equal(0, await node.Database.CountAsync("chats", "id", chatId));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using ChatGrains.Grains;
 using System.Net;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.Tests.Chats;
@@ -31,8 +32,8 @@ public sealed class ChatClusterTests(ClusterFixture fixture)
         Assert.Equal(HttpStatusCode.OK, replay3.StatusCode);
         Assert.Equal(first, await replay2.Content.ReadAsStringAsync());
         Assert.Equal(first, await replay3.Content.ReadAsStringAsync());
-        Assert.Equal(1, await Cluster.Database.CountAsync("chats", "id", chatId));
-        Assert.Equal(1, await Cluster.Database.CountAsync("outbox", "grain_id", chatId));
+        Assert.Equal(1, await Cluster.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
+        Assert.Single(await GrainEvents.DeliveredAsync(Cluster.Nodes[0].Grains, EventStreams.ChatCreated, chatId));
     }
 
     [Fact]
@@ -59,8 +60,8 @@ public sealed class ChatClusterTests(ClusterFixture fixture)
         Assert.Equal(60, responses.Length);
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
         Assert.Single(responses.Select(r => r.Body).Distinct(StringComparer.Ordinal));
-        Assert.Equal(1, await Cluster.Database.CountAsync("chats", "id", chatId));
-        Assert.Equal(1, await Cluster.Database.CountAsync("outbox", "grain_id", chatId));
+        Assert.Equal(1, await Cluster.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
+        Assert.Single(await GrainEvents.DeliveredAsync(Cluster.Nodes[0].Grains, EventStreams.ChatCreated, chatId));
         clients.ForEach(c => c.Dispose());
     }
 
@@ -95,6 +96,8 @@ public sealed class ClusterStartupTests
         Assert.Equal(versions.Distinct().Count(), versions.Count);
         Assert.Equal(ChatGrains.Silo.Migration.For("postgres").Select(m => m.Version), versions);
         Assert.Single(appliers);
+        // One Orleans cluster: every node's silo is active (status 3) in the membership table.
+        Assert.Equal(["3", "3", "3"], await cluster.Database.StringsAsync("SELECT status FROM orleansmembershiptable ORDER BY status"));
         foreach (var node in cluster.Nodes)
         {
             using var ready = await node.Client.GetAsync(new Uri("/health/ready", UriKind.Relative));

@@ -1,3 +1,4 @@
+using ChatGrains.Grains;
 using System.Net;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.Tests.Chats;
@@ -47,7 +48,7 @@ public sealed class DatabaseOutageTests
         var chatId = Guid.NewGuid();
         var status = await RetryUntilOkAsync(() => client.PutChatAsync(chatId, ChatRequests.MinimalBody(Guid.NewGuid())));
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal(1, await database.CountAsync("chats", "id", chatId));
+        Assert.Equal(1, await database.GrainRecordsAsync(GrainStorage.Chat, chatId));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using ChatGrains.Grains;
 using System.Net;
 using System.Text.Json.Nodes;
 using ChatGrains.Tests.GuestSessions;
@@ -24,7 +25,7 @@ public sealed class GuestSessionClusterTests(ClusterFixture fixture)
         Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
         Assert.Equal(29, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
         Assert.Single(responses.Select(r => r.Session).Distinct(StringComparer.Ordinal));
-        Assert.Equal(1, await cluster.Database.CountAsync("chat_sessions", "session_key", sessionId));
+        Assert.Equal(1, await cluster.Database.GrainRecordsAsync(GrainStorage.GuestSession, sessionId));
     }
 }
 
@@ -46,7 +47,7 @@ public sealed class ClusterRateLimitTests
 
         Assert.Equal(60, statuses.Count(s => s == HttpStatusCode.Created));
         Assert.Equal(1, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
-        Assert.Equal(60, await cluster.Database.CountAsync("chat_sessions"));
+        Assert.Equal(60, await cluster.Database.GrainRecordsAsync(GrainStorage.GuestSession));
     }
 
     [Fact]

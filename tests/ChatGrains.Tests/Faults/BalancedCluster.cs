@@ -125,7 +125,7 @@ public sealed class BalancedCluster : IAsyncDisposable
 
     private async Task StartNginxAsync(BalancerOptions balancer)
     {
-        var port = FreePort();
+        var port = FreePorts.Next();
         var configPath = Path.Combine(_directory, "nginx.conf");
         await File.WriteAllTextAsync(configPath, NginxConfig(port, balancer));
 
@@ -233,10 +233,4 @@ public sealed class BalancedCluster : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

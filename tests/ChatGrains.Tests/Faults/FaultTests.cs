@@ -1,3 +1,4 @@
+using ChatGrains.Grains;
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
@@ -127,7 +128,7 @@ public sealed class FaultTests(ITestOutputHelper output)
         var chat = JsonNode.Parse(body)!;
         Assert.Equal(chatId.ToString(), (string?)chat["id"]);
         Assert.StartsWith("Writer ", (string?)chat["visitorInfo"]!["name"], StringComparison.Ordinal);
-        Assert.Equal(1, await cluster.Database.CountAsync("chats", "id", chatId));
+        Assert.Equal(1, await cluster.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
         Assert.Equal(1, await cluster.Database.CountAsync("outbox", "grain_id", chatId));
         Assert.Equal(1, await cluster.Database.CountAsync("outbox"));
         // The stored row is the winner the 200 replies returned.

@@ -1,3 +1,4 @@
+using ChatGrains.Grains;
 using System.Net;
 using System.Text.Json.Nodes;
 using ChatGrains.Tests.Chats;
@@ -31,7 +32,7 @@ public abstract class GuestSessionContract(TestNode node)
         Assert.Equal("active", (string?)session["status"]);
         Assert.Matches(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$", (string)session["created_at"]!);
         Assert.Empty(envelope["data"]!["messages"]!.AsArray());
-        Assert.Equal(1, await node.Database.CountAsync("chat_sessions", "session_key", sessionId));
+        Assert.Equal(1, await node.Database.GrainRecordsAsync(GrainStorage.GuestSession, sessionId));
     }
 
     [Fact]
@@ -87,7 +88,7 @@ public abstract class GuestSessionContract(TestNode node)
         var envelope = await duplicate.EnvelopeAsync();
         GuestSessionRequests.AssertEnvelope(envelope, duplicate, success: true);
         Assert.Equal(created, envelope["data"]!.ToJsonString());
-        Assert.Equal(1, await node.Database.CountAsync("chat_sessions", "session_key", sessionId));
+        Assert.Equal(1, await node.Database.GrainRecordsAsync(GrainStorage.GuestSession, sessionId));
     }
 
     [Fact]
@@ -95,12 +96,17 @@ public abstract class GuestSessionContract(TestNode node)
     {
         var sessionId = GuestSessionRequests.NewSessionId();
         using var first = await node.Client.PostSessionAsync(new JsonObject { ["session_id"] = sessionId });
-        await node.Database.ExecuteAsync($"""
-            INSERT INTO chat_messages (session_key, sender, body, created_at) VALUES
-              ('{sessionId}', 'agent', 'second', '2026-01-01T10:00:02.000Z'),
-              ('{sessionId}', 'guest', 'first', '2026-01-01T10:00:01.000Z'),
-              ('{sessionId}', 'guest', 'third', '2026-01-01T10:00:03.000Z')
-            """);
+        // Messages as a conversation's record holds them, in no particular order; the grain reads
+        // them back once its idle activation is collected.
+        await node.CollectIdleGrainsAsync();
+        await node.Database.SetGrainPayloadAsync(GrainStorage.GuestSession, sessionId, payload =>
+            payload["Value"]!["Messages"] = JsonNode.Parse("""
+                [
+                  {"Id": 2, "Sender": "agent", "Body": "second", "CreatedAt": "2026-01-01T10:00:02.000+00:00"},
+                  {"Id": 1, "Sender": "guest", "Body": "first", "CreatedAt": "2026-01-01T10:00:01.000+00:00"},
+                  {"Id": 3, "Sender": "guest", "Body": "third", "CreatedAt": "2026-01-01T10:00:03.000+00:00"}
+                ]
+                """));
 
         using var duplicate = await node.Client.PostSessionAsync(new JsonObject { ["session_id"] = sessionId });
 
@@ -131,7 +137,7 @@ public abstract class GuestSessionContract(TestNode node)
     [MemberData(nameof(InvalidBodies))]
     public async Task InvalidInputIsAnswered400ValidationFailedNamingTheFieldAndWritesNothing(string body, string field)
     {
-        var before = await node.Database.CountAsync("chat_sessions");
+        var before = await node.Database.GrainRecordsAsync(GrainStorage.GuestSession);
 
         using var response = await node.Client.PostSessionAsync(body);
 
@@ -140,8 +146,8 @@ public abstract class GuestSessionContract(TestNode node)
         GuestSessionRequests.AssertEnvelope(envelope, response, success: false);
         Assert.Equal("VALIDATION_FAILED", (string?)envelope["error"]!["code"]);
         Assert.True(envelope["error"]!["details"]!.AsObject().ContainsKey(field), envelope.ToJsonString());
-        Assert.Equal(0, await node.Database.CountAsync("chat_sessions", "session_key", "3f8a1b3e-0c6f-4b1a-9f3a-8b1e2d7f9c21"));
-        Assert.True(await node.Database.CountAsync("chat_sessions") <= before + 8, "a concurrent test may add rows, this one none");
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.GuestSession, "3f8a1b3e-0c6f-4b1a-9f3a-8b1e2d7f9c21"));
+        Assert.True(await node.Database.GrainRecordsAsync(GrainStorage.GuestSession) <= before + 8, "a concurrent test may add rows, this one none");
     }
 
     [Theory]
@@ -171,7 +177,7 @@ public abstract class GuestSessionContract(TestNode node)
         var envelope = await response.EnvelopeAsync();
         GuestSessionRequests.AssertEnvelope(envelope, response, success: false);
         Assert.Equal("UNSUPPORTED_MEDIA_TYPE", (string?)envelope["error"]!["code"]);
-        Assert.Equal(0, await node.Database.CountAsync("chat_sessions", "session_key", sessionId));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.GuestSession, sessionId));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using ChatGrains.Grains;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json.Nodes;
@@ -37,7 +38,7 @@ public sealed class GuestSessionEdgeTests
         Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds, 55, 60);
         Assert.Equal("\"per-client\";q=3;w=60", refused.Headers.GetValues("RateLimit-Policy").Single());
         Assert.StartsWith("\"per-client\";r=0;", refused.Headers.GetValues("RateLimit").Single(), StringComparison.Ordinal);
-        Assert.Equal(0, await node.Database.CountAsync("chat_sessions", "session_key", refusedId));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.GuestSession, refusedId));
     }
 
     [Fact]
@@ -103,7 +104,7 @@ public sealed class GuestSessionEdgeTests
     public async Task AnInternalErrorIsAnswered500WithoutInternals()
     {
         await using var node = await TestNode.StartOnSqliteAsync();
-        await node.Database.ExecuteAsync("ALTER TABLE chat_sessions RENAME TO chat_sessions_gone");
+        await node.Database.ExecuteAsync("ALTER TABLE OrleansStorage RENAME TO OrleansStorage_gone");
 
         using var response = await node.Client.PostSessionAsync(new JsonObject { ["session_id"] = GuestSessionRequests.NewSessionId() });
 
@@ -112,7 +113,7 @@ public sealed class GuestSessionEdgeTests
         GuestSessionRequests.AssertEnvelope(envelope, response, success: false);
         Assert.Equal("INTERNAL_ERROR", (string?)envelope["error"]!["code"]);
         var text = envelope.ToJsonString();
-        foreach (var leak in new[] { "Sqlite", "Exception", "chat_sessions", "SELECT", "INSERT", " at " })
+        foreach (var leak in new[] { "Sqlite", "Exception", "OrleansStorage", "SELECT", "INSERT", " at " })
         {
             Assert.DoesNotContain(leak, text, StringComparison.OrdinalIgnoreCase);
         }

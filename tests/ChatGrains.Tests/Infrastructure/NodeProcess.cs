@@ -33,9 +33,16 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>A node on a free loopback port.</summary>
-    public static Task<NodeProcess> StartAsync(IReadOnlyDictionary<string, string?> settings) =>
-        StartAsync(settings, FreePort());
+    /// <summary>A node on a free loopback port, its silo on free ports of its own.</summary>
+    public static Task<NodeProcess> StartAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        var all = FreePorts.ForSilo();
+        foreach (var (key, value) in settings)
+        {
+            all[key] = value;
+        }
+        return StartAsync(all, FreePorts.Next());
+    }
 
     /// <summary>A node on the given loopback port, started and waited for until ready.</summary>
     public static async Task<NodeProcess> StartAsync(IReadOnlyDictionary<string, string?> settings, int port)
@@ -140,10 +147,4 @@ public sealed class NodeProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

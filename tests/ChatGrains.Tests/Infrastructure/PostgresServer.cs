@@ -55,7 +55,7 @@ public sealed class PostgresServer : IAsyncDisposable
         var binDirectory = FindBinDirectory();
         var root = Path.Combine(Path.GetTempPath(), $"chatgrains-pg-{Guid.NewGuid():N}");
         Directory.CreateDirectory(root);
-        var port = FreeLoopbackPort();
+        var port = FreePorts.Next();
         var server = new PostgresServer(
             // Unpooled: tests restart servers, and a pooled admin connection would outlive one.
             $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Timeout=5;Command Timeout=30;Pooling=false",
@@ -193,12 +193,6 @@ public sealed class PostgresServer : IAsyncDisposable
             "Install them (apt-get install -y postgresql) or set " + EnvironmentVariable + " to a server's connection string.");
     }
 
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 /// <summary>One test fixture's database.</summary>

@@ -1,4 +1,6 @@
 using Microsoft.Data.Sqlite;
+using System.Text;
+using System.Text.Json.Nodes;
 using Npgsql;
 
 namespace ChatGrains.Tests.Infrastructure;
@@ -11,11 +13,84 @@ public interface ITestDatabase
 
     Task ExecuteAsync(string sql);
 
+    /// <summary>Rows of OrleansStorage holding a record of the grain kind, or of one grain of it.</summary>
+    Task<long> GrainRecordsAsync(string stateName, object? key = null);
+
+    /// <summary>The stored JSON records (<c>{"Value": …}</c>) of the grain kind, or of one grain of it.</summary>
+    Task<IReadOnlyList<JsonNode>> GrainPayloadsAsync(string stateName, object? key = null);
+
+    /// <summary>Rewrites one grain's stored record, as an operator would with SQL.</summary>
+    Task SetGrainPayloadAsync(string stateName, object key, Action<JsonNode> change);
+
     Task<IReadOnlyList<string>> StringsAsync(string sql);
+}
+
+/// <summary>How the ADO.NET grain storage keys a grain's row (see Orleans' <c>AdoGrainKey</c>).</summary>
+internal static class GrainRows
+{
+    public static string Where(object? key, Func<int, string> parameter) => key switch
+    {
+        null => $"graintypestring = {parameter(1)}",
+        Guid => $"graintypestring = {parameter(1)} AND grainidn0 = {parameter(2)} AND grainidn1 = {parameter(3)} AND grainidextensionstring IS NULL",
+        string => $"graintypestring = {parameter(1)} AND grainidextensionstring = {parameter(2)}",
+        _ => throw new ArgumentException("A grain key is a Guid or a string.", nameof(key)),
+    };
+
+    public static object[] Parameters(string stateName, object? key) => key switch
+    {
+        null => [stateName],
+        Guid id => [stateName, BitConverter.ToInt64(id.ToByteArray(), 0), BitConverter.ToInt64(id.ToByteArray(), 8)],
+        _ => [stateName, key],
+    };
 }
 
 public sealed partial class PostgresDatabase : ITestDatabase
 {
+    public async Task<long> GrainRecordsAsync(string stateName, object? key = null)
+    {
+        await using var connection = new NpgsqlConnection(ProbeConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"SELECT count(*) FROM orleansstorage WHERE {GrainRows.Where(key, i => $"${i}")}", connection);
+        foreach (var value in GrainRows.Parameters(stateName, key))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    public async Task<IReadOnlyList<JsonNode>> GrainPayloadsAsync(string stateName, object? key = null)
+    {
+        await using var connection = new NpgsqlConnection(ProbeConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"SELECT payloadbinary FROM orleansstorage WHERE {GrainRows.Where(key, i => $"${i}")}", connection);
+        foreach (var value in GrainRows.Parameters(stateName, key))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+        await using var reader = await command.ExecuteReaderAsync();
+        var payloads = new List<JsonNode>();
+        while (await reader.ReadAsync())
+        {
+            payloads.Add(JsonNode.Parse(Encoding.UTF8.GetString((byte[])reader.GetValue(0)))!);
+        }
+        return payloads;
+    }
+
+    public async Task SetGrainPayloadAsync(string stateName, object key, Action<JsonNode> change)
+    {
+        var payload = Assert.Single(await GrainPayloadsAsync(stateName, key));
+        change(payload);
+        await using var connection = new NpgsqlConnection(ProbeConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"UPDATE orleansstorage SET payloadbinary = $1, version = version + 1 WHERE {GrainRows.Where(key, i => $"${i + 1}")}", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = Encoding.UTF8.GetBytes(payload.ToJsonString()) });
+        foreach (var value in GrainRows.Parameters(stateName, key))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+        Assert.Equal(1, await command.ExecuteNonQueryAsync());
+    }
+
     public async Task<long> CountAsync(string table, string? keyColumn = null, object? key = null)
     {
         var sql = keyColumn is null ? $"SELECT count(*) FROM {table}" : $"SELECT count(*) FROM {table} WHERE {keyColumn} = $1";
@@ -54,6 +129,57 @@ public sealed partial class PostgresDatabase : ITestDatabase
 
 public sealed class SqliteTestDatabase(string path) : ITestDatabase
 {
+    public async Task<long> GrainRecordsAsync(string stateName, object? key = null)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*) FROM OrleansStorage WHERE {GrainRows.Where(key, i => $"$p{i}")}";
+        var values = GrainRows.Parameters(stateName, key);
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters.AddWithValue($"$p{i + 1}", values[i]);
+        }
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    public async Task<IReadOnlyList<JsonNode>> GrainPayloadsAsync(string stateName, object? key = null)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT PayloadBinary FROM OrleansStorage WHERE {GrainRows.Where(key, i => $"$p{i}")}";
+        var values = GrainRows.Parameters(stateName, key);
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters.AddWithValue($"$p{i + 1}", values[i]);
+        }
+        await using var reader = await command.ExecuteReaderAsync();
+        var payloads = new List<JsonNode>();
+        while (await reader.ReadAsync())
+        {
+            payloads.Add(JsonNode.Parse(Encoding.UTF8.GetString((byte[])reader.GetValue(0)))!);
+        }
+        return payloads;
+    }
+
+    public async Task SetGrainPayloadAsync(string stateName, object key, Action<JsonNode> change)
+    {
+        var payload = Assert.Single(await GrainPayloadsAsync(stateName, key));
+        change(payload);
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False;Default Timeout=10");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"UPDATE OrleansStorage SET PayloadBinary = $p0, Version = Version + 1 WHERE {GrainRows.Where(key, i => $"$p{i}")}";
+        command.Parameters.AddWithValue("$p0", Encoding.UTF8.GetBytes(payload.ToJsonString()));
+        var values = GrainRows.Parameters(stateName, key);
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters.AddWithValue($"$p{i + 1}", values[i]);
+        }
+        Assert.Equal(1, await command.ExecuteNonQueryAsync());
+    }
+
     public async Task<long> CountAsync(string table, string? keyColumn = null, object? key = null)
     {
         await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");

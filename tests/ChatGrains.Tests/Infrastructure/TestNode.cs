@@ -14,10 +14,12 @@ namespace ChatGrains.Tests.Infrastructure;
 public sealed class TestNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly CancellationTokenSource _starting;
 
-    private TestNode(WebApplication app, Uri baseAddress, ITestDatabase database)
+    private TestNode(WebApplication app, CancellationTokenSource starting, Uri baseAddress, ITestDatabase database)
     {
         _app = app;
+        _starting = starting;
         BaseAddress = baseAddress;
         Database = database;
         Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
@@ -30,6 +32,9 @@ public sealed class TestNode : IAsyncDisposable
     public ITestDatabase Database { get; }
 
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>The node's own grain factory (its co-hosted silo).</summary>
+    public IGrainFactory Grains => Services.GetRequiredService<IGrainFactory>();
 
     /// <summary>A node on its own SQLite file in a fresh temp folder.</summary>
     public static Task<TestNode> StartOnSqliteAsync(IReadOnlyDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
@@ -60,18 +65,45 @@ public sealed class TestNode : IAsyncDisposable
             // Every test comes from 127.0.0.1: only the rate limit tests keep the real limit.
             ["RateLimiting:PermitsPerMinute"] = "1000000",
         };
+        foreach (var (key, value) in FreePorts.ForSilo())
+        {
+            all[key] = value;
+        }
         foreach (var (key, value) in settings)
         {
             all[key] = value;
         }
         var app = ChatGrainsApp.Build([.. all.Where(s => s.Value is not null).Select(s => $"--{s.Key}={s.Value}")], configure);
-        await app.StartAsync();
-        var node = new TestNode(app, new Uri(app.Urls.First()), database);
+        var starting = new CancellationTokenSource();
+        // Kestrel listens before the silo has joined (which waits for the database): the host's
+        // start completes only then, so a node whose database is down is reached while it starts.
+        var started = app.StartAsync(starting.Token);
+        var node = new TestNode(app, starting, await ListeningAddressAsync(app, started), database);
         if (waitUntilReady)
         {
+            await started;
             await node.WaitUntilReadyAsync();
         }
         return node;
+    }
+
+    private static async Task<Uri> ListeningAddressAsync(WebApplication app, Task started)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string? url;
+        while ((url = app.Urls.FirstOrDefault(u => !u.EndsWith(":0", StringComparison.Ordinal))) is null)
+        {
+            if (started.IsFaulted)
+            {
+                await started;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The node's Kestrel did not start listening.");
+            }
+            await Task.Delay(20);
+        }
+        return new Uri(url);
     }
 
     public async Task WaitUntilReadyAsync(TimeSpan? timeout = null)
@@ -98,6 +130,9 @@ public sealed class TestNode : IAsyncDisposable
         }
     }
 
+    /// <summary>Deactivates every idle grain of the node's cluster: the next call reads its record from storage.</summary>
+    public Task CollectIdleGrainsAsync() => Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
     /// <summary>A token signed by this node's key.</summary>
     public string Token(string role, Guid subject, TimeSpan? lifetime = null) =>
         Services.GetRequiredService<TokenIssuer>().Issue(subject.ToString(), role, lifetime ?? TimeSpan.FromMinutes(10));
@@ -116,8 +151,10 @@ public sealed class TestNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
+        await _starting.CancelAsync();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        _starting.Dispose();
     }
 }
 

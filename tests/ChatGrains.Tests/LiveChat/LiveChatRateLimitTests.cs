@@ -1,3 +1,4 @@
+using ChatGrains.Grains;
 using System.Net;
 using System.Text.Json.Nodes;
 using ChatGrains.Tests.GuestSessions;
@@ -26,7 +27,7 @@ public sealed class LiveChatRateLimitTests
         Assert.StartsWith("\"per-client\";r=0;", refused.Headers.GetValues("RateLimit").Single(), StringComparison.Ordinal);
         Assert.Equal("Terlalu banyak permintaan; coba lagi nanti.", (string?)(await refused.BodyAsync())["message"]);
         Assert.False(refused.Headers.Contains("Set-Cookie"));
-        Assert.Equal(2, await node.Database.CountAsync("livechat_sessions"));
+        Assert.Equal(2, await node.Database.GrainRecordsAsync(GrainStorage.LiveChatSession));
         Assert.Equal(HttpStatusCode.Created, otherEndpoint.StatusCode);
     }
 }

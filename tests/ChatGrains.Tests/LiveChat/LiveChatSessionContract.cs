@@ -1,3 +1,4 @@
+using ChatGrains.Grains;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
@@ -39,9 +40,10 @@ public abstract class LiveChatSessionContract(TestNode node)
         Assert.Equal(token.IssuedAt, token.ValidFrom);
         Assert.Equal(token.ValidTo, DateTime.Parse((string)body["expiresAt"]!, System.Globalization.CultureInfo.InvariantCulture).ToUniversalTime());
 
-        Assert.Equal(1, await node.Database.CountAsync("livechat_sessions", "id", sessionId));
-        Assert.Equal(1, await node.Database.CountAsync("guest_users", "id", userId));
-        Assert.Equal(1, await node.Database.CountAsync("outbox", "grain_id", sessionId));
+        Assert.Equal(1, await node.Database.GrainRecordsAsync(GrainStorage.LiveChatSession, sessionId));
+        var stored = Assert.Single(await node.Database.GrainPayloadsAsync(GrainStorage.LiveChatSession, sessionId));
+        Assert.Equal(userId, (Guid?)stored["Value"]!["User"]!["Id"]);
+        Assert.Single(await GrainEvents.DeliveredAsync(node.Grains, EventStreams.LiveChatSessionStarted, sessionId));
     }
 
     [Fact]
@@ -137,8 +139,8 @@ public abstract class LiveChatSessionContract(TestNode node)
     [MemberData(nameof(InvalidBodies))]
     public async Task InvalidInputIsAnswered422InIndonesianAndNothingIsWritten(string body, string field, string message)
     {
-        var sessions = await node.Database.CountAsync("livechat_sessions");
-        var users = await node.Database.CountAsync("guest_users", "name", "Budi");
+        var sessions = await node.Database.GrainRecordsAsync(GrainStorage.LiveChatSession);
+        var users = await UsersNamedAsync("Budi");
 
         using var response = await node.Client.PostLiveChatAsync(body);
 
@@ -146,9 +148,13 @@ public abstract class LiveChatSessionContract(TestNode node)
         var errors = (await response.BodyAsync())["errors"]!.AsObject();
         Assert.Equal(message, (string?)errors[field]![0]);
         Assert.False(response.Headers.Contains("Set-Cookie"));
-        Assert.True(await node.Database.CountAsync("livechat_sessions") - sessions <= 8, "only concurrent tests may add sessions");
-        Assert.Equal(users, await node.Database.CountAsync("guest_users", "name", "Budi"));
+        Assert.True(await node.Database.GrainRecordsAsync(GrainStorage.LiveChatSession) - sessions <= 8, "only concurrent tests may add sessions");
+        Assert.Equal(users, await UsersNamedAsync("Budi"));
     }
+
+    /// <summary>Guest users named so: each is stored inside the live-chat session that created it.</summary>
+    private async Task<int> UsersNamedAsync(string name) =>
+        (await node.Database.GrainPayloadsAsync(GrainStorage.LiveChatSession)).Count(p => (string?)p["Value"]!["User"]!["Name"] == name);
 
     [Theory]
     [InlineData("en")]
