@@ -13,6 +13,7 @@ namespace ChatGrains.Tests.Browser;
 /// The dashboard page in headless Chromium against a real three-node cluster on PostgreSQL,
 /// with the dashboard's Basic credential configured (so loopback gets no free pass).
 /// </summary>
+[Trait("Category", "Browser")]
 public sealed class DashboardPageTests(ChromiumFixture chromium, DashboardClusterFixture fixture)
     : IClassFixture<ChromiumFixture>, IClassFixture<DashboardClusterFixture>
 {
@@ -20,7 +21,7 @@ public sealed class DashboardPageTests(ChromiumFixture chromium, DashboardCluste
     private const string ChatRoute = "/v2/chats/{chatId}";
     private static readonly LocatorAssertionsToHaveCountOptions Heartbeats = new() { Timeout = 20_000 };
 
-    private TestCluster Cluster => fixture.Cluster;
+    private NodeCluster Cluster => fixture.Cluster;
 
     private Uri PageUri => new(Cluster.Nodes[0].BaseAddress, "/dashboard");
 
@@ -180,7 +181,7 @@ public sealed class DashboardPageTests(ChromiumFixture chromium, DashboardCluste
     /// insert the database refuses (<see cref="FaultInjection"/>) so there are 500s to list,
     /// at a varying pace so the charts have a shape.
     /// </summary>
-    private static async Task SendTrafficAsync(TestCluster cluster, CancellationToken cancellationToken)
+    private static async Task SendTrafficAsync(NodeCluster cluster, CancellationToken cancellationToken)
     {
         var clients = cluster.Nodes.Select(node => node.ClientFor(Roles.Admin)).ToList();
         try
@@ -264,9 +265,9 @@ public sealed class DashboardPageTests(ChromiumFixture chromium, DashboardCluste
 /// <summary>Three nodes on PostgreSQL, 1 s heartbeats, the dashboard's Basic credential configured.</summary>
 public sealed class DashboardClusterFixture : IAsyncLifetime
 {
-    public TestCluster Cluster { get; private set; } = null!;
+    public NodeCluster Cluster { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Cluster = await TestCluster.StartAsync(settings: new Dictionary<string, string?>
+    public async Task InitializeAsync() => Cluster = await NodeCluster.StartAsync(settings: new Dictionary<string, string?>
     {
         ["Cluster:HeartbeatInterval"] = "00:00:01",
         ["Dashboard:Username"] = "ops",

@@ -5,6 +5,7 @@ using Microsoft.Playwright;
 namespace ChatGrains.Tests.Browser;
 
 /// <summary>The live-chat page in headless Chromium against a real node (spec 001, scenarios 1–3).</summary>
+[Trait("Category", "Browser")]
 public sealed class LiveChatPageTests(ChromiumFixture chromium, SqliteNodeFixture fixture) : IClassFixture<ChromiumFixture>, IClassFixture<SqliteNodeFixture>
 {
     private TestNode Node => fixture.Node;

@@ -7,10 +7,11 @@ using ChatGrains.Tests.Infrastructure;
 namespace ChatGrains.Tests.Cluster;
 
 /// <summary>Idempotent chat creation across three nodes on one PostgreSQL.</summary>
-[Collection(ClusterCollection.Name)]
-public sealed class ChatClusterTests(ClusterFixture fixture)
+[Collection(NodeClusterCollection.Name)]
+[Trait("Category", "Cluster")]
+public sealed class ChatClusterTests(NodeClusterFixture fixture)
 {
-    private TestCluster Cluster => fixture.Cluster;
+    private NodeCluster Cluster => fixture.Cluster;
 
     [Fact]
     public async Task ReplaysOnOtherNodesWithOtherBodiesReturnTheChatFirstStored()
@@ -82,12 +83,13 @@ public sealed class ChatClusterTests(ClusterFixture fixture)
 }
 
 /// <summary>Destructive or start-up cases: each gets a fresh cluster.</summary>
+[Trait("Category", "Cluster")]
 public sealed class ClusterStartupTests
 {
     [Fact]
     public async Task ThreeNodesStartingAtOnceOnAnEmptyDatabaseApplyEachMigrationOnce()
     {
-        await using var cluster = await TestCluster.StartAsync(nodeCount: 3);
+        await using var cluster = await NodeCluster.StartAsync(nodeCount: 3);
 
         var versions = await cluster.Database.StringsAsync("SELECT version FROM schema_migrations ORDER BY version");
         var appliers = await cluster.Database.StringsAsync("SELECT DISTINCT applied_by FROM schema_migrations");

@@ -10,6 +10,7 @@ namespace ChatGrains.Tests.Cluster;
 /// The database going away: requests get 503 with Retry-After (not a hang, not a 500), the node
 /// stays up, and it serves again by itself when the database is back. Each test owns its server.
 /// </summary>
+[Trait("Category", "Cluster")]
 public sealed class DatabaseOutageTests
 {
     [Fact]

@@ -6,8 +6,9 @@ using ChatGrains.Tests.Infrastructure;
 
 namespace ChatGrains.Tests.Cluster;
 
-[Collection(ClusterCollection.Name)]
-public sealed class GuestSessionClusterTests(ClusterFixture fixture)
+[Collection(NodeClusterCollection.Name)]
+[Trait("Category", "Cluster")]
+public sealed class GuestSessionClusterTests(NodeClusterFixture fixture)
 {
     [Fact]
     public async Task DuplicatesRacingOnThreeNodesMakeOneSessionAndAllSeeIt()
@@ -30,6 +31,7 @@ public sealed class GuestSessionClusterTests(ClusterFixture fixture)
 }
 
 /// <summary>The limit holds for the cluster as a whole; each test has its own cluster (and counts).</summary>
+[Trait("Category", "Cluster")]
 public sealed class ClusterRateLimitTests
 {
     private static readonly Dictionary<string, string?> SixtyPerMinute = new() { ["RateLimiting:PermitsPerMinute"] = "60" };
@@ -37,7 +39,7 @@ public sealed class ClusterRateLimitTests
     [Fact]
     public async Task SixtyOneRequestsFromOneClientSpreadOverThreeNodesAdmitExactlySixty()
     {
-        await using var cluster = await TestCluster.StartAsync(settings: SixtyPerMinute);
+        await using var cluster = await NodeCluster.StartAsync(settings: SixtyPerMinute);
 
         var statuses = await Task.WhenAll(Enumerable.Range(0, 61).Select(i => Task.Run(async () =>
         {
@@ -53,7 +55,7 @@ public sealed class ClusterRateLimitTests
     [Fact]
     public async Task SpoofedForwardedForHeadersDoNotResetTheClusterCount()
     {
-        await using var cluster = await TestCluster.StartAsync(settings: SixtyPerMinute);
+        await using var cluster = await NodeCluster.StartAsync(settings: SixtyPerMinute);
         for (var i = 0; i < 60; i++)
         {
             using var admitted = await cluster.Nodes[i % 3].Client.PostSessionAsync(new JsonObject { ["session_id"] = GuestSessionRequests.NewSessionId() });

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace ChatGrains.Tests.Cluster;
 
 /// <summary>Membership as the dashboard shows it: alive, left on a graceful stop, dead after a crash.</summary>
+[Trait("Category", "Cluster")]
 public sealed class MembershipTests
 {
     private static readonly Dictionary<string, string?> FastHeartbeats = new()
@@ -20,7 +21,7 @@ public sealed class MembershipTests
     [Fact]
     public async Task NodesAreListedAliveThenLeftOnAGracefulStopAndDeadAfterAKill()
     {
-        await using var cluster = await TestCluster.StartAsync(nodeCount: 2, settings: FastHeartbeats);
+        await using var cluster = await NodeCluster.StartAsync(nodeCount: 2, settings: FastHeartbeats);
         await using var crashing = await NodeProcess.StartAsync(new Dictionary<string, string?>(FastHeartbeats)
         {
             ["ConnectionStrings:ChatGrains"] = cluster.Database.ConnectionString,
@@ -43,7 +44,7 @@ public sealed class MembershipTests
     [Fact]
     public async Task TrafficSentToOneNodeShowsInThatNodesStatsAndInTheTotals()
     {
-        await using var cluster = await TestCluster.StartAsync(nodeCount: 3, settings: FastHeartbeats);
+        await using var cluster = await NodeCluster.StartAsync(nodeCount: 3, settings: FastHeartbeats);
         var target = cluster.Nodes[1];
         var since = DateTimeOffset.UtcNow;
         using var client = target.ClientFor("admin");
@@ -83,7 +84,7 @@ public sealed class MembershipTests
     private static long Requests(IReadOnlyList<(string NodeId, NodeStats Stats)> history, string nodeId) =>
         history.Where(h => h.NodeId == nodeId).Sum(h => h.Stats.Endpoints.GetValueOrDefault("/v2/chats/{chatId}")?.Requests ?? 0);
 
-    private static async Task<List<string>> NodeIdsAsync(TestCluster cluster)
+    private static async Task<List<string>> NodeIdsAsync(NodeCluster cluster)
     {
         using var dashboard = DashboardClient(cluster.Nodes[0]);
         var nodes = await WaitForAsync(dashboard, n => n.Count == cluster.Nodes.Count);

@@ -22,6 +22,7 @@ public sealed class FaultCollection
 /// Each test owns its cluster (they are destructive) and stays within ~10–20 s of load.
 /// </summary>
 [Collection(FaultCollection.Name)]
+[Trait("Category", "Faults")]
 public sealed class FaultTests(ITestOutputHelper output)
 {
     [Fact]

@@ -1,3 +1,4 @@
+using ChatGrains.Tests.Infrastructure;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using ChatGrains.Tests.Chats;

@@ -10,6 +10,7 @@ namespace ChatGrains.Tests.Postman;
 /// newman against a real node, so the collection stays true to the service. Newman comes from
 /// <c>tests/postman/package.json</c>: <c>npm ci --prefix tests/postman</c> installs it (.ci/run does).
 /// </summary>
+[Trait("Category", "Postman")]
 public sealed partial class PostmanCollectionTests
 {
     private static readonly TimeSpan NewmanTimeout = TimeSpan.FromSeconds(120);

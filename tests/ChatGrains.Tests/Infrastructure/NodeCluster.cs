@@ -1,16 +1,17 @@
 namespace ChatGrains.Tests.Infrastructure;
 
 /// <summary>
-/// N nodes on one PostgreSQL database, as Orleans' TestCluster: each node a real Kestrel
-/// server on its own loopback port. Disposal stops every node, then drops the database.
+/// N real nodes on one PostgreSQL database, forming one Orleans cluster through its membership
+/// table: each node a real Kestrel server co-hosting a silo,
+/// on its own loopback ports. Disposal stops every node, then drops the database.
 /// </summary>
-public sealed class TestCluster : IAsyncDisposable
+public sealed class NodeCluster : IAsyncDisposable
 {
     private readonly List<TestNode> _nodes = [];
 
     private readonly IReadOnlyDictionary<string, string?>? _settings;
 
-    private TestCluster(PostgresDatabase database, IReadOnlyDictionary<string, string?>? settings)
+    private NodeCluster(PostgresDatabase database, IReadOnlyDictionary<string, string?>? settings)
     {
         Database = database;
         _settings = settings;
@@ -20,10 +21,10 @@ public sealed class TestCluster : IAsyncDisposable
 
     public IReadOnlyList<TestNode> Nodes => _nodes;
 
-    public static async Task<TestCluster> StartAsync(int nodeCount = 3, PostgresServer? server = null, IReadOnlyDictionary<string, string?>? settings = null)
+    public static async Task<NodeCluster> StartAsync(int nodeCount = 3, PostgresServer? server = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         server ??= await PostgresServer.Shared;
-        var cluster = new TestCluster(await server.CreateDatabaseAsync(), settings);
+        var cluster = new NodeCluster(await server.CreateDatabaseAsync(), settings);
         try
         {
             // Started together, as a deployment would: they race for the migrations.
@@ -62,17 +63,17 @@ public sealed class TestCluster : IAsyncDisposable
 }
 
 /// <summary>One three-node cluster shared by the tests of a collection.</summary>
-public sealed class ClusterFixture : IAsyncLifetime
+public sealed class NodeClusterFixture : IAsyncLifetime
 {
-    public TestCluster Cluster { get; private set; } = null!;
+    public NodeCluster Cluster { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Cluster = await TestCluster.StartAsync();
+    public async Task InitializeAsync() => Cluster = await NodeCluster.StartAsync();
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
 }
 
 [CollectionDefinition(Name)]
-public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+public sealed class NodeClusterCollection : ICollectionFixture<NodeClusterFixture>
 {
     public const string Name = "three-node cluster";
 }

@@ -1,6 +1,5 @@
-using ChatGrains.Tests.Infrastructure;
 
-namespace ChatGrains.Tests.Chats;
+namespace ChatGrains.Tests.Infrastructure;
 
 /// <summary>A single node on embedded SQLite, shared by one test class.</summary>
 public sealed class SqliteNodeFixture : IAsyncLifetime
