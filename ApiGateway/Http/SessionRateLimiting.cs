@@ -66,7 +66,7 @@ public static class SessionRateLimiting
     internal static int HeaderSeconds(TimeSpan value) => (int)Math.Ceiling(Math.Max(0, value.TotalSeconds));
 
     /// <summary>The limiter itself: endpoints without <see cref="RateLimitedPerClient"/> pass untouched.</summary>
-    internal sealed class ClientRateLimiter(IGrainFactory grains, SiloReadiness silo, Microsoft.Extensions.Options.IOptions<RateLimitingOptions> options) : PartitionedRateLimiter<HttpContext>
+    internal sealed class ClientRateLimiter(IGrainFactory grains, Microsoft.Extensions.Options.IOptions<RateLimitingOptions> options) : PartitionedRateLimiter<HttpContext>
     {
         private static readonly RateLimitLease Unlimited = new Lease(true, null);
 
@@ -87,8 +87,7 @@ public static class SessionRateLimiting
             var client = resource.Connection.RemoteIpAddress is { } ip
                 ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString()
                 : "unknown";
-            silo.EnsureActive();
-            var decision = await grains.GetGrain<IRateLimitGrain>($"{bucket}:{client}").Acquire(Limit, Window);
+            var decision = await ClusterAvailability.CallAsync(resource, () => grains.GetGrain<IRateLimitGrain>($"{bucket}:{client}").Acquire(Limit, Window));
 
             var policy = $"\"per-client\";q={Limit};w={(int)Window.TotalSeconds}";
             var state = $"\"per-client\";r={decision.Remaining};t={HeaderSeconds(decision.NextPermitIn)}";

@@ -115,6 +115,10 @@ public sealed class BalancedCluster : IAsyncDisposable
         return File.Exists(path) ? File.ReadAllText(path) : "";
     }
 
+    /// <summary>Which nodes are still running, and each one's last log lines.</summary>
+    public string NodesReport() => string.Join("\n", _nodes.Select((n, i) =>
+        $"--- node {i + 1} (port {n.Port}, silo {n.SiloPort}): {(n.HasExited ? "exited" : "running")}\n{n.RecentLog()}"));
+
     /// <summary>Signed by the service's own issuer with the key the nodes share, as the <c>token</c> command does.</summary>
     private static string IssueToken(string role)
     {

@@ -42,10 +42,65 @@ public sealed class FaultTests(ITestOutputHelper output)
         output.WriteLine($"balancer-visible errors: {failed.Count} of {sent.Count} ({Percent(failed.Count, sent.Count)})");
         // Only requests in flight on the killed node can fail, and nginx retries an idempotent
         // PUT on the next node; at most a handful may be lost to the race, never 1 %.
-        Assert.True(failed.Count <= sent.Count / 100, $"{failed.Count} of {sent.Count} failed: {Describe(failed)}\n{cluster.BalancerLog()}");
+        Assert.True(failed.Count <= sent.Count / 100, $"{failed.Count} of {sent.Count} failed: {Describe(failed)}\n{cluster.NodesReport()}\n{cluster.BalancerLog()}");
         Assert.DoesNotContain(failed, s => s.Status == HttpStatusCode.InternalServerError);
         Assert.Contains(sent, s => s.Acknowledged && s.Started > killedAt + TimeSpan.FromSeconds(1));
         await AssertEveryAcknowledgedChatIsStoredOnceAsSentAsync(cluster.Database, sent);
+    }
+
+    [Fact]
+    public async Task ChatsThatLivedOnAKilledNodeAnswerWithTheirStoredChatWithinTenSeconds()
+    {
+        await using var cluster = await BalancedCluster.StartAsync();
+        // Created through node 2, so their grains live there (placed where the request arrived).
+        var created = new Dictionary<Guid, string>();
+        using (var viaNode2 = cluster.CreateClient(cluster.Nodes[1].BaseAddress))
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                var chatId = Guid.NewGuid();
+                using var response = await viaNode2.PutChatAsync(chatId, ChatRequests.MinimalBody(Guid.NewGuid()));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                created[chatId] = await response.Content.ReadAsStringAsync();
+            }
+        }
+        using var viaNode1 = cluster.CreateClient(cluster.Nodes[0].BaseAddress);
+
+        // A replay waits for the membership to declare the dead silo dead, then reactivates the
+        // chat from storage; one that cannot wait long enough answers 503 with Retry-After.
+        await cluster.Nodes[1].KillAsync();
+        var sinceKill = System.Diagnostics.Stopwatch.StartNew();
+        var pending = created.Keys.ToHashSet();
+        var unavailable = 0;
+        var lastUnavailable = TimeSpan.Zero;
+        // Bounded: every replay answers within the grain call timeout, and 30 s is 3× the target.
+        while (pending.Count > 0 && sinceKill.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            foreach (var chatId in pending.ToList())
+            {
+                var sent = sinceKill.Elapsed;
+                using var replay = await viaNode1.PutChatAsync(chatId, ChatRequests.MinimalBody(Guid.NewGuid()));
+                var took = sinceKill.Elapsed - sent;
+                Assert.True(took <= TimeSpan.FromSeconds(10), $"a replay hung for {Seconds(took)}");
+                if (replay.StatusCode == HttpStatusCode.ServiceUnavailable)
+                {
+                    Assert.NotNull(replay.Headers.RetryAfter);
+                    Assert.Equal(503, (int?)(await replay.JsonAsync())["status"]);
+                    unavailable++;
+                    lastUnavailable = sinceKill.Elapsed;
+                    continue;
+                }
+                Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+                Assert.Equal(created[chatId], await replay.Content.ReadAsStringAsync());
+                pending.Remove(chatId);
+            }
+        }
+        var recovered = sinceKill.Elapsed;
+
+        output.WriteLine($"{unavailable} replays answered 503 (the last {Seconds(lastUnavailable)} after the kill); " +
+                         $"every chat answered with its stored body again {Seconds(recovered)} after the kill");
+        Assert.Empty(pending);
+        Assert.True(recovered <= TimeSpan.FromSeconds(10), $"the chats of the killed node answered again only after {Seconds(recovered)}");
     }
 
     [Fact]
@@ -129,12 +184,10 @@ public sealed class FaultTests(ITestOutputHelper output)
         var chat = JsonNode.Parse(body)!;
         Assert.Equal(chatId.ToString(), (string?)chat["id"]);
         Assert.StartsWith("Writer ", (string?)chat["visitorInfo"]!["name"], StringComparison.Ordinal);
-        Assert.Equal(1, await cluster.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
-        Assert.Equal(1, await cluster.Database.CountAsync("outbox", "grain_id", chatId));
-        Assert.Equal(1, await cluster.Database.CountAsync("outbox"));
-        // The stored row is the winner the 200 replies returned.
-        Assert.Equal([(string)chat["visitorInfo"]!["name"]!],
-            await cluster.Database.StringsAsync($"SELECT document::json->'visitor'->>'name' FROM chats WHERE id = '{chatId}'"));
+        Assert.Equal(1, await cluster.Database.GrainRecordsAsync(GrainStorage.Chat));
+        // The stored record is the winner the 200 replies returned.
+        var stored = Assert.Single(await cluster.Database.GrainPayloadsAsync(GrainStorage.Chat, chatId));
+        Assert.Equal((string?)chat["visitorInfo"]!["name"], (string?)stored["Value"]!["Visitor"]!["Name"]);
     }
 
     [Fact]
@@ -144,18 +197,21 @@ public sealed class FaultTests(ITestOutputHelper output)
         using var client = cluster.CreateClient();
         var steps = new List<(int Node, int ExitCode, IReadOnlyList<string> Members)>();
 
-        // Bounded at 45 s; stopped as soon as the last node is back.
-        var load = LoadGenerator.Start(client, TimeSpan.FromSeconds(45));
+        // Stopped as soon as the last node is back. The bound is only a safety net: a bound near
+        // the restarts' own duration (it was 45 s) ended the load before the last node was back
+        // on a busy machine, and nginx then never sent that node traffic again.
+        var load = LoadGenerator.Start(client, TimeSpan.FromSeconds(150));
         await Task.Delay(TimeSpan.FromSeconds(1));
         for (var i = 0; i < cluster.Nodes.Count; i++)
         {
             var url = cluster.Nodes[i].BaseAddress.ToString().TrimEnd('/');
-            await WaitUntilRegisteredAsync(cluster.Database, url);
+            var siloPort = cluster.Nodes[i].SiloPort;
+            await WaitUntilActiveAsync(cluster.Database, siloPort);
             var terminating = load.Elapsed;
             var exitCode = await cluster.Nodes[i].TerminateAsync(TimeSpan.FromSeconds(20));
             var exited = load.Elapsed;
-            // Read before the restart: the restarted process registers on the same URL under a new id.
-            steps.Add((i + 1, exitCode, await MembersAsync(cluster.Database, url)));
+            // Read before the restart: the restarted silo joins on the same port, a new generation.
+            steps.Add((i + 1, exitCode, await SilosAsync(cluster.Database, siloPort)));
             await cluster.RestartNodeAsync(i);
             var ready = load.Elapsed;
             // nginx took the node out for fail_timeout when its port refused; stopping the next
@@ -170,29 +226,29 @@ public sealed class FaultTests(ITestOutputHelper output)
         Report(sent, "rolling restart");
         foreach (var (node, exitCode, members) in steps)
         {
-            output.WriteLine($"node {node}: exit code {exitCode}, cluster_members rows for its URL after exit: {string.Join("; ", members)}");
+            output.WriteLine($"node {node}: exit code {exitCode}, membership rows for its silo after exit: {string.Join("; ", members)}");
         }
         var failed = sent.Where(s => !s.Acknowledged).ToList();
         Assert.True(failed.Count == 0, $"{failed.Count} of {sent.Count} failed: {Describe(failed)}\n{cluster.BalancerLog()}");
         Assert.All(steps, s => Assert.Equal(0, s.ExitCode));
-        // Each stopped node marked itself left: one row for its URL, with left_at set.
-        Assert.All(steps, s => Assert.Matches(@"^\S+ left_at=\S.*$", Assert.Single(s.Members)));
+        // Each stopped silo left the membership itself: its one row already said Dead (6) when
+        // the process exited (a killed silo stays Active until its probers' votes declare it dead).
+        Assert.All(steps, s => Assert.StartsWith("status=6 ", Assert.Single(s.Members), StringComparison.Ordinal));
         await AssertEveryAcknowledgedChatIsStoredOnceAsSentAsync(cluster.Database, sent);
     }
 
     /// <summary>
-    /// Every 200 is in <c>chats</c> exactly once with the visitor and name its request sent, with
-    /// one <c>ChatCreated</c> event; every stored chat is one that was sent (a request whose answer
-    /// was lost may have been stored, but only as sent); no event without its chat.
+    /// Every 200 is stored exactly once (one chat grain record) with the visitor and name its
+    /// request sent; every stored chat is one that was sent (a request whose answer was lost may
+    /// have been stored, but only as sent). The creation events are counted by the in-process
+    /// cluster tests: these nodes are other processes.
     /// </summary>
     private async Task AssertEveryAcknowledgedChatIsStoredOnceAsSentAsync(PostgresDatabase database, IReadOnlyList<SentChat> sent, int extraChats = 0)
     {
-        var rows = await database.StringsAsync("""
-            SELECT c.id::text || '|' || (c.document::json->>'visitorId') || '|' || (c.document::json->'visitor'->>'name')
-                   || '|' || (SELECT count(*) FROM outbox o WHERE o.grain_id = c.id AND o.kind = 'ChatCreated')
-            FROM chats c
-            """);
-        var stored = rows.Select(r => r.Split('|')).Select(f => (Id: Guid.Parse(f[0]), VisitorId: Guid.Parse(f[1]), Name: f[2], Events: long.Parse(f[3], CultureInfo.InvariantCulture))).ToList();
+        var stored = (await database.GrainPayloadsAsync(GrainStorage.Chat))
+            .Select(p => p["Value"]!)
+            .Select(c => (Id: (Guid)c["Id"]!, VisitorId: (Guid)c["VisitorId"]!, Name: (string)c["Visitor"]!["Name"]!))
+            .ToList();
         var byId = sent.ToDictionary(s => s.ChatId);
         var acknowledged = sent.Where(s => s.Acknowledged).ToList();
         output.WriteLine($"sent {sent.Count}, acknowledged {acknowledged.Count}, stored {stored.Count}");
@@ -206,8 +262,6 @@ public sealed class FaultTests(ITestOutputHelper output)
         Assert.Equal(extraChats, unknown.Count);
         Assert.Empty(stored.Where(s => byId.TryGetValue(s.Id, out var request) && (request.VisitorId != s.VisitorId || request.VisitorName != s.Name))
             .Select(s => $"stored otherwise than sent: {s}"));
-        Assert.Empty(stored.Where(s => s.Events != 1).Select(s => $"{s.Events} events: {s.Id}"));
-        Assert.Equal(["0"], await database.StringsAsync("SELECT count(*) FROM outbox o WHERE NOT EXISTS (SELECT 1 FROM chats c WHERE c.id = o.grain_id)"));
     }
 
     private static bool RepliedAsSent(SentChat s)
@@ -218,12 +272,12 @@ public sealed class FaultTests(ITestOutputHelper output)
                && (string?)chat["visitorInfo"]!["name"] == s.VisitorName;
     }
 
-    private static async Task WaitUntilRegisteredAsync(PostgresDatabase database, string url)
+    private static async Task WaitUntilActiveAsync(PostgresDatabase database, int siloPort)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while ((await MembersAsync(database, url)).Count(m => m.EndsWith("left_at=", StringComparison.Ordinal)) != 1)
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await SilosAsync(database, siloPort)).Count(m => m.StartsWith("status=3 ", StringComparison.Ordinal)) != 1)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"{url} never registered in cluster_members");
+            Assert.True(DateTime.UtcNow < deadline, $"the silo on port {siloPort} never became active in the membership table");
             await Task.Delay(200);
         }
     }
@@ -242,9 +296,9 @@ public sealed class FaultTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The rows of <c>cluster_members</c> for a URL, as "node_id left_at=…".</summary>
-    private static Task<IReadOnlyList<string>> MembersAsync(PostgresDatabase database, string url) =>
-        database.StringsAsync($"SELECT node_id || ' left_at=' || coalesce(left_at::text, '') FROM cluster_members WHERE url = '{url.Replace("'", "''", StringComparison.Ordinal)}' ORDER BY started_at");
+    /// <summary>Orleans' membership rows of the silo on a port, as "status=N suspected_by=…" (3 active, 6 dead).</summary>
+    private static Task<IReadOnlyList<string>> SilosAsync(PostgresDatabase database, int siloPort) =>
+        database.StringsAsync($"SELECT 'status=' || status || ' suspected_by=' || coalesce(suspecttimes, '') FROM orleansmembershiptable WHERE port = {siloPort} ORDER BY generation");
 
     private void Report(IReadOnlyList<SentChat> sent, string events)
     {

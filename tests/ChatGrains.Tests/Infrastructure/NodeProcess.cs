@@ -15,8 +15,11 @@ public sealed class NodeProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly IReadOnlyDictionary<string, string?> _settings;
 
-    private NodeProcess(Process process, Uri baseAddress, int port, IReadOnlyDictionary<string, string?> settings)
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _log;
+
+    private NodeProcess(Process process, Uri baseAddress, int port, IReadOnlyDictionary<string, string?> settings, System.Collections.Concurrent.ConcurrentQueue<string> log)
     {
+        _log = log;
         _process = process;
         BaseAddress = baseAddress;
         Port = port;
@@ -28,10 +31,16 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>The loopback port the node listens on (kept by <see cref="RestartAsync"/>).</summary>
     public int Port { get; }
 
+    /// <summary>The port of its silo (kept by <see cref="RestartAsync"/>).</summary>
+    public int SiloPort => int.Parse(_settings["Orleans:SiloPort"]!, CultureInfo.InvariantCulture);
+
     /// <summary>The OS process id (the <c>dotnet</c> host, which is the node itself).</summary>
     public int ProcessId => _process.Id;
 
     public bool HasExited => _process.HasExited;
+
+    /// <summary>The node's last log lines (it logs warnings and errors), for a failing test's message.</summary>
+    public string RecentLog() => string.Join('\n', _log);
 
     /// <summary>A node on a free loopback port, its silo on free ports of its own.</summary>
     public static Task<NodeProcess> StartAsync(IReadOnlyDictionary<string, string?> settings)
@@ -62,13 +71,26 @@ public sealed class NodeProcess : IAsyncDisposable
             start.ArgumentList.Add($"--{key}={value}");
         }
         var process = Process.Start(start) ?? throw new InvalidOperationException("Cannot start the node process.");
-        // Drain the pipes so a chatty node never blocks on a full buffer.
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        // Drain the pipes so a chatty node never blocks on a full buffer; keep the last lines
+        // (warnings and errors: the node logs at Warning) for a failing test's message.
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        void Keep(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+            log.Enqueue(line);
+            while (log.Count > 200 && log.TryDequeue(out _))
+            {
+            }
+        }
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var node = new NodeProcess(process, new Uri($"http://127.0.0.1:{port}"), port, settings);
+        var node = new NodeProcess(process, new Uri($"http://127.0.0.1:{port}"), port, settings, log);
         using var client = new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline && !process.HasExited)
