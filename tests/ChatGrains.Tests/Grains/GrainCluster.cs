@@ -45,6 +45,8 @@ public sealed class GrainCluster : IAsyncDisposable
         try
         {
             await cluster.DeployAsync();
+            // DeployAsync's own wait for a consistent view can give up early; wait until every silo sees every other.
+            await cluster.WaitForLivenessToStabilizeAsync();
         }
         catch
         {
