@@ -96,9 +96,7 @@ public static class ChatGrainsSilo
         }
         // State as JSON, so an operator can read a grain's record with SQL.
         silo.UseSystemTextJsonGrainStorageSerializer();
-        // Chat metadata carries arbitrary JSON values (customFields) between silos.
-        services.AddSerializer(serializer => serializer.AddJsonSerializer(
-            isSerializable: type => type == typeof(JsonElement), isCopyable: type => type == typeof(JsonElement)));
+        services.AddChatGrainsSerialization();
 
         // Events of created grains. Subscribers subscribe implicitly (by grain kind), so the
         // agents never consult a pub-sub grain per stream.
@@ -108,6 +106,14 @@ public static class ChatGrainsSilo
         ConfigureFailureTimeouts(silo, configuration);
         return silo;
     }
+
+    /// <summary>
+    /// What the grain contracts need of the Orleans serializer beyond generated codecs: chat
+    /// metadata carries arbitrary JSON values (customFields). Silos and any Orleans client alike.
+    /// </summary>
+    public static IServiceCollection AddChatGrainsSerialization(this IServiceCollection services) =>
+        services.AddSerializer(serializer => serializer.AddJsonSerializer(
+            isSerializable: type => type == typeof(JsonElement), isCopyable: type => type == typeof(JsonElement)));
 
     /// <summary>
     /// A caller waits a few seconds at most: a grain call gives up after

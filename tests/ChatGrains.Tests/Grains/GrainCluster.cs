@@ -39,8 +39,7 @@ public sealed class GrainCluster : IAsyncDisposable
         builder.ConfigureSilo((_, silo) => silo.AddChatGrains(configuration));
         // The cluster's own client (which the test cluster needs to deploy and watch membership)
         // must know the serializers the silos use; AddChatGrains configures silos only.
-        builder.ConfigureClient(client => client.Services.AddSerializer(serializer => serializer.AddJsonSerializer(
-            isSerializable: type => type == typeof(JsonElement), isCopyable: type => type == typeof(JsonElement))));
+        builder.ConfigureClient(client => client.Services.AddChatGrainsSerialization());
         var cluster = builder.Build();
         try
         {
