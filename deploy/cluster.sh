@@ -214,6 +214,7 @@ start_pg() {
             # Npgsql 10 spells it "Maximum Pool Size": "Max Pool Size" is rejected.
             PG_CONN="Host=127.0.0.1;Port=$port;Username=postgres;Database=chatgrains;Maximum Pool Size=$NODE_POOL"
             PG_PID=$(pg_postmaster_pid "$PG_DATA")
+            echo "$port" >"$STATE_DIR/pg_port"
             log "PostgreSQL on 127.0.0.1:$port (pid $PG_PID)"
             return 0
         fi
@@ -226,14 +227,24 @@ start_pg() {
 # launch_node I: starts node I on a free loopback port, detached (own session, output to its
 # log). The shell writes its own PID and then execs dotnet, so the PID file holds the node's.
 USED_PORTS=" "
-launch_node() {
-    local i=$1 port url pidfile=$NODES_DIR/node-$1.pid logfile=$NODES_DIR/node-$1.log _
-    # Nodes start together: never hand two of them the same (not yet bound) port.
+# unused_port: a free loopback port not yet handed out by this run. Nodes start together:
+# never hand two of them the same (not yet bound) port.
+unused_port() {
+    local port
     port=$(free_port)
     while [[ $USED_PORTS == *" $port "* ]]; do port=$(free_port); done
     USED_PORTS+="$port "
-    url=http://127.0.0.1:$port
+    echo "$port"
+}
+
+launch_node() {
+    local i=$1 url silo_port gateway_port pidfile=$NODES_DIR/node-$1.pid logfile=$NODES_DIR/node-$1.log _
+    url=http://127.0.0.1:$(unused_port)
+    # Each node's silo needs ports of its own on a shared host (silo-to-silo, Orleans clients).
+    silo_port=$(unused_port)
+    gateway_port=$(unused_port)
     echo "$url" >"$NODES_DIR/node-$i.url"
+    echo "$silo_port" >"$NODES_DIR/node-$i.silo"
     rm -f "$pidfile"
     # Settings through the environment, so the connection string is not in `ps` output.
     (
@@ -242,6 +253,7 @@ launch_node() {
         export Jwt__SigningKeyPath=$KEY_FILE
         # nginx, on loopback, is the trusted proxy: its X-Forwarded-For names the client.
         export ForwardedHeaders__KnownProxies__0=127.0.0.1
+        export Orleans__SiloPort=$silo_port Orleans__GatewayPort=$gateway_port
         # shellcheck disable=SC2016 # $$ and $@ are the inner shell's
         exec setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" dotnet "$NODE_DLL" --urls "$url"
     ) </dev/null >>"$logfile" 2>&1 &
@@ -250,7 +262,7 @@ launch_node() {
         sleep 0.1
     done
     [[ -s $pidfile ]] || die "node $i did not start (log: $logfile)"
-    log "node $i: pid $(cat "$pidfile") on $url"
+    log "node $i: pid $(cat "$pidfile") on $url (silo port $silo_port)"
 }
 
 start_nodes() {
@@ -436,6 +448,20 @@ print_summary() {
     echo "  or: $DEPLOY_DIR/cluster.sh token admin"
     echo
     echo "All of this is in $ENV_FILE (. it from a shell). Stop with: $DEPLOY_DIR/cluster.sh down"
+    echo
+    print_membership
+}
+
+# print_membership: Orleans' membership table, where the cluster's silos list themselves.
+print_membership() {
+    if [[ ! -f $STATE_DIR/pg_port ]]; then
+        echo "Orleans membership: see OrleansMembershipTable in the CHATGRAINS_PG database"
+        return 0
+    fi
+    echo "Orleans membership (OrleansMembershipTable):"
+    "$(cat "$STATE_DIR/pg_bin")/psql" -h 127.0.0.1 -p "$(cat "$STATE_DIR/pg_port")" -U postgres -d chatgrains -P footer=off -c \
+        "SELECT siloname AS silo, address, port AS silo_port, CASE status WHEN 3 THEN 'Active' WHEN 1 THEN 'Created' WHEN 2 THEN 'Joining' WHEN 4 THEN 'ShuttingDown' WHEN 5 THEN 'Stopping' WHEN 6 THEN 'Dead' ELSE status::text END AS status, iamalivetime FROM orleansmembershiptable ORDER BY status, port" ||
+        echo "  (the database did not answer)"
 }
 
 UP_DONE=0
@@ -531,6 +557,7 @@ cmd_status() {
     else
         echo "  postgres (existing server, CHATGRAINS_PG)"
     fi
+    print_membership
     ((ok)) && echo "all up" && return 0
     echo "something is down"
     return 1

@@ -9,9 +9,13 @@ public sealed class TokenIssuer(SigningKeys keys, IOptions<JwtOptions> options, 
 {
     private readonly JsonWebTokenHandler _handler = new();
 
-    public string Issue(string subject, string role, TimeSpan lifetime, IReadOnlyDictionary<string, object>? extraClaims = null)
+    public string Issue(string subject, string role, TimeSpan lifetime, IReadOnlyDictionary<string, object>? extraClaims = null) =>
+        Issue(subject, role, clock.GetUtcNow(), lifetime, extraClaims);
+
+    /// <summary>A token valid from <paramref name="issuedAt"/>: a session's token carries the session's own times.</summary>
+    public string Issue(string subject, string role, DateTimeOffset issuedAt, TimeSpan lifetime, IReadOnlyDictionary<string, object>? extraClaims = null)
     {
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = issuedAt.UtcDateTime;
         var claims = new Dictionary<string, object>(StringComparer.Ordinal)
         {
             [JwtRegisteredClaimNames.Sub] = subject,

@@ -59,7 +59,9 @@ public static class LiveChatApi
         var lifetime = jwt.Value.SessionTokenLifetime;
         var session = await grains.GetGrain<ILiveChatSessionGrain>(Guid.CreateVersion7())
             .Start(new StartLiveChatSession(name, city, country, lifetime));
-        var token = tokens.Issue(session.User.Id.ToString(), Roles.Visitor, lifetime,
+        // The session's own times, so the token expires exactly when the session does (a token
+        // made "now" could differ by the second that ticked between the grain and here).
+        var token = tokens.Issue(session.User.Id.ToString(), Roles.Visitor, session.CreatedAt, session.ExpiresAt - session.CreatedAt,
             new Dictionary<string, object>(StringComparer.Ordinal) { ["sid"] = session.Id.ToString() });
 
         // Values are percent-encoded by ASP.NET; they are display data only and never read back.
