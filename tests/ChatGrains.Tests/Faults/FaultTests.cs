@@ -134,7 +134,7 @@ public sealed class FaultTests(ITestOutputHelper output)
 
         // Nothing but 200 or 503: no 500, no balancer error, no hang, no dropped connection.
         Assert.Empty(sent.Where(s => s.Status is not (HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable)).Select(Describe));
-        Assert.All(sent, s => Assert.True(s.Elapsed <= TimeSpan.FromSeconds(12), $"{s.ChatId} took {Seconds(s.Elapsed)}"));
+        Assert.All(sent, s => Assert.True(s.Elapsed <= TimeSpan.FromSeconds(10), $"{s.ChatId} took {Seconds(s.Elapsed)}"));
         Assert.All(sent.Where(s => s.Status == HttpStatusCode.ServiceUnavailable), s =>
         {
             Assert.True(s.HasRetryAfter, $"503 without Retry-After: {s.ResponseBody}");
