@@ -26,6 +26,12 @@ internal sealed class PostgresStorage(NpgsqlDataSource db) : IStorageProvider
         {
             builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
         }
+        // A database that does not answer (rather than refusing) must not hold a connection
+        // attempt for Npgsql's default 15 s: the node answers 503 within a few seconds instead.
+        if (!given.ContainsKey("Timeout") && !given.ContainsKey("Connect Timeout"))
+        {
+            builder.ConnectionStringBuilder.Timeout = 5;
+        }
         return builder.Build();
     }
 
