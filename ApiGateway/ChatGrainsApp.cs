@@ -46,7 +46,8 @@ public static class ChatGrainsApp
         builder.Services.AddApiErrors();
         builder.Services.AddTracing();
         builder.Services.AddOpenApi(options => options.AddBearerSecurity());
-        builder.Services.AddDashboard();
+        builder.Services.AddOperatorAccess();
+        builder.Services.AddTelemetry(builder.Configuration);
         builder.Services.AddTrustedProxies(builder.Configuration);
         builder.Services.AddSessionRateLimiting();
         builder.Services.ConfigureHttpJsonOptions(options =>
@@ -59,12 +60,13 @@ public static class ChatGrainsApp
 
         app.UseTrustedProxies();
         app.UseTraceIdHeader();
-        app.UseRequestStats();
         app.UseExceptionHandler();
         app.UseStaticFiles();
         app.UseApiStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseOperatorAccess();
+        app.UseAntiforgery();
         app.UseSessionRateLimiting();
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
@@ -80,7 +82,7 @@ public static class ChatGrainsApp
         app.MapGuestSessionsApi();
         app.MapLiveChatApi();
         app.MapLiveChatPage();
-        app.MapDashboard();
+        app.MapOperators();
         return app;
     }
 }

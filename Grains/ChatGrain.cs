@@ -11,7 +11,7 @@ namespace ChatGrains.Grains;
 [CollectionAgeLimit(Minutes = 2)]
 public sealed class ChatGrain(
     [PersistentState(GrainStorage.Chat, GrainStorage.Name)] IPersistentState<CreatedOnce<Chat>> state,
-    GrainCreations creations,
+    GrainMetrics metrics,
     TimeProvider clock,
     ILogger<ChatGrain> logger) : Grain, IChatGrain
 {
@@ -20,7 +20,7 @@ public sealed class ChatGrain(
         var (chat, created) = await state.GetOrCreateAsync(() => NewChat(command));
         if (created)
         {
-            creations.Chat();
+            metrics.Created(GrainStorage.Chat);
             await this.PublishAsync(StreamId.Create(EventStreams.ChatCreated, chat.Id),
                 new ChatCreated(chat.Id, chat.VisitorId, chat.AvailableCommercialIds, chat.Priority, chat.Metadata.Department, chat.CreatedAt),
                 logger);

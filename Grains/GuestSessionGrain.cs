@@ -8,7 +8,7 @@ namespace ChatGrains.Grains;
 [CollectionAgeLimit(Minutes = 2)]
 public sealed class GuestSessionGrain(
     [PersistentState(GrainStorage.GuestSession, GrainStorage.Name)] IPersistentState<CreatedOnce<GuestConversation>> state,
-    GrainCreations creations,
+    GrainMetrics metrics,
     TimeProvider clock,
     ILogger<GuestSessionGrain> logger) : Grain, IGuestSessionGrain
 {
@@ -18,7 +18,7 @@ public sealed class GuestSessionGrain(
         var session = conversation.Session;
         if (created)
         {
-            creations.GuestSession();
+            metrics.Created(GrainStorage.GuestSession);
             await this.PublishAsync(StreamId.Create(EventStreams.GuestSessionStarted, session.SessionKey),
                 new GuestSessionStarted(session.Id, session.SessionKey, session.CreatedAt), logger);
         }

@@ -8,7 +8,7 @@ namespace ChatGrains.Grains;
 [CollectionAgeLimit(Minutes = 2)]
 public sealed class LiveChatSessionGrain(
     [PersistentState(GrainStorage.LiveChatSession, GrainStorage.Name)] IPersistentState<CreatedOnce<LiveChatSession>> state,
-    GrainCreations creations,
+    GrainMetrics metrics,
     TimeProvider clock,
     ILogger<LiveChatSessionGrain> logger) : Grain, ILiveChatSessionGrain
 {
@@ -17,7 +17,7 @@ public sealed class LiveChatSessionGrain(
         var (session, created) = await state.GetOrCreateAsync(() => NewSession(command));
         if (created)
         {
-            creations.LiveChatSession();
+            metrics.Created(GrainStorage.LiveChatSession);
             await this.PublishAsync(StreamId.Create(EventStreams.LiveChatSessionStarted, session.Id),
                 new LiveChatSessionStarted(session.Id, session.User.Id, session.CreatedAt, session.ExpiresAt), logger);
         }

@@ -12,7 +12,11 @@ public sealed class RateLimitGrain(TimeProvider clock) : Grain, IRateLimitGrain
     private int[] _buckets = [];
     private long _lastSecond;
 
-    public Task<RateLimitDecision> Acquire(int limit, TimeSpan window)
+    public Task<RateLimitDecision> Acquire(int limit, TimeSpan window) => Task.FromResult(Decide(limit, window, count: true));
+
+    public Task<RateLimitDecision> Peek(int limit, TimeSpan window) => Task.FromResult(Decide(limit, window, count: false));
+
+    private RateLimitDecision Decide(int limit, TimeSpan window, bool count)
     {
         var seconds = Math.Max(1, (int)Math.Ceiling(window.TotalSeconds));
         var now = clock.GetUtcNow().ToUnixTimeSeconds();
@@ -32,12 +36,12 @@ public sealed class RateLimitGrain(TimeProvider clock) : Grain, IRateLimitGrain
 
         var total = _buckets.Sum();
         var admitted = total < limit;
-        if (admitted)
+        if (admitted && count)
         {
             _buckets[now % seconds]++;
             total++;
         }
-        return Task.FromResult(new RateLimitDecision(admitted, limit, Math.Max(limit - total, 0), TimeSpan.FromSeconds(NextPermitIn(now, seconds))));
+        return new RateLimitDecision(admitted, limit, Math.Max(limit - total, 0), TimeSpan.FromSeconds(NextPermitIn(now, seconds)));
     }
 
     /// <summary>Seconds until the oldest counted second leaves the window (at least one).</summary>

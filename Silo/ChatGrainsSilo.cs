@@ -1,8 +1,10 @@
 using System.Text.Json;
 using ChatGrains.Grains;
-using ChatGrains.Silo.Membership;
 using ChatGrains.Silo.Postgres;
 using ChatGrains.Silo.Sqlite;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -10,6 +12,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Orleans.Serialization;
 
 namespace ChatGrains.Silo;
@@ -27,13 +30,42 @@ public static class ChatGrainsSilo
     public static IHostApplicationBuilder UseChatGrainsSilo(this IHostApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.UseOrleans(silo => silo.UseChatGrainsClustering(configuration).AddChatGrains(configuration));
+        builder.UseOrleans(silo => silo
+            .UseChatGrainsClustering(configuration)
+            .AddChatGrains(configuration)
+            // The live trace can show request data: hidden unless Dashboard:HideTrace is false.
+            .AddDashboard(options =>
+            {
+                options.HideTrace = true;
+                configuration.GetSection("Dashboard").Bind(options);
+            }));
         builder.Services.AddHealthChecks().AddCheck<NodeHealthCheck>("node", tags: ["ready"]);
-        builder.Services.AddNodeDashboardMembership();
+        AddDataProtectionKeys(builder.Services, configuration);
         // Kestrel listens while the silo migrates and joins (which waits for the database):
         // liveness answers at once, readiness and the APIs answer 503 until the silo is active.
         builder.Services.Configure<HostOptions>(options => options.ServicesStartConcurrently = true);
         return builder;
+    }
+
+    /// <summary>
+    /// Where ASP.NET Core keeps the keys that encrypt the dashboard cookie and antiforgery tokens:
+    /// in the cluster's database, so every node reads what another wrote; in the data folder of a
+    /// single node, so a restart keeps them.
+    /// </summary>
+    private static void AddDataProtectionKeys(IServiceCollection services, IConfiguration configuration)
+    {
+        var dataProtection = services.AddDataProtection().SetApplicationName("chatgrains");
+        if (StorageOptions.IsClustered(configuration))
+        {
+            services.AddSingleton<IXmlRepository, PostgresKeyRepository>();
+            services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp =>
+                new ConfigureOptions<KeyManagementOptions>(options => options.XmlRepository = sp.GetRequiredService<IXmlRepository>()));
+        }
+        else
+        {
+            var storage = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(storage.DataDirectory, "keys")));
+        }
     }
 
     /// <summary>Membership and endpoints: the part a test cluster replaces with its own.</summary>
@@ -67,7 +99,7 @@ public static class ChatGrainsSilo
         services.TryAddSingleton<StorageReadiness>();
         services.TryAddSingleton<SiloIdentity>();
         services.TryAddSingleton<SiloReadiness>();
-        services.TryAddSingleton<GrainCreations>();
+        services.TryAddSingleton<GrainMetrics>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloReadiness>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchemaMigrations>();
 
@@ -76,7 +108,6 @@ public static class ChatGrainsSilo
         {
             services.TryAddSingleton(sp => PostgresStorage.CreateDataSource(connectionString, sp.GetRequiredService<SiloIdentity>().NodeId));
             services.TryAddSingleton<IStorageProvider, PostgresStorage>();
-            services.TryAddSingleton<IMembershipStore, PostgresMembershipStore>();
             silo.AddAdoNetGrainStorage(GrainStorage.Name, options => options.Configure<NpgsqlDataSource>((storage, dataSource) =>
             {
                 storage.Invariant = "Npgsql";
@@ -87,7 +118,6 @@ public static class ChatGrainsSilo
         {
             services.TryAddSingleton(sp => new SqliteStorage(sp.GetRequiredService<IOptions<StorageOptions>>().Value.SqlitePath));
             services.TryAddSingleton<IStorageProvider>(sp => sp.GetRequiredService<SqliteStorage>());
-            services.TryAddSingleton<IMembershipStore, SqliteMembershipStore>();
             silo.AddAdoNetGrainStorage(GrainStorage.Name, options => options.Configure<SqliteStorage>((storage, sqlite) =>
             {
                 storage.Invariant = SqliteInvariant;
@@ -103,6 +133,8 @@ public static class ChatGrainsSilo
         silo.AddMemoryStreams(EventStreams.Provider, streams => streams.ConfigureStreamPubSub(Orleans.Streams.StreamPubSubType.ImplicitOnly));
         silo.AddMemoryGrainStorage("PubSubStore");
 
+        // Grain calls join the request's trace (HTTP → grain → storage).
+        silo.AddActivityPropagation();
         ConfigureFailureTimeouts(silo, configuration);
         return silo;
     }

@@ -20,10 +20,6 @@ namespace ChatGrains.ApiGateway.Http;
 [JsonSerializable(typeof(LiveChatSessionResponse))]
 [JsonSerializable(typeof(LiveChatValidationErrors))]
 [JsonSerializable(typeof(LiveChatError))]
-[JsonSerializable(typeof(ChatGrains.ApiGateway.Dashboard.DashboardOverview))]
-[JsonSerializable(typeof(IReadOnlyList<ChatGrains.ApiGateway.Dashboard.EndpointView>))]
-[JsonSerializable(typeof(IReadOnlyList<ChatGrains.Silo.Membership.GrainCounts>))]
-[JsonSerializable(typeof(IReadOnlyList<ChatGrains.ApiGateway.Dashboard.NodeError>))]
 internal sealed partial class ApiJson : JsonSerializerContext;
 
 /// <summary>Timestamps as the specs show them: UTC with milliseconds, <c>2025-01-01T10:00:00.000Z</c>.</summary>

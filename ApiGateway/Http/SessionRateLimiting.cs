@@ -1,9 +1,10 @@
-using Orleans;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Threading.RateLimiting;
 using ChatGrains.Grains;
 using ChatGrains.Silo;
 using Microsoft.AspNetCore.RateLimiting;
+using Orleans;
 
 namespace ChatGrains.ApiGateway.Http;
 
@@ -37,12 +38,14 @@ public static class SessionRateLimiting
             .Validate(o => o.PermitsPerMinute > 0, "RateLimiting:PermitsPerMinute must be positive.")
             .ValidateOnStart();
         services.AddSingleton<ClientRateLimiter>();
+        services.AddSingleton<RateLimitMetrics>();
         services.AddRateLimiter(options =>
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             options.OnRejected = (context, _) =>
             {
                 var http = context.HttpContext;
+                http.RequestServices.GetRequiredService<RateLimitMetrics>().Rejected(ClientRateLimiter.BucketOf(http));
                 if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
                 {
                     http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
@@ -101,7 +104,7 @@ public static class SessionRateLimiting
             return new Lease(decision.Admitted, decision.Admitted ? null : decision.NextPermitIn);
         }
 
-        private static string? BucketOf(HttpContext http) =>
+        internal static string? BucketOf(HttpContext http) =>
             http.GetEndpoint()?.Metadata.GetMetadata<RateLimitedPerClient>()?.Bucket;
     }
 
@@ -117,4 +120,16 @@ public static class SessionRateLimiting
             return metadata is not null;
         }
     }
+}
+
+/// <summary><c>chatgrains.rate_limit.rejections</c>: requests answered 429 by the per-client limit, by endpoint bucket.</summary>
+internal sealed class RateLimitMetrics
+{
+    private readonly Counter<long> _rejected;
+
+    public RateLimitMetrics(IMeterFactory meters) =>
+        _rejected = meters.Create(GrainMetrics.MeterName).CreateCounter<long>("chatgrains.rate_limit.rejections", unit: "{request}",
+            description: "Requests refused with 429 by the per-client rate limit, by endpoint bucket.");
+
+    public void Rejected(string? bucket) => _rejected.Add(1, new KeyValuePair<string, object?>("bucket", bucket ?? "unknown"));
 }

@@ -10,6 +10,10 @@ public interface IRateLimitGrain : IGrainWithStringKey
     /// <summary>Admits one request while fewer than <paramref name="limit"/> were admitted in the last <paramref name="window"/>.</summary>
     [Alias("Acquire")]
     Task<RateLimitDecision> Acquire(int limit, TimeSpan window);
+
+    /// <summary>What <see cref="Acquire"/> would decide now, without counting a request.</summary>
+    [Alias("Peek")]
+    Task<RateLimitDecision> Peek(int limit, TimeSpan window);
 }
 
 /// <summary>

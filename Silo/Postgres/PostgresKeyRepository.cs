@@ -1,0 +1,33 @@
+using System.Xml.Linq;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Npgsql;
+
+namespace ChatGrains.Silo.Postgres;
+
+/// <summary>
+/// The data protection key ring in the cluster's database (migration 0006), so every node
+/// decrypts what another node protected — the dashboard's sign-in cookie, antiforgery tokens.
+/// </summary>
+internal sealed class PostgresKeyRepository(NpgsqlDataSource db) : IXmlRepository
+{
+    // The interface is synchronous; it is called when the key ring is (re)loaded, not per request.
+    public IReadOnlyCollection<XElement> GetAllElements()
+    {
+        using var command = db.CreateCommand("SELECT xml FROM data_protection_keys ORDER BY created_at");
+        using var reader = command.ExecuteReader();
+        var elements = new List<XElement>();
+        while (reader.Read())
+        {
+            elements.Add(XElement.Parse(reader.GetString(0)));
+        }
+        return elements;
+    }
+
+    public void StoreElement(XElement element, string friendlyName)
+    {
+        using var command = db.CreateCommand("INSERT INTO data_protection_keys (name, xml) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = friendlyName });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = element.ToString(SaveOptions.DisableFormatting) });
+        command.ExecuteNonQuery();
+    }
+}
