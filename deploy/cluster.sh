@@ -112,7 +112,7 @@ stop_nodes() {
     done
     ((${#pids[@]})) || return 0
     # SIGTERM: each node stops accepting, finishes in-flight requests within
-    # Cluster:ShutdownTimeout, marks itself "left" in cluster_members and exits 0.
+    # Cluster:ShutdownTimeout, its silo leaves the Orleans membership, and it exits 0.
     log "stopping nodes (SIGTERM to ${pids[*]})"
     kill -TERM "${pids[@]}" 2>/dev/null || true
     for _ in $(seq $((NODE_STOP_SECONDS * 4))); do
@@ -142,8 +142,8 @@ cmd_down() {
         log "nothing is up ($STATE_DIR does not exist)"
         return 0
     fi
-    # The balancer first (no new requests), then the nodes (they mark themselves left in the
-    # database, so it goes last).
+    # The balancer first (no new requests), then the nodes (their silos leave the membership in
+    # the database, so it goes last).
     stop_nginx
     stop_nodes
     stop_pg

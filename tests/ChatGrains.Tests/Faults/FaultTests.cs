@@ -204,7 +204,6 @@ public sealed class FaultTests(ITestOutputHelper output)
         await Task.Delay(TimeSpan.FromSeconds(1));
         for (var i = 0; i < cluster.Nodes.Count; i++)
         {
-            var url = cluster.Nodes[i].BaseAddress.ToString().TrimEnd('/');
             var siloPort = cluster.Nodes[i].SiloPort;
             await WaitUntilActiveAsync(cluster.Database, siloPort);
             var terminating = load.Elapsed;
@@ -216,7 +215,7 @@ public sealed class FaultTests(ITestOutputHelper output)
             var ready = load.Elapsed;
             // nginx took the node out for fail_timeout when its port refused; stopping the next
             // one before the balancer sends this one traffic again would leave nginx no node.
-            await WaitUntilServingThroughTheBalancerAsync(cluster.Database, url);
+            await WaitUntilServingThroughTheBalancerAsync(cluster, cluster.Nodes[i]);
             output.WriteLine($"node {i + 1}: SIGTERM at {Seconds(terminating)}, exit {exitCode} at {Seconds(exited)}, " +
                              $"ready again at {Seconds(ready)}, serving through nginx by {Seconds(load.Elapsed)}");
         }
@@ -282,19 +281,23 @@ public sealed class FaultTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Until the live node on <paramref name="url"/> reports PUTs in a heartbeat's stats.</summary>
-    private static async Task WaitUntilServingThroughTheBalancerAsync(PostgresDatabase database, string url)
+    /// <summary>Until the node's own metrics count PUTs it served (a restarted node starts from zero).</summary>
+    private static async Task WaitUntilServingThroughTheBalancerAsync(BalancedCluster cluster, NodeProcess node)
     {
+        using var client = cluster.CreateClient(node.BaseAddress);
         var deadline = DateTime.UtcNow.AddSeconds(15);
-        while ((await database.StringsAsync($$"""
-            SELECT count(*) FROM node_stats s JOIN cluster_members m ON m.node_id = s.node_id AND m.left_at IS NULL AND m.url = '{{url}}'
-            WHERE (s.stats::json->'endpoints'->'/v2/chats/{chatId}'->>'requests')::bigint > 0
-            """))[0] == "0")
+        while (!ServedChatPuts(await client.GetStringAsync(new Uri("/metrics", UriKind.Relative))))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"nginx never sent traffic to {url} again");
+            Assert.True(DateTime.UtcNow < deadline, $"nginx never sent traffic to {node.BaseAddress} again");
             await Task.Delay(200);
         }
     }
+
+    /// <summary>Whether a Prometheus scrape counts at least one request to the chat route.</summary>
+    private static bool ServedChatPuts(string metrics) =>
+        metrics.Split('\n').Any(line => line.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal)
+                                         && line.Contains("http_route=\"/v2/chats/{chatId}\"", StringComparison.Ordinal)
+                                         && !line.EndsWith(" 0", StringComparison.Ordinal));
 
     /// <summary>Orleans' membership rows of the silo on a port, as "status=N suspected_by=…" (3 active, 6 dead).</summary>
     private static Task<IReadOnlyList<string>> SilosAsync(PostgresDatabase database, int siloPort) =>
