@@ -1,0 +1,68 @@
+using System.Net;
+using ChatGrains.ApiGateway.Auth;
+using ChatGrains.Tests.Chats;
+using ChatGrains.Tests.Infrastructure;
+
+namespace ChatGrains.Tests.Operators;
+
+/// <summary>The Prometheus scrape at <c>/metrics</c>: ASP.NET Core request durations by route and the service's own counters.</summary>
+[Trait("Category", "Operators")]
+public sealed class MetricsTests(SqliteNodeFixture fixture) : IClassFixture<SqliteNodeFixture>
+{
+    private TestNode Node => fixture.Node;
+
+    private async Task<string> ScrapeAsync()
+    {
+        using var client = new OperatorClient(Node);
+        using var response = await client.GetAsync("/metrics", client.Bearer(Roles.Admin), ("Host", OperatorClient.ForeignHost));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"/metrics: {(int)response.StatusCode} {text}");
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        return text;
+    }
+
+    private static string[] Samples(string scrape, string metric) =>
+        [.. scrape.Split('\n').Where(l => l.StartsWith(metric + "{", StringComparison.Ordinal) || l.StartsWith(metric + " ", StringComparison.Ordinal))];
+
+    private static double Value(string sample) =>
+        double.Parse(sample[(sample.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task AfterChatTrafficTheScrapeHasRequestDurationsByRouteAndChatsCreated()
+    {
+        using var commercial = Node.ClientFor(Roles.Commercial);
+        for (var i = 0; i < 3; i++)
+        {
+            using var created = await commercial.PutChatAsync(Guid.NewGuid(), ChatRequests.MinimalBody(Guid.NewGuid()));
+            Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        }
+
+        var scrape = await OperatorClient.WaitForAsync(ScrapeAsync,
+            s => Samples(s, "chatgrains_grains_created_total").Any(l => l.Contains("kind=\"chat\"", StringComparison.Ordinal) && Value(l) >= 3)
+                 && Samples(s, "http_server_request_duration_seconds_bucket").Any(l => l.Contains("http_route=\"/v2/chats/{chatId}\"", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(20), s => s);
+
+        Assert.Contains("# TYPE http_server_request_duration_seconds histogram", scrape, StringComparison.Ordinal);
+        var buckets = Samples(scrape, "http_server_request_duration_seconds_bucket")
+            .Where(l => l.Contains("http_route=\"/v2/chats/{chatId}\"", StringComparison.Ordinal) && l.Contains("http_request_method=\"PUT\"", StringComparison.Ordinal))
+            .ToList();
+        Assert.NotEmpty(buckets);
+        Assert.Contains(buckets, l => l.Contains("http_response_status_code=\"200\"", StringComparison.Ordinal) && l.Contains("le=\"+Inf\"", StringComparison.Ordinal) && Value(l) >= 3);
+        var count = Samples(scrape, "http_server_request_duration_seconds_count")
+            .Single(l => l.Contains("http_route=\"/v2/chats/{chatId}\"", StringComparison.Ordinal) && l.Contains("http_response_status_code=\"200\"", StringComparison.Ordinal));
+        Assert.True(Value(count) >= 3, count);
+
+        Assert.Contains("# TYPE chatgrains_grains_created_total counter", scrape, StringComparison.Ordinal);
+        var chats = Samples(scrape, "chatgrains_grains_created_total").Single(l => l.Contains("kind=\"chat\"", StringComparison.Ordinal));
+        Assert.True(Value(chats) >= 3, chats);
+    }
+
+    [Fact]
+    public async Task TheScrapeCarriesTheRuntimeAndOrleansMeters()
+    {
+        var scrape = await ScrapeAsync();
+
+        Assert.Contains("# TYPE dotnet_", scrape, StringComparison.Ordinal);
+        Assert.Contains("# TYPE orleans_", scrape, StringComparison.Ordinal);
+    }
+}
