@@ -1,0 +1,73 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using ChatGrains.ApiGateway.Auth;
+using ChatGrains.Tests.Chats;
+
+namespace ChatGrains.Tests.Operators;
+
+/// <summary>The Orleans dashboard's JSON on a three-node cluster: every silo, and the chat grain's calls.</summary>
+[Collection(OperatorClusterCollection.Name)]
+[Trait("Category", "Operators")]
+public sealed class ClusterDashboardTests(OperatorClusterFixture fixture)
+{
+    private static bool ThreeActiveSilosAndChatCalls(JsonObject counters) =>
+        (int?)counters["totalActiveHostCount"] == 3
+        && counters["hosts"]!.AsArray().Count(h => (string?)h!["status"] == "Active") == 3
+        && DashboardJson.ChatGrainCalls(counters) > 0;
+
+    [Fact]
+    public async Task AfterChatTrafficThroughEachNodeTheDashboardCountersShowThreeActiveSilosAndTheChatGrainsCalls()
+    {
+        await DashboardJson.PutChatsThroughEveryNodeAsync(fixture.Cluster);
+
+        foreach (var node in fixture.Cluster.Nodes)
+        {
+            using var client = new OperatorClient(node);
+            var counters = await OperatorClient.WaitForAsync(async () =>
+                {
+                    // The dashboard profiles grain calls only while someone is looking (its first
+                    // query switches profiling on in every silo): traffic continues while we look.
+                    await DashboardJson.PutChatsThroughEveryNodeAsync(fixture.Cluster, perNode: 1);
+                    using var response = await client.GetAsync("/dashboard/DashboardCounters", client.Bearer(Roles.Admin), ("Host", OperatorClient.ForeignHost));
+                    var text = await response.Content.ReadAsStringAsync();
+                    Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode} {text}");
+                    Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+                    return JsonNode.Parse(text)!.AsObject();
+                },
+                ThreeActiveSilosAndChatCalls, TimeSpan.FromSeconds(60), c => c.ToJsonString());
+
+            var hosts = counters["hosts"]!.AsArray();
+            Assert.Equal(3, hosts.Count);
+            Assert.Equal(3, hosts.Select(h => (string?)h!["siloAddress"]).Distinct().Count());
+            var chatStats = counters["simpleGrainStats"]!.AsArray().Where(s => (string?)s!["grainType"] == DashboardJson.ChatGrainType).ToList();
+            Assert.NotEmpty(chatStats);
+            Assert.All(chatStats, s => Assert.Contains((string?)s!["siloAddress"], hosts.Select(h => (string?)h!["siloAddress"])));
+            Assert.True((int)counters["totalActivationCount"]! > 0, counters.ToJsonString());
+        }
+    }
+}
+
+/// <summary>Traffic for the dashboard to show, and what its <c>DashboardCounters</c> JSON says about it.</summary>
+public static class DashboardJson
+{
+    public const string ChatGrainType = "ChatGrains.Grains.ChatGrain";
+
+    /// <summary>Chats created through every node of the cluster.</summary>
+    public static async Task PutChatsThroughEveryNodeAsync(Infrastructure.NodeCluster cluster, int perNode = 3)
+    {
+        foreach (var node in cluster.Nodes)
+        {
+            using var client = node.ClientFor(Roles.Commercial);
+            for (var i = 0; i < perNode; i++)
+            {
+                using var response = await client.PutChatAsync(Guid.NewGuid(), ChatRequests.MinimalBody(Guid.NewGuid()));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+        }
+    }
+
+    public static long ChatGrainCalls(JsonObject counters) =>
+        counters["simpleGrainStats"]!.AsArray()
+            .Where(s => (string?)s!["grainType"] == ChatGrainType)
+            .Sum(s => (long)s!["totalCalls"]!);
+}
