@@ -48,8 +48,9 @@ public static partial class OperatorsApi
         SignInAttempts attempts,
         IOptionsMonitor<JwtBearerOptions> bearer,
         TimeProvider clock,
-        ILogger<OperatorAccessOptions> logger)
+        ILoggerFactory loggers)
     {
+        var logger = loggers.CreateLogger(typeof(OperatorsApi).FullName!);
         if (await attempts.BlockedForAsync(http) is { } wait)
         {
             http.Response.Headers.RetryAfter = SignInAttempts.Seconds(wait);
