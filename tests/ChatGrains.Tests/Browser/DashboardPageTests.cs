@@ -102,5 +102,9 @@ public sealed class DashboardPageTests(ChromiumFixture chromium, OperatorCluster
         var screenshot = ScreenshotPath();
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot });
         Assert.True(new FileInfo(screenshot).Length > 10_000, screenshot);
+        if (Environment.GetEnvironmentVariable(RefreshScreenshots) != "1")
+        {
+            File.Delete(screenshot);
+        }
     }
 }
