@@ -5,6 +5,7 @@ using ChatGrains.ApiGateway.Auth;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 
 namespace ChatGrains.ApiGateway.Dashboard;
@@ -89,14 +90,24 @@ public static class OperatorAccess
     /// <summary>After routing and authentication: enforces <see cref="OperatorOnly"/>.</summary>
     public static IApplicationBuilder UseOperatorAccess(this IApplicationBuilder app) => app.UseMiddleware<OperatorAccessMiddleware>();
 
-    /// <summary>True when the request comes from this machine itself and names it, with nothing forwarded.</summary>
+    /// <summary>Headers a proxy adds: a request carrying any of them came through one, not from this machine's operator.</summary>
+    private static readonly string[] ProxyHeaders =
+        ["X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Forwarded-Host", "X-Forwarded-Proto",
+         // Set by the trusted-proxy middleware when it replaced the peer with a forwarded address.
+         "X-Original-For"];
+
+    /// <summary>
+    /// True when the request comes from this machine itself and names it, with nothing forwarded.
+    /// A node configured with trusted proxies has a proxy in front of it: then no request counts
+    /// as local, since a proxy that forwards nothing would make every remote client look local.
+    /// </summary>
     internal static bool IsTrulyLocal(HttpContext http)
     {
         var headers = http.Request.Headers;
+        var proxies = http.RequestServices.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value;
         if (http.Connection.RemoteIpAddress is not { } peer || !IPAddress.IsLoopback(peer)
-            || headers.ContainsKey("X-Forwarded-For") || headers.ContainsKey("Forwarded")
-            // Set by the trusted-proxy middleware when it replaced the peer with a forwarded address.
-            || headers.ContainsKey("X-Original-For"))
+            || proxies.KnownProxies.Count > 0 || proxies.KnownIPNetworks.Count > 0
+            || ProxyHeaders.Any(headers.ContainsKey))
         {
             return false;
         }

@@ -152,6 +152,9 @@ public sealed class OperatorAccessTests(OpenAndBasicNodesFixture fixture) : ICla
     [InlineData("/dashboard/ClusterStats", "Forwarded", "for=8.8.8.8")]
     [InlineData("/dashboard/ClusterStats", "Host", OperatorClient.ForeignHost)]
     [InlineData("/dashboard/ClusterStats", "Host", "127.0.0.1.nip.io")]
+    [InlineData("/dashboard/ClusterStats", "X-Forwarded-Host", "evil.example")]
+    [InlineData("/dashboard/ClusterStats", "X-Real-IP", "8.8.8.8")]
+    [InlineData("/dashboard/ClusterStats", "X-Forwarded-Proto", "https")]
     [InlineData("/metrics", "X-Forwarded-For", "8.8.8.8")]
     [InlineData("/metrics", "Host", OperatorClient.ForeignHost)]
     public async Task ALoopbackRequestThatIsNotTrulyLocalIs401(string path, string header, string value)
@@ -162,6 +165,18 @@ public sealed class OperatorAccessTests(OpenAndBasicNodesFixture fixture) : ICla
 
         await OperatorClient.AssertProblemAsync(response, HttpStatusCode.Unauthorized, AdminTokenRequired);
         Assert.Equal("Bearer", Assert.Single(response.Headers.WwwAuthenticate).ToString());
+    }
+
+    [Fact]
+    public async Task ANodeBehindTrustedProxiesTreatsNoRequestAsLocal()
+    {
+        // A proxy on the same machine that forwards no header would make every client look local.
+        await using var node = await TestNode.StartOnSqliteAsync(new Dictionary<string, string?> { ["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1" });
+        using var client = new OperatorClient(node);
+
+        using var response = await client.GetAsync("/dashboard/ClusterStats");
+
+        await OperatorClient.AssertProblemAsync(response, HttpStatusCode.Unauthorized, AdminTokenRequired);
     }
 
     [Theory]
