@@ -21,7 +21,7 @@ public sealed class ChatGrain(
         if (created)
         {
             metrics.Created(GrainStorage.Chat);
-            await this.PublishAsync(StreamId.Create(EventStreams.ChatCreated, chat.Id),
+            await this.PublishAsync(EventStreamIds.For(EventStreams.ChatCreated, chat.Id),
                 new ChatCreated(chat.Id, chat.VisitorId, chat.AvailableCommercialIds, chat.Priority, chat.Metadata.Department, chat.CreatedAt),
                 logger);
         }

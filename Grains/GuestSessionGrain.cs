@@ -19,7 +19,7 @@ public sealed class GuestSessionGrain(
         if (created)
         {
             metrics.Created(GrainStorage.GuestSession);
-            await this.PublishAsync(StreamId.Create(EventStreams.GuestSessionStarted, session.SessionKey),
+            await this.PublishAsync(EventStreamIds.For(EventStreams.GuestSessionStarted, session.SessionKey),
                 new GuestSessionStarted(session.Id, session.SessionKey, session.CreatedAt), logger);
         }
         return new GuestSessionOpening(session, [.. conversation.Messages.OrderBy(m => m.CreatedAt).ThenBy(m => m.Id)], created);

@@ -18,7 +18,7 @@ public sealed class LiveChatSessionGrain(
         if (created)
         {
             metrics.Created(GrainStorage.LiveChatSession);
-            await this.PublishAsync(StreamId.Create(EventStreams.LiveChatSessionStarted, session.Id),
+            await this.PublishAsync(EventStreamIds.For(EventStreams.LiveChatSessionStarted, session.Id),
                 new LiveChatSessionStarted(session.Id, session.User.Id, session.CreatedAt, session.ExpiresAt), logger);
         }
         return session;

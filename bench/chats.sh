@@ -7,8 +7,15 @@
 #   fresh   every request creates a chat with a new random id (the write path)
 #   replay  every request repeats the PUT of one existing chat (the idempotent read-back path)
 #
+# With BENCH_BASELINE=<git revision> (e.g. e880b08, the last node before Orleans) every
+# scenario runs on that revision's node first, then on the working tree's, each on a fresh
+# PostgreSQL; the report gives the ratio and checks issue 9's targets: fresh ≥ 0.7× the
+# baseline with p99 ≤ 80 ms and peak RSS ≤ 400 MB, replay ≥ 5× with p99 ≤ 10 ms, no errors.
+# After the run the records written are counted against the 200s (fresh).
+#
 # Environment: BENCH_DURATION (measured seconds, default 15), BENCH_WARMUP, BENCH_THREADS,
-# BENCH_CONNECTIONS, BENCH_PG_FAST=1 (synchronous_commit=off) — see bench/lib.sh.
+# BENCH_CONNECTIONS, BENCH_PG_FAST=1 (synchronous_commit=off), BENCH_BASELINE,
+# BENCH_CONN_EXTRA — see bench/lib.sh.
 # Prints a markdown table for bench/RESULTS.md; raw wrk outputs go to bench/out/.
 # Exits 1 after the report if any scenario saw non-2xx responses or socket errors.
 set -euo pipefail
@@ -22,8 +29,27 @@ BODY=$BENCH_ROOT/bench/payloads/chats-put.json
 
 usage() { echo "usage: $0 [fresh|replay|all]" >&2; exit 2; }
 
+# Issue 9's targets for the Orleans node against the pre-Orleans one (comparison_report).
+TARGET_RATIO[fresh]=0.7
+TARGET_P99[fresh]=80
+TARGET_RSS[fresh]=400
+TARGET_RATIO[replay]=5
+TARGET_P99[replay]=10
+
+SCENARIOS=()
+TOKEN=""
+
 scenario_fresh() {
     run_scenario fresh "$LUA/chats-fresh.lua" "$NODE_URL" BENCH_TOKEN="$TOKEN"
+    # Every 200 created a chat; requests in flight when wrk stopped still write (up to one
+    # per connection per wrk run: warm-up and measured).
+    local ok records
+    ok=$(($(result_field "$(grep '^RESULT ' "$(scenario_file fresh warmup)" | tail -n 1)" requests) +
+        $(scenario_field fresh requests) - $(scenario_field fresh non2xx)))
+    records=$(grain_records chat)
+    local verdict=ok
+    if ((records < ok || records > ok + 2 * BENCH_CONNECTIONS)); then verdict=MISMATCH; BENCH_FAILED=1; fi
+    BENCH_NOTES+=("- $(node_label), fresh: $records chat records in the database for $ok answered requests (warm-up + measured; up to $((2 * BENCH_CONNECTIONS)) more in flight when wrk stopped): $verdict")
 }
 
 scenario_replay() {
@@ -37,12 +63,23 @@ scenario_replay() {
     run_scenario replay "$LUA/chats-replay.lua" "$NODE_URL/v2/chats/$chat_id" BENCH_TOKEN="$TOKEN"
 }
 
+# One node (for_each_node): start it on this node's PostgreSQL, then every scenario.
+run_on_node() {
+    # Rate limiting is off because wrk sends everything from one client IP.
+    postgres_node_config "--RateLimiting:Enabled=false"
+    start_node
+    TOKEN=$(mint_token admin)
+    local scenario
+    for scenario in "${SCENARIOS[@]}"; do
+        "scenario_$scenario"
+    done
+}
+
 main() {
     local selection=${1:-all}
-    local scenarios
     case $selection in
-        fresh | replay) scenarios=("$selection") ;;
-        all) scenarios=(fresh replay) ;;
+        fresh | replay) SCENARIOS=("$selection") ;;
+        all) SCENARIOS=(fresh replay) ;;
         *) usage ;;
     esac
     (($# <= 1)) || usage
@@ -50,18 +87,8 @@ main() {
     ensure_tools
     bench_init chats
     build_node
-    start_postgres
-    gen_signing_key
-
-    # Rate limiting is off because wrk sends everything from one client IP.
-    postgres_node_config "--RateLimiting:Enabled=false"
-    start_node
-    TOKEN=$(mint_token admin)
-
-    local scenario
-    for scenario in "${scenarios[@]}"; do
-        "scenario_$scenario"
-    done
+    new_signing_key
+    for_each_node run_on_node
 
     print_report "${BENCH_ENV_GIVEN}bench/chats.sh $selection"
 

@@ -67,10 +67,10 @@ results_table() {
     for name in "${SCENARIOS[@]}"; do
         setup=${name%-*}
         endpoint=${name##*-}
-        result=${BENCH_RESULTS[$name]}
+        result=$(scenario_result "$name")
         sockets=$(($(result_field "$result" connect) + $(result_field "$result" read) +
             $(result_field "$result" write) + $(result_field "$result" timeout)))
-        rss=${BENCH_RSS[$name]}
+        rss=$(scenario_rss "$name")
         # shellcheck disable=SC2016 # the backquotes are markdown
         printf '| %s | `%s` | %s | %s | %s | %s | %s | %s | %s |\n' "$setup" "${ENDPOINT_LABEL[$endpoint]}" \
             "$(result_field "$result" rps)" "$(result_field "$result" p50_ms)" "$(result_field "$result" p99_ms)" \
@@ -146,6 +146,7 @@ main() {
     echo "command: \`${BENCH_ENV_GIVEN}${given}bench/cluster.sh\`"
     echo
     print_machine
+    print_wrk_settings
     echo "- deploy/cluster.sh: nginx (1 worker, keepalive to the nodes, access log on) round robin over the nodes; each node a Release build, Npgsql pool of 30; a fresh PostgreSQL per \`up\`; rate limiting off"
     echo
     results_table

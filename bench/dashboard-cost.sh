@@ -29,7 +29,10 @@ start_dashboard_poller() {
 }
 
 stop_dashboard_poller() {
-    [[ -n $POLLER_PID ]] && kill "$POLLER_PID" 2>/dev/null && wait "$POLLER_PID" 2>/dev/null || true
+    if [[ -n $POLLER_PID ]]; then
+        kill "$POLLER_PID" 2>/dev/null || true
+        wait "$POLLER_PID" 2>/dev/null || true
+    fi
     POLLER_PID=""
 }
 
@@ -39,7 +42,7 @@ main() {
     trap 'stop_dashboard_poller; bench_cleanup' EXIT
     build_node
     start_postgres
-    gen_signing_key
+    new_signing_key
     # Rate limiting is off because wrk sends everything from one client IP.
     postgres_node_config "--RateLimiting:Enabled=false"
     start_node

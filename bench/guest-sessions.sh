@@ -11,9 +11,14 @@
 #                (wrk is one client IP, so every request updates the same rate_limits row)
 #
 # Each scenario gets its own node start (same build, same PostgreSQL; the second scenario
-# finds the first one's chat_sessions rows). With both, a line under the table gives the
-# limiter's cost. Environment: BENCH_DURATION (measured seconds, default 15), BENCH_WARMUP,
-# BENCH_THREADS, BENCH_CONNECTIONS, BENCH_PG_FAST=1 (synchronous_commit=off) — see bench/lib.sh.
+# finds the first one's session records). With both, a line under the table gives the
+# limiter's cost. After each scenario the session records written are counted against the
+# 201s. With BENCH_BASELINE=<git revision> (e.g. e880b08) every scenario runs on that
+# revision's node first, then on the working tree's, each on a fresh PostgreSQL; the report
+# gives the ratio and checks issue 9's target (limiter-off ≥ 0.7× the baseline, no errors).
+# Environment: BENCH_DURATION (measured seconds, default 15), BENCH_WARMUP, BENCH_THREADS,
+# BENCH_CONNECTIONS, BENCH_PG_FAST=1 (synchronous_commit=off), BENCH_BASELINE,
+# BENCH_CONN_EXTRA — see bench/lib.sh.
 # Prints a markdown table for bench/RESULTS.md; raw wrk outputs go to bench/out/.
 # Exits 1 after the report if any scenario saw non-2xx responses or socket errors.
 set -euo pipefail
@@ -29,13 +34,18 @@ LIMITER_ON_PERMITS=100000000
 
 usage() { echo "usage: $0 [limiter-off|limiter-on|all]" >&2; exit 2; }
 
+# Issue 9's target for the Orleans node against the pre-Orleans one (comparison_report).
+TARGET_RATIO[limiter-off]=0.7
+SCENARIOS=()
+
 # The configuration every scenario's node shares: same key, same database (a node with a
 # PostgreSQL connection string requires an explicit signing key).
 # smoke_check NAME LIMITED: one request with curl before wrk, so a wrong setup fails fast
 # with the response in hand. LIMITED (yes|no) says whether the limiter must have answered
 # (its RateLimit-Policy header), which proves the node took the scenario's configuration.
 smoke_check() {
-    local name=$1 limited=$2 status headers=$BENCH_OUT/$name-smoke.headers body=$BENCH_OUT/$name-smoke.json
+    local name=$1 limited=$2 status
+    local headers=$BENCH_OUT/$BENCH_NODE-$name-smoke.headers body=$BENCH_OUT/$BENCH_NODE-$name-smoke.json
     status=$(curl -sS -o "$body" -D "$headers" -w '%{http_code}' -X POST \
         -H "Content-Type: application/json" \
         --data-binary "{\"session_id\": \"$(new_uuid)\", \"guest_name\": \"Guest\", \"guest_email\": \"guest@example.com\"}" \
@@ -58,8 +68,33 @@ run_on_node() {
     NODE_LOG_NAME=node-$name
     start_node
     smoke_check "$name" "$limited"
+    local before
+    before=$(grain_records guestSession)
     run_scenario "$name" "$SCRIPT" "$NODE_URL$ENDPOINT" BENCH_SCENARIO="$name"
     stop_node
+    check_records "$name" "$before"
+}
+
+# check_records NAME BEFORE: the session records this scenario added (BEFORE: the count before
+# its warm-up) against its 201s; requests in flight when wrk stopped still write (up to one
+# per connection per wrk run). Adds a note; a mismatch fails the run.
+check_records() {
+    local name=$1 before=$2 ok records verdict=ok
+    ok=$(($(result_field "$(grep '^RESULT ' "$(scenario_file "$name" warmup)" | tail -n 1)" requests) +
+        $(scenario_field "$name" requests) - $(scenario_field "$name" non2xx)))
+    records=$(($(grain_records guestSession) - before))
+    if ((records < ok || records > ok + 2 * BENCH_CONNECTIONS)); then verdict=MISMATCH; BENCH_FAILED=1; fi
+    BENCH_NOTES+=("- $(node_label), $name: $records guest-session records written for $ok answered requests (warm-up + measured; up to $((2 * BENCH_CONNECTIONS)) more in flight when wrk stopped): $verdict")
+}
+
+# Every scenario on the node under test (for_each_node), then its limiter cost.
+run_scenarios() {
+    local scenario note
+    for scenario in "${SCENARIOS[@]}"; do
+        "scenario_$scenario"
+    done
+    note=$(limiter_cost_note)
+    if [[ -n $note ]]; then BENCH_NOTES+=("- $(node_label): $note"); fi
 }
 
 scenario_limiter-off() {
@@ -87,10 +122,9 @@ limiter_cost_note() {
 
 main() {
     local selection=${1:-all}
-    local scenarios
     case $selection in
-        limiter-off | limiter-on) scenarios=("$selection") ;;
-        all) scenarios=(limiter-off limiter-on) ;;
+        limiter-off | limiter-on) SCENARIOS=("$selection") ;;
+        all) SCENARIOS=(limiter-off limiter-on) ;;
         *) usage ;;
     esac
     (($# <= 1)) || usage
@@ -98,17 +132,8 @@ main() {
     ensure_tools
     bench_init guest-sessions
     build_node
-    start_postgres
-    gen_signing_key
-
-    local scenario
-    for scenario in "${scenarios[@]}"; do
-        "scenario_$scenario"
-    done
-
-    local note
-    note=$(limiter_cost_note)
-    if [[ -n $note ]]; then BENCH_NOTES+=("$note"); fi
+    new_signing_key
+    for_each_node run_scenarios
 
     print_report "${BENCH_ENV_GIVEN}bench/guest-sessions.sh $selection"
 

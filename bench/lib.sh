@@ -6,25 +6,49 @@
 # cluster with deploy/cluster.sh (cluster_up, cluster_down): the scenarios then watch every
 # node, and count nginx's CPU time too.
 #
+# A baseline in the same run: with BENCH_BASELINE=<git revision> a single-node benchmark
+# builds that revision too (in a temporary `git worktree` under the run's temp folder, removed
+# at the end), runs every scenario on it and then on the working tree's node — each node on a
+# fresh PostgreSQL server with the same settings — and prints both rows and their ratio
+# (for_each_node, comparison_report).
+#
 # Settings (environment):
 #   BENCH_DURATION     measured seconds per scenario        (default 15)
 #   BENCH_WARMUP       warm-up seconds per scenario         (default 15)
 #   BENCH_THREADS      wrk threads                          (default 2)
 #   BENCH_CONNECTIONS  wrk connections                      (default 32)
 #   BENCH_PG_FAST=1    PostgreSQL with synchronous_commit=off (not durable; default: durable)
+#   BENCH_BASELINE     a git revision (e.g. e880b08) to measure beside the working tree
+#   BENCH_CONN_EXTRA   Npgsql settings appended to every node's connection string,
+#                      e.g. "No Reset On Close=true" (default: none)
 #
 # A caller sets `set -euo pipefail`, sources this file, calls bench_init, and then the rest.
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The settings given in the environment, to reproduce the run in the report's command line.
-BENCH_ENV_GIVEN=$(env | grep -E '^BENCH_(DURATION|WARMUP|THREADS|CONNECTIONS|PG_FAST)=' | sort | tr '\n' ' ' || true)
+# (Values with spaces are quoted, so the line can be pasted back into a shell.) Read by the
+# benchmarks for their report's command line.
+# shellcheck disable=SC2034
+BENCH_ENV_GIVEN=$(env | grep -E '^BENCH_(DURATION|WARMUP|THREADS|CONNECTIONS|PG_FAST|BASELINE|CONN_EXTRA)=' |
+    sed "s/^\([^=]*\)=\(.* .*\)$/\1='\2'/" | sort | tr '\n' ' ' || true)
 BENCH_DURATION=${BENCH_DURATION:-15}
 BENCH_WARMUP=${BENCH_WARMUP:-15}
 BENCH_THREADS=${BENCH_THREADS:-2}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-32}
 BENCH_PG_FAST=${BENCH_PG_FAST:-0}
+BENCH_BASELINE=${BENCH_BASELINE:-}
+BENCH_CONN_EXTRA=${BENCH_CONN_EXTRA:-}
 
-NODE_DLL=$BENCH_ROOT/ApiGateway/bin/Release/net10.0/ApiGateway.dll
+# The working tree's Release build, and the node the next start_node runs (use_node switches).
+CURRENT_DLL=$BENCH_ROOT/ApiGateway/bin/Release/net10.0/ApiGateway.dll
+NODE_DLL=$CURRENT_DLL
+# The node under test: "current" (the working tree) or "baseline" (BENCH_BASELINE's build).
+# Scenario results, output files and table rows are kept per node.
+BENCH_NODE=current
+declare -gA NODE_DLLS=([current]=$CURRENT_DLL)
+declare -gA NODE_REVS=()     # node -> the revision it was built from, for the report
+declare -gA NODE_DIRTY=()    # node -> 1 when built with uncommitted changes (outside bench/)
+BASELINE_TREE=""             # the baseline's git worktree (under BENCH_TMP) while it exists
 
 BENCH_TMP=""          # mktemp -d: PostgreSQL data, signing key; deleted on exit
 BENCH_OUT=""          # bench/out/<name>-<timestamp>: raw wrk outputs and logs; kept
@@ -44,12 +68,20 @@ NODE_CONFIG=()        # configuration args shared by the node and its `token` co
 NODE_LOG_NAME=node    # the node logs to BENCH_OUT/<this>.log: name each start to keep every log
 RSS_SAMPLER_PID=""
 WRK_PID=""
-BENCH_ROWS=()         # markdown table rows, one per scenario
-declare -gA BENCH_RESULTS=() # scenario name -> its measured RESULT line (see scenario_field)
-declare -gA BENCH_RSS=()     # scenario name -> each node's peak VmRSS in MB during it, space-separated
-declare -gA BENCH_CPU=()     # scenario name -> CPU ticks used during its measured run (see cpu_field)
+BENCH_ROWS=()         # markdown table rows, one per scenario and node
+BENCH_SCENARIOS=()    # scenario names in the order first run (each once, whatever the node)
+# Keyed by "node/scenario" (node: BENCH_NODE when it ran); read them with scenario_field,
+# scenario_rss, cpu_field, which take the plain scenario name and BENCH_NODE.
+declare -gA BENCH_RESULTS=() # -> its measured RESULT line (see scenario_field)
+declare -gA BENCH_RSS=()     # -> each node's peak VmRSS in MB during it, space-separated
+declare -gA BENCH_CPU=()     # -> CPU ticks used during its measured run (see cpu_field)
+# Targets against the baseline (comparison_report), per scenario; set by the benchmark.
+declare -gA TARGET_RATIO=()  # scenario -> minimum requests/s of the current node ÷ the baseline's
+declare -gA TARGET_P99=()    # scenario -> maximum p99 ms of the current node
+declare -gA TARGET_RSS=()    # scenario -> maximum peak RSS MB of the current node
 CPU_SNAPSHOT=""              # the last cpu_snapshot
 BENCH_NOTES=()        # extra report lines, printed under the table (e.g. a comparison)
+# shellcheck disable=SC2034 # read by the benchmarks
 BENCH_FAILED=0        # set when a scenario saw non-2xx responses or socket errors
 
 # log, die, new_uuid, as_root, apt_install, pg_bin_dir, free_port: shared with deploy/cluster.sh.
@@ -97,6 +129,7 @@ bench_cleanup() {
     stop_rss_sampler
     stop_node
     stop_postgres
+    remove_baseline_tree
     if [[ -n $BENCH_TMP && -d $BENCH_TMP ]]; then rm -rf "$BENCH_TMP"; fi
     exit "$rc"
 }
@@ -104,48 +137,38 @@ bench_cleanup() {
 # ---------------------------------------------------------------------------------------
 # PostgreSQL
 
-# Runs a command as the postgres OS user when we are root: initdb and the server refuse root.
-# (deploy/lib.sh's as_postgres takes the folder as an argument; here it is always BENCH_TMP.)
-as_postgres() {
-    if ((EUID == 0)); then
-        # From a folder postgres can read, so nothing complains about the caller's cwd.
-        (cd "$BENCH_TMP" && runuser -u postgres -- "$@")
-    else
-        "$@"
-    fi
+# bench_psql SQL: one value from the node's database on this run's PostgreSQL.
+bench_psql() {
+    "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atc "$1"
 }
 
+# start_postgres: a fresh throwaway server for the node under test (BENCH_NODE), in
+# BENCH_TMP/pgdata-<node>, so a baseline and the current node each get an empty one with the
+# same settings. Sets PG_DATA, PG_PORT and PG_CONN (with BENCH_CONN_EXTRA appended).
 start_postgres() {
-    PG_DATA=$BENCH_TMP/pgdata
-    mkdir -m 700 "$PG_DATA"
-    if ((EUID == 0)); then chown postgres: "$PG_DATA"; fi
+    PG_DATA=$BENCH_TMP/pgdata-$BENCH_NODE
+    log "initdb ($("$PG_BIN/postgres" --version)) for the $BENCH_NODE node"
+    pg_init "$PG_BIN" "$PG_DATA" "$BENCH_OUT/initdb-$BENCH_NODE.log"
 
-    log "initdb ($("$PG_BIN/postgres" --version))"
-    as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --locale=C \
-        >"$BENCH_OUT/initdb.log" 2>&1 || { cat "$BENCH_OUT/initdb.log" >&2; die "initdb failed"; }
-
-    # Loopback TCP only, no unix socket (nothing else on the machine should reach it), and
-    # room for the node's pool. fsync and synchronous_commit stay on: results must reflect
-    # durable commits unless BENCH_PG_FAST=1 says otherwise.
-    cat >>"$PG_DATA/postgresql.conf" <<EOF
+    # Room for the node's pool. fsync and synchronous_commit stay on: results must reflect
+    # durable commits unless BENCH_PG_FAST=1 says otherwise. (pg_init: loopback TCP only.)
+    cat >>"$PG_DATA/postgresql.conf" <<CONF
 
 # --- bench/lib.sh ---
-listen_addresses = '127.0.0.1'
-unix_socket_directories = ''
 max_connections = 200
-EOF
-    local server_opts=""
-    if [[ $BENCH_PG_FAST == 1 ]]; then server_opts="-c synchronous_commit=off"; fi
+CONF
+    local server_opts=()
+    if [[ $BENCH_PG_FAST == 1 ]]; then server_opts=(-c synchronous_commit=off); fi
 
     local attempt
     for attempt in 1 2 3; do
         PG_PORT=$(free_port)
-        if as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
-            -o "-p $PG_PORT $server_opts" start >/dev/null; then
+        if pg_start "$PG_BIN" "$PG_DATA" "$PG_PORT" "$PG_DATA/server.log" "${server_opts[@]}"; then
             # Npgsql spells it "Maximum Pool Size" (or MaxPoolSize): "Max Pool Size" is rejected.
             PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres;Maximum Pool Size=64"
+            if [[ -n $BENCH_CONN_EXTRA ]]; then PG_CONN+=";${BENCH_CONN_EXTRA#;}"; fi
             # Read back from the server what makes commits durable, so the log proves it.
-            log "PostgreSQL up on 127.0.0.1:$PG_PORT: $("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atc \
+            log "PostgreSQL up on 127.0.0.1:$PG_PORT: $(bench_psql \
                 "SELECT 'fsync=' || current_setting('fsync') || ' synchronous_commit=' || current_setting('synchronous_commit')")"
             return 0
         fi
@@ -155,30 +178,109 @@ EOF
     die "PostgreSQL did not start"
 }
 
+# stop_postgres: stops this run's server, keeps its log in BENCH_OUT, deletes its data.
 stop_postgres() {
-    [[ -n $PG_DATA && -f $PG_DATA/postmaster.pid ]] || return 0
-    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >/dev/null 2>&1 ||
-        as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
-    # Keep the server log with the run's other outputs.
-    cp "$PG_DATA/server.log" "$BENCH_OUT/postgres.log" 2>/dev/null
+    [[ -n $PG_DATA ]] || return 0
+    pg_stop "$PG_BIN" "$PG_DATA"
+    cp "$PG_DATA/server.log" "$BENCH_OUT/postgres-$(basename "$PG_DATA" | sed 's/^pgdata-//').log" 2>/dev/null
+    rm -rf "$PG_DATA"
     PG_DATA=""
     return 0
+}
+
+# grain_records KIND [PSQL]: how many records of KIND (chat, guestSession, liveChatSession)
+# the database holds, through PSQL (a function taking the SQL; default bench_psql). On
+# Orleans a record is the grain's row in orleansstorage (graintypestring = KIND); on the
+# pre-Orleans schema (e.g. a BENCH_BASELINE node) it is a row of the kind's own table.
+grain_records() {
+    local kind=$1 psql=${2:-bench_psql} table
+    if [[ $("$psql" "SELECT to_regclass('orleansstorage') IS NOT NULL") == t ]]; then
+        "$psql" "SELECT count(*) FROM orleansstorage WHERE graintypestring = '$kind'"
+        return 0
+    fi
+    case $kind in
+        chat) table=chats ;;
+        guestSession) table=chat_sessions ;;
+        liveChatSession) table=livechat_sessions ;;
+        *) die "grain_records: unknown kind '$kind'" ;;
+    esac
+    "$psql" "SELECT count(*) FROM $table"
 }
 
 # ---------------------------------------------------------------------------------------
 # The node
 
-# A fresh RSA-2048 signing key: the node and the token command must share it.
-gen_signing_key() {
+# new_signing_key: a fresh RSA-2048 key in SIGNING_KEY; the node and the token command must
+# share it (every node of the run uses the same one).
+new_signing_key() {
     SIGNING_KEY=$BENCH_TMP/jwt-signing-key.pem
-    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$SIGNING_KEY" 2>/dev/null
-    chmod 600 "$SIGNING_KEY"
+    gen_signing_key "$SIGNING_KEY"
 }
 
+# build_node: the working tree's Release build (CURRENT_DLL); with BENCH_BASELINE, the
+# baseline's too (build_baseline).
 build_node() {
     log "dotnet build -c Release ApiGateway"
     (cd "$BENCH_ROOT" && dotnet build -c Release ApiGateway -nologo) >"$BENCH_OUT/build.log" 2>&1 ||
         { tail -n 30 "$BENCH_OUT/build.log" >&2; die "build failed (see $BENCH_OUT/build.log)"; }
+    NODE_REVS[current]=$(git -C "$BENCH_ROOT" rev-parse --short HEAD)
+    git -C "$BENCH_ROOT" diff --quiet HEAD -- . ':!bench' 2>/dev/null || NODE_DIRTY[current]=1
+    if [[ -n $BENCH_BASELINE ]]; then build_baseline "$BENCH_BASELINE"; fi
+}
+
+# build_baseline REV: REV checked out in a temporary git worktree under BENCH_TMP (outside
+# the repository's own folder; removed by bench_cleanup), built the same way as the current
+# node, as the "baseline" node (NODE_DLLS[baseline]).
+build_baseline() {
+    local rev=$1 sha
+    sha=$(git -C "$BENCH_ROOT" rev-parse --verify --quiet "$rev^{commit}") || die "BENCH_BASELINE: no commit '$rev'"
+    BASELINE_TREE=$BENCH_TMP/baseline-src
+    log "git worktree add $BASELINE_TREE $rev ($(git -C "$BENCH_ROOT" log -1 --format='%h %s' "$sha" | cut -c1-80))"
+    git -C "$BENCH_ROOT" worktree add --detach "$BASELINE_TREE" "$sha" >"$BENCH_OUT/baseline-worktree.log" 2>&1 ||
+        { cat "$BENCH_OUT/baseline-worktree.log" >&2; BASELINE_TREE=""; die "git worktree add failed"; }
+    log "dotnet build -c Release ApiGateway (baseline $rev)"
+    (cd "$BASELINE_TREE" && dotnet build -c Release ApiGateway -nologo) >"$BENCH_OUT/build-baseline.log" 2>&1 ||
+        { tail -n 30 "$BENCH_OUT/build-baseline.log" >&2; die "baseline build failed (see $BENCH_OUT/build-baseline.log)"; }
+    NODE_DLLS[baseline]=$BASELINE_TREE/ApiGateway/bin/Release/net10.0/ApiGateway.dll
+    [[ -f ${NODE_DLLS[baseline]} ]] || die "the baseline build made no ${NODE_DLLS[baseline]}"
+    NODE_REVS[baseline]=$(git -C "$BENCH_ROOT" rev-parse --short "$sha")
+}
+
+# remove_baseline_tree: `git worktree remove` for the baseline's worktree, if any.
+remove_baseline_tree() {
+    [[ -n $BASELINE_TREE ]] || return 0
+    git -C "$BENCH_ROOT" worktree remove --force "$BASELINE_TREE" >/dev/null 2>&1 ||
+        { rm -rf "$BASELINE_TREE"; git -C "$BENCH_ROOT" worktree prune >/dev/null 2>&1; }
+    BASELINE_TREE=""
+    return 0
+}
+
+# bench_nodes: the nodes under test, in run order: "baseline current" with BENCH_BASELINE,
+# else "current".
+bench_nodes() {
+    if [[ -n $BENCH_BASELINE ]]; then echo "baseline current"; else echo current; fi
+}
+
+# use_node NODE: the next start_node runs NODE's build; results are recorded under NODE.
+use_node() {
+    [[ -n ${NODE_DLLS[$1]:-} ]] || die "no build for the $1 node"
+    BENCH_NODE=$1
+    NODE_DLL=${NODE_DLLS[$1]}
+}
+
+# for_each_node FUNCTION: for every node under test (bench_nodes), a fresh PostgreSQL server,
+# then FUNCTION (which starts the node and runs the scenarios), then the node and server
+# stopped. Each node's log is BENCH_OUT/<node>-<NODE_LOG_NAME>.log.
+for_each_node() {
+    local fn=$1 node
+    for node in $(bench_nodes); do
+        use_node "$node"
+        log "=== $node node (${NODE_REVS[$node]:-?}) ==="
+        start_postgres
+        "$fn"
+        stop_node
+        stop_postgres
+    done
 }
 
 # Runs the built ApiGateway with the given args, from its output folder: the content root is
@@ -200,18 +302,22 @@ postgres_node_config() {
 
 # start_node [extra config args]: starts the node on a free loopback port and waits until
 # it is ready (migrations applied). Uses NODE_CONFIG, set by the caller, and logs to
-# BENCH_OUT/$NODE_LOG_NAME.log (a caller starting several nodes in turn names each one).
+# BENCH_OUT/<node>-$NODE_LOG_NAME.log (a caller starting several nodes in turn names each
+# one). The co-hosted Orleans silo gets a free port too and no gateway (a node from before
+# Orleans ignores both settings), so a silo elsewhere on the machine (tests) cannot clash.
+# shellcheck disable=SC2120 # the args are optional
 start_node() {
-    local attempt log=$BENCH_OUT/$NODE_LOG_NAME.log
+    local attempt log=$BENCH_OUT/$BENCH_NODE-$NODE_LOG_NAME.log
     for attempt in 1 2 3; do
         NODE_URL=http://127.0.0.1:$(free_port)
-        (run_gateway --urls "$NODE_URL" "${NODE_CONFIG[@]}" "$@") >"$log" 2>&1 &
+        (run_gateway --urls "$NODE_URL" "--Orleans:SiloPort=$(free_port)" "--Orleans:GatewayPort=0" \
+            "${NODE_CONFIG[@]}" "$@") >"$log" 2>&1 &
         NODE_PID=$!   # the subshell execs dotnet, so this is the node's own pid
-        log "node pid $NODE_PID on $NODE_URL"
+        log "$BENCH_NODE node pid $NODE_PID on $NODE_URL"
         if wait_ready; then return 0; fi
         stop_node
-        # Someone took the port between free_port and the bind: try another one.
-        grep -q 'address already in use' "$log" || break
+        # Someone took a port between free_port and the bind: try other ones.
+        grep -qi 'address already in use' "$log" || break
         log "port taken (attempt $attempt)"
     done
     tail -n 30 "$log" >&2
@@ -356,8 +462,9 @@ cpu_ticks_postgres() {
     local pid
     if [[ -n $BENCH_PG_PID ]]; then cpu_ticks_of_tree "$BENCH_PG_PID"; return 0; fi
     # Readable by us: as root, or as the non-root user who then also runs the server.
-    [[ -n $PG_DATA ]] && pid=$(head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null) && [[ -n $pid ]] ||
-        { echo 0; return 0; }
+    pid=""
+    if [[ -n $PG_DATA ]]; then pid=$(pg_postmaster_pid "$PG_DATA"); fi
+    if [[ -z $pid ]]; then echo 0; return 0; fi
     cpu_ticks_of_tree "$pid"
 }
 
@@ -406,7 +513,7 @@ cpu_delta() {
 
 # cpu_field NAME KEY: ticks KEY (node, postgres, wrk, nginx, busy, irq, steal, all) used during
 # scenario NAME's measured run.
-cpu_field() { result_field "${BENCH_CPU[$1]:-}" "$2"; }
+cpu_field() { result_field "${BENCH_CPU[$BENCH_NODE/$1]:-}" "$2"; }
 
 # cpu_breakdown NAME: a markdown table of where the CPU went during scenario NAME's measured
 # run, per request. "other processes" is the busy time none of the rows above it account for:
@@ -418,7 +525,7 @@ cpu_field() { result_field "${BENCH_CPU[$1]:-}" "$2"; }
 # below zero: the machine rows are estimates to that precision.
 cpu_breakdown() {
     local name=$1
-    has_result "$name" && [[ -n ${BENCH_CPU[$name]:-} ]] || return 0
+    has_result "$name" && [[ -n ${BENCH_CPU[$BENCH_NODE/$name]:-} ]] || return 0
     awk -v hz="$CLK_TCK" -v cpus="$(nproc)" -v requests="$(scenario_field "$name" requests)" \
         -v node="$(cpu_field "$name" node)" -v pg="$(cpu_field "$name" postgres)" \
         -v wrk="$(cpu_field "$name" wrk)" -v nginx="$(cpu_field "$name" nginx)" -v busy="$(cpu_field "$name" busy)" \
@@ -454,11 +561,20 @@ cpu_breakdown() {
 # result_field LINE KEY: the value of KEY=value in a RESULT line.
 result_field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 
-# scenario_field NAME KEY: KEY (rps, p50_ms, p99_ms, ...) of scenario NAME's measured run.
-scenario_field() { result_field "${BENCH_RESULTS[$1]:-}" "$2"; }
+# scenario_field NAME KEY: KEY (rps, p50_ms, p99_ms, ...) of scenario NAME's measured run on
+# the node under test (BENCH_NODE).
+scenario_field() { result_field "${BENCH_RESULTS[$BENCH_NODE/$1]:-}" "$2"; }
 
-# has_result NAME: true once scenario NAME has been measured.
-has_result() { [[ -n ${BENCH_RESULTS[$1]:-} ]]; }
+# scenario_result NAME: that RESULT line; scenario_rss NAME: each watched node's peak RSS in
+# MB during it, space-separated.
+scenario_result() { echo "${BENCH_RESULTS[$BENCH_NODE/$1]:-}"; }
+scenario_rss() { echo "${BENCH_RSS[$BENCH_NODE/$1]:-}"; }
+
+# has_result NAME: true once scenario NAME has been measured on the node under test.
+has_result() { [[ -n ${BENCH_RESULTS[$BENCH_NODE/$1]:-} ]]; }
+
+# scenario_file NAME [warmup]: wrk's output of scenario NAME (or its warm-up) on BENCH_NODE.
+scenario_file() { echo "$BENCH_OUT/$BENCH_NODE-$1${2:+-$2}.txt"; }
 
 # run_wrk PHASE SECONDS OUTFILE SCRIPT URL [VAR=value ...] [-- wrk options]
 run_wrk() {
@@ -480,36 +596,41 @@ run_wrk() {
     return "$rc"
 }
 
+# node_label: the node under test and the revision it was built from, for tables.
+node_label() { echo "$BENCH_NODE${NODE_REVS[$BENCH_NODE]:+ (${NODE_REVS[$BENCH_NODE]})}"; }
+
 # run_scenario NAME SCRIPT URL [VAR=value ...]
 # A warm-up run (JIT, connection pools, PostgreSQL caches), then the measured run while
-# sampling the RSS of the node (of each node of BENCH_NODE_PIDS) and reading CPU time before and after it (BENCH_CPU, see
-# cpu_breakdown). Raw outputs go to BENCH_OUT; a table row goes to BENCH_ROWS.
+# sampling the RSS of the node (of each node of BENCH_NODE_PIDS) and reading CPU time before
+# and after it (BENCH_CPU, see cpu_breakdown). Raw outputs go to BENCH_OUT (scenario_file);
+# a table row goes to BENCH_ROWS. Results are kept under the node under test (BENCH_NODE).
 run_scenario() {
     local name=$1 script=$2 url=$3
     shift 3
 
-    log "$name: warm-up ${BENCH_WARMUP}s"
-    run_wrk warmup "$BENCH_WARMUP" "$BENCH_OUT/$name-warmup.txt" "$script" "$url" "$@" >/dev/null ||
+    log "$name ($BENCH_NODE node): warm-up ${BENCH_WARMUP}s"
+    run_wrk warmup "$BENCH_WARMUP" "$(scenario_file "$name" warmup)" "$script" "$url" "$@" >/dev/null ||
         die "$name: wrk warm-up failed"
 
-    log "$name: measured ${BENCH_DURATION}s"
-    local rss_file=$BENCH_TMP/rss-$name cpu_before pids pid i
+    log "$name ($BENCH_NODE node): measured ${BENCH_DURATION}s"
+    local rss_file=$BENCH_TMP/rss-$BENCH_NODE-$name cpu_before pids pid i
     read -ra pids <<<"$(bench_node_pids)"
     start_rss_samplers "$rss_file" "${pids[@]}"
     cpu_snapshot
     cpu_before=$CPU_SNAPSHOT
-    run_wrk measured "$BENCH_DURATION" "$BENCH_OUT/$name.txt" "$script" "$url" "$@" -- --latency ||
+    run_wrk measured "$BENCH_DURATION" "$(scenario_file "$name")" "$script" "$url" "$@" -- --latency ||
         die "$name: wrk failed"
     cpu_snapshot
-    BENCH_CPU[$name]=$(cpu_delta "$cpu_before" "$CPU_SNAPSHOT")
+    BENCH_CPU[$BENCH_NODE/$name]=$(cpu_delta "$cpu_before" "$CPU_SNAPSHOT")
     stop_rss_sampler
     for pid in "${pids[@]}"; do
         kill -0 "$pid" 2>/dev/null || die "$name: node $pid died during the run"
     done
 
     local result
-    result=$(grep '^RESULT ' "$BENCH_OUT/$name.txt" | tail -n 1) || die "$name: no RESULT line from wrk"
-    BENCH_RESULTS[$name]=$result
+    result=$(grep '^RESULT ' "$(scenario_file "$name")" | tail -n 1) || die "$name: no RESULT line from wrk"
+    BENCH_RESULTS[$BENCH_NODE/$name]=$result
+    [[ " ${BENCH_SCENARIOS[*]} " == *" $name "* ]] || BENCH_SCENARIOS+=("$name")
     # One figure per node, "a / b / c" with several. VmHWM is a node's peak since it started
     # (so it includes earlier scenarios).
     local peaks=() hwms=() peak_mb hwm_mb
@@ -517,7 +638,7 @@ run_scenario() {
         peaks+=("$(kb_to_mb "$(cat "$rss_file.$((i + 1))")")")
         hwms+=("$(kb_to_mb "$(proc_status_kb "${pids[$i]}" VmHWM)")")
     done
-    BENCH_RSS[$name]=${peaks[*]}
+    BENCH_RSS[$BENCH_NODE/$name]=${peaks[*]}
     peak_mb=$(printf '%s / ' "${peaks[@]}")
     peak_mb=${peak_mb% / }
     hwm_mb=$(printf '%s / ' "${hwms[@]}")
@@ -528,12 +649,13 @@ run_scenario() {
     sockets=$(($(result_field "$result" connect) + $(result_field "$result" read) +
         $(result_field "$result" write) + $(result_field "$result" timeout)))
     if ((non2xx > 0 || sockets > 0)); then
+        # shellcheck disable=SC2034 # read by the benchmarks
         BENCH_FAILED=1
         log "$name: $non2xx non-2xx responses (statuses $(result_field "$result" statuses)), $sockets socket errors"
-        grep '^FIRST_NON2XX ' "$BENCH_OUT/$name.txt" >&2 || true
+        grep '^FIRST_NON2XX ' "$(scenario_file "$name")" >&2 || true
     fi
 
-    BENCH_ROWS+=("| $name | $(result_field "$result" rps) | $(result_field "$result" p50_ms) | $(result_field "$result" p99_ms) | $non2xx | $sockets | $peak_mb | $hwm_mb |")
+    BENCH_ROWS+=("| $name | $(node_label) | $(result_field "$result" rps) | $(result_field "$result" p50_ms) | $(result_field "$result" p99_ms) | $non2xx | $sockets | $peak_mb | $hwm_mb |")
 }
 
 # ---------------------------------------------------------------------------------------
@@ -666,12 +788,96 @@ cluster_smoke_all() {
 # Report
 
 print_machine() {
-    local cpu mem_gb
-    cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
-    mem_gb=$(free -g | awk '/^Mem:/ { print $2 }')
-    echo "- machine: $(nproc) CPUs (${cpu:-unknown CPU}), ${mem_gb} GB RAM, Linux $(uname -r)"
+    local cpu mem_mb
+    cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1)
+    mem_mb=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1024 }' /proc/meminfo)
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- machine: $(nproc) CPUs (${cpu:-unknown CPU}), ${mem_mb} MB RAM, Linux $(uname -r)"
     echo "- .NET SDK $(dotnet --version), $("$PG_BIN/postgres" --version)$([[ $BENCH_PG_FAST == 1 ]] && echo ', synchronous_commit=off' || echo ', durable commits (fsync, synchronous_commit on)')"
+    local node
+    for node in $(bench_nodes); do
+        [[ -n ${NODE_REVS[$node]:-} ]] || continue
+        echo "- $node node: \`$(git -C "$BENCH_ROOT" log -1 --format='%h %ad %s' --date=short "${NODE_REVS[$node]}" | cut -c1-110)\`${NODE_DIRTY[$node]:+ (+ uncommitted changes outside bench/)}"
+    done
+    if [[ -n $BENCH_BASELINE ]]; then
+        echo "- each node on its own fresh PostgreSQL server (same settings), baseline first"
+    fi
+    if [[ -n $BENCH_CONN_EXTRA ]]; then echo "- appended to the nodes' connection string: \`$BENCH_CONN_EXTRA\`"; fi
+    return 0
+}
+
+# print_wrk_settings: the load generator's settings line.
+print_wrk_settings() {
     echo "- wrk $(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }'): ${BENCH_THREADS} threads, ${BENCH_CONNECTIONS} connections, ${BENCH_WARMUP} s warm-up + ${BENCH_DURATION} s measured per scenario, node and PostgreSQL on the same machine (loopback)"
+}
+
+# cpu_per_request_table: CPU per request of every measured scenario on every node (see cpu_breakdown),
+# and the throughput those costs allow on this machine's CPUs.
+cpu_per_request_table() {
+    echo "| scenario | node | requests | node µs | PostgreSQL µs | wrk µs | kernel irq/softirq µs | other µs | machine busy µs | busy % | ceiling requests/s ¹ |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    local name node saved=$BENCH_NODE
+    for name in "${BENCH_SCENARIOS[@]}"; do
+        for node in $(bench_nodes); do
+            BENCH_NODE=$node
+            has_result "$name" || continue
+            awk -v hz="$CLK_TCK" -v cpus="$(nproc)" -v requests="$(scenario_field "$name" requests)" \
+                -v name="$name" -v label="$(node_label)" \
+                -v node="$(cpu_field "$name" node)" -v pg="$(cpu_field "$name" postgres)" \
+                -v nginx="$(cpu_field "$name" nginx)" -v wrk="$(cpu_field "$name" wrk)" \
+                -v irq="$(cpu_field "$name" irq)" -v busy="$(cpu_field "$name" busy)" \
+                -v all="$(cpu_field "$name" all)" 'BEGIN {
+                us = 1e6 / hz / requests
+                stack = node + pg + nginx + irq
+                printf "| %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f %% | %.0f |\n", name, label, requests,
+                    node * us, pg * us, wrk * us, irq * us, (busy - node - pg - nginx - wrk - irq) * us, busy * us,
+                    busy / all * 100, (stack > 0 ? cpus * hz * requests / stack : 0)
+            }'
+        done
+    done
+    BENCH_NODE=$saved
+    echo
+    echo "¹ $(nproc) CPUs ÷ (node + PostgreSQL + kernel networking CPU per request): what the machine could serve if nothing else (wrk) ran on it. /proc/<pid>/stat and /proc/stat over the measured window; \"other\" = busy time no listed process accounts for (other processes on the machine; a few per cent below zero when the kernel charges loopback softirq time to the running process too)."
+}
+
+# comparison_report: per scenario, the baseline's and the current node's figures, the ratio
+# of their throughputs and the verdict against TARGET_RATIO / TARGET_P99 / TARGET_RSS.
+comparison_report() {
+    [[ -n $BENCH_BASELINE ]] || return 0
+    echo "| scenario | baseline requests/s | current requests/s | ratio | p50 ms (baseline → current) | p99 ms (baseline → current) | non-2xx + socket errors (baseline / current) | peak RSS MB (baseline / current) | target | verdict |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    local name saved=$BENCH_NODE b c b_rss c_rss
+    for name in "${BENCH_SCENARIOS[@]}"; do
+        BENCH_NODE=baseline
+        b=$(scenario_result "$name")
+        b_rss=$(scenario_rss "$name")
+        BENCH_NODE=current
+        c=$(scenario_result "$name")
+        c_rss=$(scenario_rss "$name")
+        [[ -n $b && -n $c ]] || continue
+        awk -v name="$name" -v b="$b" -v c="$c" -v b_rss="${b_rss%% *}" -v c_rss="${c_rss%% *}" \
+            -v t_ratio="${TARGET_RATIO[$name]:-}" -v t_p99="${TARGET_P99[$name]:-}" -v t_rss="${TARGET_RSS[$name]:-}" '
+            function parse(line, out,    n, kv, i, p) {
+                n = split(line, kv, " ")
+                for (i = 2; i <= n; i++) { split(kv[i], p, "="); out[p[1]] = p[2] }
+                out["errors"] = out["non2xx"] + out["connect"] + out["read"] + out["write"] + out["timeout"]
+            }
+            BEGIN {
+                parse(b, B); parse(c, C)
+                ratio = C["rps"] / B["rps"]
+                target = ""; missed = ""
+                if (t_ratio != "") { target = target "≥ " t_ratio "×"; if (ratio < t_ratio) missed = missed " throughput" }
+                if (t_p99 != "") { target = target ", p99 ≤ " t_p99 " ms"; if (C["p99_ms"] > t_p99 + 0) missed = missed " p99" }
+                if (t_rss != "") { target = target ", RSS ≤ " t_rss " MB"; if (c_rss > t_rss + 0) missed = missed " RSS" }
+                target = target (target == "" ? "" : ", ") "0 non-2xx"
+                if (C["errors"] > 0) missed = missed " errors"
+                verdict = missed == "" ? "met" : "**missed**:" missed
+                printf "| %s | %.0f | %.0f | **%.2f×** | %.2f → %.2f | %.2f → %.2f | %d / %d | %s / %s | %s | %s |\n",
+                    name, B["rps"], C["rps"], ratio, B["p50_ms"], C["p50_ms"], B["p99_ms"], C["p99_ms"],
+                    B["errors"], C["errors"], b_rss, c_rss, target, verdict
+            }'
+    done
+    BENCH_NODE=$saved
 }
 
 # print_report COMMAND: the results as markdown, ready for bench/RESULTS.md.
@@ -680,14 +886,25 @@ print_report() {
     echo "command: \`$1\`"
     echo
     print_machine
+    print_wrk_settings
     echo
-    echo "| scenario | requests/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MB | VmHWM MB |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| scenario | node | requests/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MB | VmHWM MB |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${BENCH_ROWS[@]}"
+    if [[ -n $BENCH_BASELINE ]]; then
+        echo
+        echo "Current node vs baseline (same run):"
+        echo
+        comparison_report
+    fi
+    echo
+    echo "CPU per request during each measured run:"
+    echo
+    cpu_per_request_table
     if ((${#BENCH_NOTES[@]})); then
         echo
         printf '%s\n' "${BENCH_NOTES[@]}"
     fi
     echo
-    echo "raw wrk outputs: ${BENCH_OUT#"$BENCH_ROOT"/}/"
+    echo "raw wrk outputs and node logs: ${BENCH_OUT#"$BENCH_ROOT"/}/"
 }

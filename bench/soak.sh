@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Soak: SOAK_MINUTES (10) at a fixed, moderate rate (SOAK_RATE, 300 requests/s in all)
+# Soaks: a long run at a fixed rate, sampling memory, to see whether it levels off.
+#
+#   bench/soak.sh [mixed|fresh]      (default: mixed)
+#
+# mixed: SOAK_MINUTES (10) at a fixed, moderate rate (SOAK_RATE, 300 requests/s in all)
 # through nginx on a 3-node cluster from deploy/cluster.sh, the three creation endpoints in
 # rotation (bench/lua/mixed.lua: PUT /v2/chats/{fresh id}, POST /api/v1/chat/guest/session,
 # POST /livechat/session). Once a minute, minute 0 (load starting) to SOAK_MINUTES, it records
@@ -7,15 +11,25 @@
 # PSS shares the shared buffers out instead of counting them once per process), and the
 # requests and non-2xx answers nginx logged in that minute. Then it says whether each node's
 # RSS levelled off: grew less than SOAK_LEVEL_PERCENT (5) % over the last 5 minutes.
-#
-#   bench/soak.sh
-#
 # Environment: SOAK_MINUTES (10, at least 5), SOAK_RATE (300), SOAK_CONNECTIONS (8: must
 # exceed rate × latency), SOAK_THREADS (1), SOAK_LEVEL_PERCENT (5), CLUSTER_NODES (3),
 # SOAK_INTERVAL (60: seconds per "minute"; a smaller one only to check the script quickly).
 # No warm-up: minute 0 is the nodes just after start. Rate limiting is off (wrk is one IP).
+#
+# fresh: one node (the working tree's Release build) on its own durable PostgreSQL, chat
+# creations only (bench/lua/chats-fresh.lua, PUT /v2/chats/{fresh id}) for SOAK_MINUTES (10)
+# at the highest rate it sustains. Unless SOAK_RATE is given, that rate is found first: a
+# warm-up (BENCH_WARMUP) and an unpaced probe (SOAK_PROBE_SECONDS, 15) with wrk -t2 -c32 give
+# the node's maximum; then paced checks of SOAK_CHECK_SECONDS (20) each at 90, 80, 70 ... % of
+# it, and the first that holds its rate (≥ 97 %) with p99 ≤ SOAK_P99_MS (80) and no error is
+# the soak's rate. The soak itself is paced (common.pace) with BENCH_THREADS × BENCH_CONNECTIONS
+# (2 × 32). Every SOAK_SAMPLE_SECONDS (30) it records the node's VmRSS, its CPU, the chat
+# records inserted (pg_stat_user_tables), PostgreSQL's PSS and, when dotnet-counters is
+# installed (dotnet tool install -g dotnet-counters), the node's chat activations and GC heap.
+# RSS has levelled off when it grew less than SOAK_LEVEL_PERCENT (5) % over the second half.
+#
 # Prints markdown for bench/RESULTS.md; wrk's output and the logs go to bench/out/.
-# Exits 1 after the report if any request failed, a row is missing, or RSS did not level off.
+# Exits 1 after the report if any request failed, a record is missing, or RSS did not level off.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -23,14 +37,20 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 
 SOAK_MINUTES=${SOAK_MINUTES:-10}
+SOAK_RATE_GIVEN=${SOAK_RATE:-}
 SOAK_RATE=${SOAK_RATE:-300}
 SOAK_CONNECTIONS=${SOAK_CONNECTIONS:-8}
 SOAK_THREADS=${SOAK_THREADS:-1}
 SOAK_LEVEL_PERCENT=${SOAK_LEVEL_PERCENT:-5}
 SOAK_INTERVAL=${SOAK_INTERVAL:-60}
 CLUSTER_NODES=${CLUSTER_NODES:-3}
+SOAK_SAMPLE_SECONDS=${SOAK_SAMPLE_SECONDS:-30}
+SOAK_PROBE_SECONDS=${SOAK_PROBE_SECONDS:-15}
+SOAK_CHECK_SECONDS=${SOAK_CHECK_SECONDS:-20}
+SOAK_P99_MS=${SOAK_P99_MS:-80}
 SOAK_ENV_GIVEN=$(env | grep -E '^(SOAK_[A-Z_]+|CLUSTER_NODES)=' | sort | tr '\n' ' ' || true)
 SCRIPT=$BENCH_ROOT/bench/lua/mixed.lua
+FRESH_SCRIPT=$BENCH_ROOT/bench/lua/chats-fresh.lua
 
 SAMPLES=()   # per minute: "minute rss_kb_node1 ... nginx_pss_kb pg_pss_kb requests non2xx"
 
@@ -108,8 +128,7 @@ level_lines() {
     done
 }
 
-main() {
-    (($# == 0)) || { echo "usage: $0   (settings in the environment, see the header)" >&2; exit 2; }
+soak_mixed() {
     if ! [[ $SOAK_MINUTES =~ ^[0-9]+$ ]] || ((SOAK_MINUTES < 5)); then die "SOAK_MINUTES must be at least 5"; fi
     [[ $SOAK_INTERVAL =~ ^[1-9][0-9]*$ ]] || die "SOAK_INTERVAL must be a number of seconds"
     ensure_tools
@@ -122,9 +141,9 @@ main() {
     cluster_smoke_all "$token"
     # The smoke requests' rows, so the check at the end counts only what wrk created.
     local chats0 guests0 live0
-    chats0=$(cluster_psql "SELECT count(*) FROM chats")
-    guests0=$(cluster_psql "SELECT count(*) FROM chat_sessions")
-    live0=$(cluster_psql "SELECT count(*) FROM livechat_sessions")
+    chats0=$(grain_records chat cluster_psql)
+    guests0=$(grain_records guestSession cluster_psql)
+    live0=$(grain_records liveChatSession cluster_psql)
 
     # wrk a little longer than the last sample, so every sample is taken under load.
     local seconds=$((SOAK_MINUTES * SOAK_INTERVAL + 3)) out=$BENCH_OUT/soak.txt start minute
@@ -169,9 +188,9 @@ main() {
     # Rows written against answers: every 200 is a chat, every 201 a guest or live-chat
     # session; requests in flight when wrk stopped were answered to nobody but still wrote.
     local chats guests live rows_verdict=ok
-    chats=$(($(cluster_psql "SELECT count(*) FROM chats") - chats0))
-    guests=$(($(cluster_psql "SELECT count(*) FROM chat_sessions") - guests0))
-    live=$(($(cluster_psql "SELECT count(*) FROM livechat_sessions") - live0))
+    chats=$(($(grain_records chat cluster_psql) - chats0))
+    guests=$(($(grain_records guestSession cluster_psql) - guests0))
+    live=$(($(grain_records liveChatSession cluster_psql) - live0))
     if ((chats < ok200 || chats > ok200 + SOAK_CONNECTIONS || guests + live < ok201 ||
         guests + live > ok201 + SOAK_CONNECTIONS)); then
         rows_verdict=MISMATCH
@@ -186,9 +205,9 @@ main() {
     done
 
     echo
-    echo "command: \`${SOAK_ENV_GIVEN}bench/soak.sh\`"
+    echo "command: \`${SOAK_ENV_GIVEN}bench/soak.sh mixed\`"
     echo
-    print_machine | sed '$d'
+    print_machine
     echo "- wrk 4.1: -t$SOAK_THREADS -c$SOAK_CONNECTIONS -d${seconds}s, bench/lua/mixed.lua paced at $SOAK_RATE requests/s (delay() hands out send slots), no warm-up; ${CLUSTER_NODES} nodes behind nginx from deploy/cluster.sh, rate limiting off"
     echo
     series_table
@@ -200,7 +219,7 @@ main() {
             v["rps"], target, v["requests"], ok200, ok201, v["p50_ms"], v["p90_ms"], v["p99_ms"], v["max_ms"]
         printf "- errors: %d non-2xx (%s), %d socket errors\n", v["non2xx"], v["statuses"], sockets
     }'
-    echo "- rows written by the soak: $chats chats, $guests guest sessions + $live live-chat sessions ($((guests + live)) for $ok201 answered 201s): $rows_verdict"
+    echo "- records written by the soak: $chats chats, $guests guest sessions + $live live-chat sessions ($((guests + live)) for $ok201 answered 201s): $rows_verdict"
     echo "- error or critical lines in the nodes' logs during the soak: $node_errors (before it, at start-up: $startup_errors)"
     echo
     echo "RSS over the last 5 minutes (levelled off = grew less than ${SOAK_LEVEL_PERCENT} %):"
@@ -213,6 +232,242 @@ main() {
         log "failed: errors, missing rows or RSS still growing (see above and $BENCH_OUT)"
         exit 1
     fi
+}
+
+# ---------------------------------------------------------------------------------------
+# fresh: one node, chat creations at the highest rate it sustains
+
+FRESH_TOKEN=""
+LAST_RESULT=""     # the RESULT line of the last fresh_wrk
+RATE_LINES=()      # the rate search, one markdown table row per wrk run
+FRESH_SAMPLES=()   # per sample: "seconds rss_kb records node_ticks pg_pss_kb"
+COUNTERS_PID=""
+
+# errors_of RESULT: non-2xx answers plus socket errors.
+errors_of() {
+    echo $(($(result_field "$1" non2xx) + $(result_field "$1" connect) + $(result_field "$1" read) +
+        $(result_field "$1" write) + $(result_field "$1" timeout)))
+}
+
+# fresh_wrk PHASE SECONDS RATE OUTFILE: chats-fresh.lua on the node, paced at RATE requests/s
+# in all (0: as fast as it goes), with BENCH_THREADS × BENCH_CONNECTIONS. Sets LAST_RESULT.
+fresh_wrk() {
+    local phase=$1 seconds=$2 rate=$3 out=$4
+    run_wrk "$phase" "$seconds" "$out" "$FRESH_SCRIPT" "$NODE_URL" BENCH_TOKEN="$FRESH_TOKEN" \
+        BENCH_SCENARIO="$phase" BENCH_RATE="$rate" BENCH_THREADS="$BENCH_THREADS" -- --latency >/dev/null ||
+        die "$phase: wrk failed: $(tail -n 5 "$out")"
+    LAST_RESULT=$(grep '^RESULT ' "$out" | tail -n 1) || die "$phase: no RESULT line from wrk"
+}
+
+# rate_line LABEL TARGET: a row of the rate search's table from LAST_RESULT.
+rate_line() {
+    RATE_LINES+=("| $1 | $2 | $(result_field "$LAST_RESULT" rps) | $(result_field "$LAST_RESULT" p50_ms) | $(result_field "$LAST_RESULT" p99_ms) | $(errors_of "$LAST_RESULT") | ${3:-} |")
+}
+
+# find_rate: sets SOAK_RATE to the highest rate the node holds (see the header).
+find_rate() {
+    local max pct rate verdict
+    log "rate search: warm-up ${BENCH_WARMUP}s, unpaced probe ${SOAK_PROBE_SECONDS}s"
+    fresh_wrk warmup "$BENCH_WARMUP" 0 "$BENCH_OUT/rate-warmup.txt"
+    rate_line "warm-up, unpaced (${BENCH_WARMUP} s)" "–"
+    fresh_wrk probe "$SOAK_PROBE_SECONDS" 0 "$BENCH_OUT/rate-probe.txt"
+    max=$(result_field "$LAST_RESULT" rps)
+    rate_line "probe, unpaced (${SOAK_PROBE_SECONDS} s): the maximum" "–"
+    for pct in 90 80 70 60 50 40; do
+        rate=$(awk -v m="$max" -v p="$pct" 'BEGIN { r = int(m * p / 100 / 10) * 10; print (r < 10 ? 10 : r) }')
+        log "rate search: paced check at $rate requests/s ($pct % of $max) for ${SOAK_CHECK_SECONDS}s"
+        fresh_wrk "check-$pct" "$SOAK_CHECK_SECONDS" "$rate" "$BENCH_OUT/rate-check-$pct.txt"
+        verdict=$(awk -v rate="$rate" -v got="$(result_field "$LAST_RESULT" rps)" -v p99="$(result_field "$LAST_RESULT" p99_ms)" \
+            -v limit="$SOAK_P99_MS" -v errors="$(errors_of "$LAST_RESULT")" \
+            'BEGIN { print (got >= 0.97 * rate && p99 <= limit && errors == 0) ? "sustained" : "not sustained" }')
+        rate_line "paced check, $pct % of the maximum (${SOAK_CHECK_SECONDS} s)" "$rate" "$verdict"
+        if [[ $verdict == sustained ]]; then
+            SOAK_RATE=$rate
+            return 0
+        fi
+    done
+    die "no paced check down to 40 % of the maximum ($max requests/s) held its rate with p99 <= $SOAK_P99_MS ms"
+}
+
+# sample_fresh SECONDS: one row of FRESH_SAMPLES.
+sample_fresh() {
+    local rss records pg_pid
+    rss=$(proc_status_kb "$NODE_PID" VmRSS)
+    # Inserts as PostgreSQL's statistics count them (reported by each backend within ~1 s):
+    # a cheap reading, unlike count(*) over a table of a million rows.
+    records=$(bench_psql "SELECT coalesce(sum(n_tup_ins), 0) FROM pg_stat_user_tables WHERE relname IN ('orleansstorage', 'chats')")
+    pg_pid=$(pg_postmaster_pid "$PG_DATA")
+    FRESH_SAMPLES+=("$1 ${rss:-0} $records $(proc_stat_ticks "$NODE_PID") $(pss_kb_of_tree "$pg_pid")")
+    log "t=$1 s: RSS $(kb_to_mb "${rss:-0}") MB, $records records inserted"
+}
+
+# counters_series: "index activations heap_mb" per report of dotnet-counters' CSV (its
+# reports come every SOAK_SAMPLE_SECONDS from just before the soak's start).
+counters_series() {
+    [[ -s $BENCH_OUT/counters.csv ]] || return 0
+    awk -F, '
+        NR == 1 { next }
+        $1 != last { if (n) print n, act[n] + 0, heap[n] / 1048576; n++; last = $1 }
+        index($3, "orleans-catalog-activations[grain_type=chat]") == 1 { act[n] = $5 }
+        index($3, "dotnet.gc.last_collection.heap.size (By)") == 1 { heap[n] += $5 }
+        END { if (n) print n, act[n] + 0, heap[n] / 1048576 }' "$BENCH_OUT/counters.csv"
+}
+
+fresh_series_table() {
+    local -A act=() heap=()
+    local i a h
+    while read -r i a h; do act[$i]=$a; heap[$i]=$h; done < <(counters_series)
+    echo "| t (s) | node RSS MB | chat records inserted | creations/s in the interval | node CPU (cores) in the interval | PostgreSQL PSS MB | chat activations ¹ | GC heap MB ¹ |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+    local n=0 row prev=""
+    for row in "${FRESH_SAMPLES[@]}"; do
+        awk -v row="$row" -v prev="$prev" -v hz="$CLK_TCK" -v act="${act[$n]:-–}" -v heap="${heap[$n]:-}" 'BEGIN {
+            split(row, r, " ")
+            if (prev == "") { rate = "–"; cpu = "–" }
+            else {
+                split(prev, p, " "); dt = r[1] - p[1]
+                rate = sprintf("%.0f", (r[3] - p[3]) / dt); cpu = sprintf("%.2f", (r[4] - p[4]) / hz / dt)
+            }
+            printf "| %d | %.1f | %d | %s | %s | %.1f | %s | %s |\n", r[1], r[2] / 1024, r[3], rate, cpu, r[5] / 1024,
+                act, (heap == "" ? "–" : sprintf("%.0f", heap))
+        }'
+        prev=$row
+        n=$((n + 1))
+    done
+}
+
+stop_counters() {
+    [[ -n $COUNTERS_PID ]] || return 0
+    # TERM: a background job of a script ignores INT. Its CSV is written as it goes.
+    kill -TERM "$COUNTERS_PID" 2>/dev/null || true
+    wait "$COUNTERS_PID" 2>/dev/null || true
+    COUNTERS_PID=""
+    return 0
+}
+
+soak_fresh() {
+    [[ -z $BENCH_BASELINE ]] || die "soak.sh fresh measures the working tree's node only: unset BENCH_BASELINE"
+    if ! [[ $SOAK_MINUTES =~ ^[0-9]+$ ]] || ((SOAK_MINUTES < 2)); then die "SOAK_MINUTES must be at least 2"; fi
+    [[ $SOAK_SAMPLE_SECONDS =~ ^[1-9][0-9]*$ ]] || die "SOAK_SAMPLE_SECONDS must be a number of seconds"
+    ensure_tools
+    bench_init soak-fresh
+    trap 'rc=$?; set +e; ((rc == 0)) || log "exiting with status $rc"; stop_counters; (exit $rc); bench_cleanup' EXIT
+    build_node
+    new_signing_key
+    start_postgres
+    # Rate limiting is off because wrk sends everything from one client IP.
+    postgres_node_config "--RateLimiting:Enabled=false"
+    start_node
+    FRESH_TOKEN=$(mint_token admin)
+
+    if [[ -n $SOAK_RATE_GIVEN ]]; then
+        SOAK_RATE=$SOAK_RATE_GIVEN
+        log "rate given: $SOAK_RATE requests/s; warm-up ${BENCH_WARMUP}s"
+        fresh_wrk warmup "$BENCH_WARMUP" 0 "$BENCH_OUT/rate-warmup.txt"
+        rate_line "warm-up, unpaced (${BENCH_WARMUP} s)" "–"
+    else
+        find_rate
+    fi
+
+    local records0
+    records0=$(grain_records chat)
+    local counters
+    counters=$(command -v dotnet-counters || true)
+    [[ -n $counters || ! -x $HOME/.dotnet/tools/dotnet-counters ]] || counters=$HOME/.dotnet/tools/dotnet-counters
+    if [[ -n $counters ]]; then
+        "$counters" collect -p "$NODE_PID" --format csv --refresh-interval "$SOAK_SAMPLE_SECONDS" \
+            --counters System.Runtime,Microsoft.Orleans -o "$BENCH_OUT/counters.csv" >"$BENCH_OUT/counters.log" 2>&1 &
+        COUNTERS_PID=$!
+    else
+        log "dotnet-counters not installed: no activation and GC heap columns"
+    fi
+
+    local seconds=$((SOAK_MINUTES * 60 + 3)) out=$BENCH_OUT/soak.txt start n
+    local samples=$((SOAK_MINUTES * 60 / SOAK_SAMPLE_SECONDS))
+    log "soak: ${SOAK_MINUTES} min of chat creations paced at $SOAK_RATE requests/s (wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS), a sample every ${SOAK_SAMPLE_SECONDS}s"
+    sample_fresh 0
+    start=$EPOCHREALTIME
+    env BENCH_PHASE=soak BENCH_SCENARIO=soak BENCH_TOKEN="$FRESH_TOKEN" BENCH_RATE="$SOAK_RATE" BENCH_THREADS="$BENCH_THREADS" \
+        wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"${seconds}s" --latency -s "$FRESH_SCRIPT" "$NODE_URL" >"$out" 2>&1 &
+    WRK_PID=$!
+    for ((n = 1; n <= samples; n++)); do
+        # sleep in the background + wait: a signal interrupts wait at once (trap cleanup).
+        sleep "$(awk -v s="$start" -v t="$((n * SOAK_SAMPLE_SECONDS))" -v now="$EPOCHREALTIME" \
+            'BEGIN { d = s + t - now; printf "%.3f", (d > 0 ? d : 0) }')" &
+        wait $!
+        kill -0 "$WRK_PID" 2>/dev/null || die "wrk exited early: $(tail -n 5 "$out")"
+        kill -0 "$NODE_PID" 2>/dev/null || die "the node died"
+        sample_fresh $((n * SOAK_SAMPLE_SECONDS))
+    done
+    local rc=0
+    wait "$WRK_PID" || rc=$?
+    WRK_PID=""
+    ((rc == 0)) || die "wrk failed ($rc): $(tail -n 5 "$out")"
+    stop_counters
+    cat "$out" >&2
+
+    local result errors ok records verdict=ok hwm
+    result=$(grep '^RESULT ' "$out" | tail -n 1) || die "no RESULT line from wrk"
+    errors=$(errors_of "$result")
+    ((errors == 0)) || BENCH_FAILED=1
+    ok=$(($(result_field "$result" requests) - $(result_field "$result" non2xx)))
+    records=$(($(grain_records chat) - records0))
+    if ((records < ok || records > ok + BENCH_CONNECTIONS)); then verdict=MISMATCH; BENCH_FAILED=1; fi
+    hwm=$(proc_status_kb "$NODE_PID" VmHWM)
+
+    local half=${FRESH_SAMPLES[$((samples / 2))]} last=${FRESH_SAMPLES[$samples]} level
+    level=$(awk -v a="$(cut -d' ' -f2 <<<"$half")" -v b="$(cut -d' ' -f2 <<<"$last")" -v ta="$(cut -d' ' -f1 <<<"$half")" \
+        -v tb="$(cut -d' ' -f1 <<<"$last")" -v limit="$SOAK_LEVEL_PERCENT" 'BEGIN {
+        g = (b - a) / a * 100
+        printf "%.1f MB at t=%d s, %.1f MB at t=%d s: %+.1f %% over the second half: %s", a / 1024, ta, b / 1024, tb, g,
+            (g < limit) ? "levelled off" : "STILL GROWING"
+    }')
+    local level_failed=0
+    [[ $level == *"levelled off" ]] || level_failed=1
+
+    echo
+    echo "command: \`${BENCH_ENV_GIVEN}${SOAK_ENV_GIVEN}bench/soak.sh fresh\`"
+    echo
+    print_machine
+    echo "- one node on its own durable PostgreSQL, rate limiting off; wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS, bench/lua/chats-fresh.lua (every request creates a chat)"
+    echo
+    echo "Rate search (wrk, one run after the other on the same node):"
+    echo
+    echo "| run | target requests/s | requests/s | p50 ms | p99 ms | non-2xx + socket errors | verdict (≥ 97 % of the target, p99 ≤ $SOAK_P99_MS ms, no errors) |"
+    echo "|---|---:|---:|---:|---:|---:|---|"
+    printf '%s\n' "${RATE_LINES[@]}"
+    echo
+    echo "Soak: ${SOAK_MINUTES} min paced at **$SOAK_RATE requests/s**, a sample every ${SOAK_SAMPLE_SECONDS} s (t=0: just before the soak, after the rate search):"
+    echo
+    fresh_series_table
+    echo
+    echo "¹ from \`dotnet-counters collect --refresh-interval $SOAK_SAMPLE_SECONDS\` (orleans-catalog-activations for grain_type=chat; dotnet.gc.last_collection.heap.size summed over the generations), its n-th report beside the n-th sample: the same time to within a second or two."
+    echo
+    awk -v r="$result" -v target="$SOAK_RATE" 'BEGIN {
+        n = split(r, kv, " ")
+        for (i = 2; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
+        printf "- achieved: %.1f requests/s (target %d), %d requests; p50 %s ms, p90 %s ms, p99 %s ms, max %s ms\n",
+            v["rps"], target, v["requests"], v["p50_ms"], v["p90_ms"], v["p99_ms"], v["max_ms"]
+        printf "- errors: %d non-2xx (%s), %d socket errors\n", v["non2xx"], v["statuses"], v["connect"] + v["read"] + v["write"] + v["timeout"]
+    }'
+    echo "- chat records written during the soak: $records for $ok answered requests (up to $BENCH_CONNECTIONS more in flight when wrk stopped): $verdict"
+    echo "- node RSS: $level; peak (VmHWM since start, rate search included) $(kb_to_mb "$hwm") MB"
+    echo
+    echo "wrk output, counters and logs: ${BENCH_OUT#"$BENCH_ROOT"/}/"
+
+    if ((BENCH_FAILED || level_failed)); then
+        log "failed: errors, missing records or RSS still growing (see above and $BENCH_OUT)"
+        exit 1
+    fi
+}
+
+main() {
+    (($# <= 1)) || { echo "usage: $0 [mixed|fresh]   (settings in the environment, see the header)" >&2; exit 2; }
+    case ${1:-mixed} in
+        mixed) soak_mixed ;;
+        fresh) soak_fresh ;;
+        *) echo "usage: $0 [mixed|fresh]   (settings in the environment, see the header)" >&2; exit 2 ;;
+    esac
 }
 
 main "$@"

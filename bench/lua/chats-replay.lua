@@ -1,5 +1,6 @@
 -- PUT /v2/chats/{chatId} on one chat id that already exists: every request is an idempotent
--- replay that returns the stored chat (the insert finds a conflict, then the read-back).
+-- replay that returns the stored chat (before Orleans: the insert finds a conflict, then the
+-- read-back; on Orleans: the chat grain's activation answers from memory).
 -- The chat id is the URL's path; bench/chats.sh creates the chat with curl first.
 -- Body: the spec's full "Request Body" example (bench/payloads/chats-put.json).
 -- Env: BENCH_TOKEN (a Bearer token whose role may create chats).

@@ -134,6 +134,44 @@ function common.install(scenario, on_init)
    end
 end
 
+-- Pacing at a fixed total rate (bench/soak.sh). With BENCH_RATE > 0 (total requests/s over
+-- all threads; BENCH_THREADS is wrk's -t, to split it) this defines wrk's delay() hook and
+-- returns the rate; otherwise it defines nothing (as fast as possible) and returns nil.
+-- wrk calls delay() before each request of a connection and waits that many ms. Each thread
+-- keeps a schedule of send slots, one every THREADS * 1000 / RATE ms, and a connection that
+-- asks is given the next free slot. The rate is therefore fixed as long as there are more
+-- connections than requests in flight (rate × latency); a slot that passed while every
+-- connection was busy is skipped, not caught up in a burst. wrk's latency figures start when
+-- a request is written, so the waiting is not counted in them.
+function common.pace()
+   local rate = tonumber(common.env("BENCH_RATE", "0"))
+   if rate == nil or rate <= 0 then return nil end
+   local threads = tonumber(common.env("BENCH_THREADS", "1"))
+   local interval_ms = threads * 1000 / rate
+
+   local ffi = require("ffi")
+   ffi.cdef [[
+      typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+      int clock_gettime(int clock_id, bench_timespec *tp);
+   ]]
+   local CLOCK_MONOTONIC = 1
+   local ts = ffi.new("bench_timespec")
+   local function now_ms()
+      ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
+      return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+   end
+
+   local last_slot = nil   -- the send time (ms) last handed to a connection (per thread)
+   function delay()
+      local now = now_ms()
+      local slot = last_slot and last_slot + interval_ms or now
+      if slot < now then slot = now end
+      last_slot = slot
+      return math.floor(slot - now + 0.5)
+   end
+   return rate
+end
+
 -- Sets the headers every endpoint benchmarked here needs.
 function common.json_request(method, body, token)
    wrk.method = method

@@ -11,33 +11,14 @@
 -- rate), BENCH_SCENARIO (name in the RESULT line, default "mixed").
 -- Run: BENCH_TOKEN=... BENCH_RATE=300 BENCH_THREADS=1 wrk -t1 -c8 -d600s --latency -s bench/lua/mixed.lua http://127.0.0.1:PORT
 --
--- Pacing: wrk calls delay() before each request of a connection and waits that many ms.
--- Each thread keeps a schedule of send slots, one every THREADS * 1000 / RATE ms, and a
--- connection that asks is given the next free slot. The rate is therefore fixed as long as
--- there are more connections than requests in flight (rate × latency); a slot that passed
--- while every connection was busy is skipped, not caught up in a burst. wrk's latency
--- figures start when a request is written, so the waiting is not counted in them.
+-- Pacing: common.pace() (see common.lua): send slots handed out by wrk's delay() hook.
 
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 package.path = dir .. "?.lua;" .. package.path
 local common = require("common")
-local ffi = require("ffi")
-
-ffi.cdef [[
-   typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
-   int clock_gettime(int clock_id, bench_timespec *tp);
-]]
-local CLOCK_MONOTONIC = 1
-local ts = ffi.new("bench_timespec")
-local function now_ms()
-   ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
-   return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
-end
 
 local token = common.env("BENCH_TOKEN")
-local rate = tonumber(common.env("BENCH_RATE", "0"))
-local threads = tonumber(common.env("BENCH_THREADS", "1"))
-local interval_ms = rate > 0 and threads * 1000 / rate or 0
+local rate = common.pace()
 
 local format = string.format
 local chat_body = common.read_file(dir .. "../payloads/chats-put.json")
@@ -46,7 +27,6 @@ local livechat_body = '{"name": "Budi", "city": "Solo", "country": "Indonesia"}'
 
 -- Per-thread state (each thread loads this file into its own Lua state).
 local turn = 0
-local last_slot = nil   -- the send time (ms) last handed to a connection
 ok200, ok201 = 0, 0
 
 common.install(common.env("BENCH_SCENARIO", "mixed"), function()
@@ -75,17 +55,7 @@ function done(summary, latency, requests)
       n201 = n201 + (thread:get("ok201") or 0)
    end
    io.write(format("MIX status200_chats=%d status201_sessions=%d target_rate=%s\n", n200, n201,
-      rate > 0 and tostring(rate) or "max"))
-end
-
-if rate > 0 then
-   function delay()
-      local now = now_ms()
-      local slot = last_slot and last_slot + interval_ms or now
-      if slot < now then slot = now end
-      last_slot = slot
-      return math.floor(slot - now + 0.5)
-   end
+      rate and tostring(rate) or "max"))
 end
 
 function request()

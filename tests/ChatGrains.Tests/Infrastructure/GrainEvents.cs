@@ -7,7 +7,8 @@ namespace ChatGrains.Tests.Infrastructure;
 
 /// <summary>
 /// What the event streams delivered, recorded by implicit subscribers that run in the test
-/// process's silos (every in-process node and test cluster loads this assembly's grains).
+/// process's silos (every in-process node and test cluster loads this assembly's grains), one
+/// activation per stream partition.
 /// <para>
 /// To know that every event of a stream has arrived without waiting for time, a test publishes
 /// a marker on the same stream after its requests completed: a stream delivers in order, so when
@@ -18,22 +19,34 @@ public static class GrainEvents
 {
     private static readonly ConcurrentDictionary<string, Stream> Streams = new(StringComparer.Ordinal);
 
-    /// <summary>Events of a stream (markers excluded), once every event published before this call has arrived.</summary>
-    public static async Task<IReadOnlyList<object>> DeliveredAsync(IGrainFactory grains, StreamId id)
+    /// <summary>
+    /// The events of one grain (by its id) delivered on its kind's stream, once every event
+    /// published there before this call has arrived.
+    /// </summary>
+    public static Task<IReadOnlyList<object>> DeliveredAsync(IGrainFactory grains, string @namespace, Guid key) =>
+        DeliveredAsync(grains, EventStreamIds.For(@namespace, key), key.ToString());
+
+    public static Task<IReadOnlyList<object>> DeliveredAsync(IGrainFactory grains, string @namespace, string key) =>
+        DeliveredAsync(grains, EventStreamIds.For(@namespace, key), key);
+
+    private static async Task<IReadOnlyList<object>> DeliveredAsync(IGrainFactory grains, StreamId id, string grainKey)
     {
         var stream = StreamOf(id);
         var marker = Guid.NewGuid();
         var arrived = stream.Expect(marker);
         await grains.GetGrain<IEventMarkerGrain>(0).Publish(id, marker);
         await arrived.WaitAsync(TimeSpan.FromSeconds(30));
-        return stream.Events;
+        return [.. stream.Events.Where(e => string.Equals(GrainKeyOf(e), grainKey, StringComparison.OrdinalIgnoreCase))];
     }
 
-    public static Task<IReadOnlyList<object>> DeliveredAsync(IGrainFactory grains, string @namespace, Guid key) =>
-        DeliveredAsync(grains, StreamId.Create(@namespace, key));
-
-    public static Task<IReadOnlyList<object>> DeliveredAsync(IGrainFactory grains, string @namespace, string key) =>
-        DeliveredAsync(grains, StreamId.Create(@namespace, key));
+    /// <summary>The id of the grain an event is about (a partition's stream carries many grains' events).</summary>
+    private static string? GrainKeyOf(object @event) => @event switch
+    {
+        ChatCreated created => created.ChatId.ToString(),
+        GuestSessionStarted started => started.SessionKey,
+        LiveChatSessionStarted started => started.SessionId.ToString(),
+        _ => null,
+    };
 
     internal static void Record(StreamId id, object @event)
     {
@@ -103,10 +116,10 @@ public abstract class EventRecorder : Grain, IStreamSubscriptionObserver, IAsync
 }
 
 [ImplicitStreamSubscription(EventStreams.ChatCreated)]
-public sealed class ChatCreatedRecorder : EventRecorder, IGrainWithGuidKey;
+public sealed class ChatCreatedRecorder : EventRecorder, IGrainWithStringKey;
 
 [ImplicitStreamSubscription(EventStreams.GuestSessionStarted)]
 public sealed class GuestSessionStartedRecorder : EventRecorder, IGrainWithStringKey;
 
 [ImplicitStreamSubscription(EventStreams.LiveChatSessionStarted)]
-public sealed class LiveChatSessionStartedRecorder : EventRecorder, IGrainWithGuidKey;
+public sealed class LiveChatSessionStartedRecorder : EventRecorder, IGrainWithStringKey;
