@@ -1,3 +1,5 @@
+using System.Runtime.Versioning;
+
 namespace ChatGrains.Silo;
 
 /// <summary>
@@ -29,9 +31,15 @@ public static class PrivateFiles
     }
 
     /// <summary>Options that create a new file 0600, failing if it exists.</summary>
-    public static FileStreamOptions NewFile() => OperatingSystem.IsWindows()
-        ? new FileStreamOptions { Mode = System.IO.FileMode.CreateNew, Access = FileAccess.Write }
-        : new FileStreamOptions { Mode = System.IO.FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = FileMode };
+    public static FileStreamOptions NewFile()
+    {
+        var options = new FileStreamOptions { Mode = System.IO.FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = FileMode;
+        }
+        return options;
+    }
 
     /// <summary>
     /// Creates the file empty and 0600 if it is missing, and takes group's and others' access away if
@@ -55,13 +63,14 @@ public static class PrivateFiles
     /// <summary>Takes group's and others' access away from the file if it exists.</summary>
     public static void RestrictIfPresent(string path)
     {
-        if (File.Exists(path) && IsOpenToGroupOrOthers(path))
+        if (!OperatingSystem.IsWindows() && File.Exists(path) && IsOpenToGroupOrOthers(path))
         {
             File.SetUnixFileMode(path, File.GetUnixFileMode(path) & ~GroupOrOthers);
         }
     }
 
     /// <summary>Whether anyone but the owner may read, write or run it (always false on Windows).</summary>
+    [UnsupportedOSPlatformGuard("windows")]
     public static bool IsOpenToGroupOrOthers(string path) =>
         !OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & GroupOrOthers) != 0;
 }

@@ -11,20 +11,26 @@ namespace ChatGrains.Tests.Chats;
 public static class Tokens
 {
     /// <param name="node">Whose key signs, unless <paramref name="credentials"/> say otherwise.</param>
-    /// <param name="role">A role, an array of roles, or none.</param>
+    /// <param name="role">The role, or none.</param>
+    /// <param name="roles">Several roles, in place of <paramref name="role"/>.</param>
     public static string Create(
         TestNode node,
-        object? role = "admin",
+        string? role = "admin",
         string issuer = "chatgrains",
         string audience = "chatgrains",
         DateTime? expires = null,
         SigningCredentials? credentials = null,
         Guid? subject = null,
         string type = TokenTypes.Staff,
-        IDictionary<string, object>? header = null)
+        IDictionary<string, object>? header = null,
+        string[]? roles = null)
     {
         var claims = new Dictionary<string, object> { ["sub"] = (subject ?? Guid.NewGuid()).ToString() };
-        if (role is not null)
+        if (roles is not null)
+        {
+            claims["role"] = roles;
+        }
+        else if (role is not null)
         {
             claims["role"] = role;
         }
@@ -71,8 +77,8 @@ public static class Tokens
         ("visitor role with no typ", node => WithoutTyp(node, Roles.Visitor)),
         ("admin role with the visitor typ", node => Create(node, role: Roles.Admin, type: TokenTypes.Visitor)),
         ("commercial role with the visitor typ", node => Create(node, role: Roles.Commercial, type: TokenTypes.Visitor)),
-        ("visitor and admin roles with the visitor typ", node => Create(node, role: new[] { Roles.Visitor, Roles.Admin }, type: TokenTypes.Visitor)),
-        ("visitor and admin roles with the staff typ", node => Create(node, role: new[] { Roles.Visitor, Roles.Admin })),
+        ("visitor and admin roles with the visitor typ", node => Create(node, roles: [Roles.Visitor, Roles.Admin], type: TokenTypes.Visitor)),
+        ("visitor and admin roles with the staff typ", node => Create(node, roles: [Roles.Visitor, Roles.Admin])),
         ("an unknown typ", node => Create(node, type: "at+jwt")),
         ("a crit header", node => Create(node, header: new Dictionary<string, object>
         {
