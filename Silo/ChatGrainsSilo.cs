@@ -9,6 +9,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
@@ -63,8 +64,13 @@ public static class ChatGrainsSilo
         }
         else
         {
+            // PersistKeysToFileSystem would let the repository create the folder with the umask's mode;
+            // the key files are 0600 already, the folder is made 0700 first, when the keys are first read.
             var storage = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
-            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(storage.DataDirectory, "keys")));
+            var keys = Path.Combine(storage.DataDirectory, "keys");
+            services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp =>
+                new ConfigureOptions<KeyManagementOptions>(options => options.XmlRepository =
+                    new FileSystemXmlRepository(new DirectoryInfo(PrivateFiles.CreateFolder(keys)), sp.GetRequiredService<ILoggerFactory>())));
         }
     }
 

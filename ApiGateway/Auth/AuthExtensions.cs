@@ -21,6 +21,10 @@ public static class AuthExtensions
                 "Jwt:Issuer and Jwt:Audience must not be empty.")
             .Validate(o => o.SessionTokenLifetime > TimeSpan.Zero,
                 "Jwt:SessionTokenLifetime must be positive.")
+            .Validate(o => o.MaxTokenLifetime > TimeSpan.Zero,
+                "Jwt:MaxTokenLifetime must be positive.")
+            .Validate(o => o.SessionTokenLifetime <= o.MaxTokenLifetime,
+                "Jwt:SessionTokenLifetime must not exceed Jwt:MaxTokenLifetime (24 hours unless configured).")
             .ValidateOnStart();
         services.AddSingleton<SigningKeys>();
         services.AddSingleton<TokenIssuer>();
@@ -47,6 +51,8 @@ public static class AuthExtensions
                     ValidAudience = jwt.Value.Audience,
                     IssuerSigningKeys = keys.VerificationKeys,
                     ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
+                    // Replaces ValidTypes: typ must match the role, and no crit header is accepted.
+                    TypeValidator = TokenTypes.ValidateHeader,
                     RequireSignedTokens = true,
                     RequireExpirationTime = true,
                     ClockSkew = TimeSpan.FromSeconds(30),

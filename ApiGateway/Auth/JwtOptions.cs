@@ -16,6 +16,9 @@ public sealed class JwtOptions
     public string[] VerificationKeyPaths { get; set; } = [];
 
     public TimeSpan SessionTokenLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>The longest a token may live: a leaked token stays usable no longer than this.</summary>
+    public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromHours(24);
 }
 
 /// <summary>The roles a token's <c>role</c> claim may carry.</summary>

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 using ChatGrains.Silo;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
@@ -9,14 +10,22 @@ namespace ChatGrains.ApiGateway.Auth;
 /// The RSA key this node signs with and every key it accepts, each with its <c>kid</c>
 /// (the RFC 7638 thumbprint, so nodes holding the same key agree on its id without talking).
 /// </summary>
-public sealed class SigningKeys
+public sealed partial class SigningKeys
 {
     public const string GeneratedKeyFileName = "jwt-signing-key.pem";
 
-    public SigningKeys(IOptions<JwtOptions> jwt, IOptions<StorageOptions> storage)
+    public SigningKeys(IOptions<JwtOptions> jwt, IOptions<StorageOptions> storage, ILogger<SigningKeys> logger)
     {
-        var signingKeyPath = jwt.Value.SigningKeyPath
-            ?? LoadOrGenerate(Path.Combine(storage.Value.DataDirectory, GeneratedKeyFileName));
+        var signingKeyPath = jwt.Value.SigningKeyPath;
+        if (signingKeyPath is null)
+        {
+            signingKeyPath = LoadOrGenerate(Path.Combine(storage.Value.DataDirectory, GeneratedKeyFileName));
+        }
+        else if (File.Exists(signingKeyPath) && PrivateFiles.IsOpenToGroupOrOthers(signingKeyPath))
+        {
+            // Not fatal (a mounted secret may be shared on purpose), but whoever reads it can sign tokens.
+            LogKeyOpenToOthers(logger, signingKeyPath, Convert.ToString((int)File.GetUnixFileMode(signingKeyPath), 8));
+        }
         SigningKey = Load(signingKeyPath, "Jwt:SigningKeyPath", includePrivate: true);
         VerificationKeys =
         [
@@ -67,29 +76,41 @@ public sealed class SigningKeys
     private static RsaSecurityKey Public(RsaSecurityKey key) =>
         new(new RSAParameters { Modulus = key.Parameters.Modulus, Exponent = key.Parameters.Exponent }) { KeyId = key.KeyId };
 
-    /// <summary>A single node keeps one generated key in its data folder, so restarts keep tokens valid.</summary>
+    /// <summary>
+    /// A single node keeps one generated key in its data folder, so restarts keep tokens valid. It is
+    /// written whole to a 0600 temp file beside it and renamed into place: a crash never leaves a
+    /// truncated key, and of nodes starting together on one folder the first rename wins for all.
+    /// </summary>
     private static string LoadOrGenerate(string path)
     {
         if (File.Exists(path))
         {
             return path;
         }
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        using var rsa = RSA.Create(2048);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
+        var folder = PrivateFiles.CreateFolder(Path.GetDirectoryName(path)!);
+        var temporary = Path.Combine(folder, $".{GeneratedKeyFileName}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using var writer = new StreamWriter(path, options);
-            writer.Write(rsa.ExportPkcs8PrivateKeyPem());
+            using (var rsa = RSA.Create(2048))
+            using (var file = new FileStream(temporary, PrivateFiles.NewFile()))
+            {
+                file.Write(Encoding.ASCII.GetBytes(rsa.ExportPkcs8PrivateKeyPem()));
+                file.Flush(flushToDisk: true);
+            }
+            // No overwrite: on Unix a hard link, which fails if another node's key is already there.
+            File.Move(temporary, path, overwrite: false);
         }
         catch (IOException) when (File.Exists(path))
         {
             // Another process generated it first: use theirs.
         }
+        finally
+        {
+            File.Delete(temporary);
+        }
         return path;
     }
+
+    [LoggerMessage(LogLevel.Warning, "Jwt:SigningKeyPath '{Path}' is open to group or others (mode {Mode}); whoever can read it can sign tokens: chmod 600 it")]
+    private static partial void LogKeyOpenToOthers(ILogger logger, string path, string mode);
 }

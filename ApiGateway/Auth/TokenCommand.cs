@@ -1,21 +1,26 @@
 using System.Globalization;
+using Microsoft.Extensions.Options;
 
 namespace ChatGrains.ApiGateway.Auth;
 
 /// <summary>
-/// <c>ApiGateway token --role admin|commercial|visitor --sub &lt;uuid&gt; [--lifetime hh:mm:ss]</c>:
-/// prints a token signed with the node's configured key, for operators and tests.
+/// <c>ApiGateway token --role admin|commercial|visitor --sub &lt;uuid&gt; [--lifetime [d.]hh:mm:ss]</c>:
+/// prints a token signed with the node's configured key, for operators and tests. The lifetime is an
+/// hour unless asked, and never more than <c>Jwt:MaxTokenLifetime</c> (24 hours unless configured).
 /// </summary>
 public static class TokenCommand
 {
-    private const string Usage = "usage: ApiGateway token --role admin|commercial|visitor --sub <uuid> [--lifetime hh:mm:ss]";
+    private const string Usage = "usage: ApiGateway token --role admin|commercial|visitor --sub <uuid> [--lifetime [d.]hh:mm:ss]";
+
+    private static readonly TimeSpan DefaultLifetime = TimeSpan.FromHours(1);
 
     public static bool IsInvoked(string[] args) => args is ["token", ..];
 
     public static int Run(IServiceProvider services, string[] args, TextWriter output, TextWriter error)
     {
         string? role = null, subject = null;
-        var lifetime = TimeSpan.FromHours(1);
+        var maximum = services.GetRequiredService<IOptions<JwtOptions>>().Value.MaxTokenLifetime;
+        TimeSpan? lifetime = null;
         for (var i = 1; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
@@ -49,7 +54,17 @@ public static class TokenCommand
             return 2;
         }
 
-        output.WriteLine(services.GetRequiredService<TokenIssuer>().Issue(sub.ToString(), role, lifetime));
+        if (lifetime > maximum)
+        {
+            error.WriteLine($"--lifetime: {lifetime.Value.ToString("c", CultureInfo.InvariantCulture)} is longer than Jwt:MaxTokenLifetime ({maximum.ToString("c", CultureInfo.InvariantCulture)}); ask for less, or raise the setting.");
+            return 2;
+        }
+
+        // An hour unless asked, but never past the configured maximum.
+        var issued = services.GetRequiredService<TokenIssuer>().Issue(sub.ToString(), role, lifetime ?? Min(DefaultLifetime, maximum));
+        output.WriteLine(issued);
         return 0;
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

@@ -4,7 +4,10 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace ChatGrains.ApiGateway.Auth;
 
-/// <summary>Signs this service's JWTs: RS256, with <c>kid</c>, issuer, audience and lifetime.</summary>
+/// <summary>
+/// Signs this service's JWTs: RS256, with <c>kid</c>, issuer, audience, lifetime (at most
+/// <c>Jwt:MaxTokenLifetime</c>) and the <c>typ</c> of the role (<see cref="TokenTypes"/>).
+/// </summary>
 public sealed class TokenIssuer(SigningKeys keys, IOptions<JwtOptions> options, TimeProvider clock)
 {
     private readonly JsonWebTokenHandler _handler = new();
@@ -15,6 +18,11 @@ public sealed class TokenIssuer(SigningKeys keys, IOptions<JwtOptions> options, 
     /// <summary>A token valid from <paramref name="issuedAt"/>: a session's token carries the session's own times.</summary>
     public string Issue(string subject, string role, DateTimeOffset issuedAt, TimeSpan lifetime, IReadOnlyDictionary<string, object>? extraClaims = null)
     {
+        var maximum = options.Value.MaxTokenLifetime;
+        if (lifetime <= TimeSpan.Zero || lifetime > maximum)
+        {
+            throw new ArgumentOutOfRangeException(nameof(lifetime), lifetime, $"A token lives more than zero and at most Jwt:MaxTokenLifetime ({maximum}).");
+        }
         var now = issuedAt.UtcDateTime;
         var claims = new Dictionary<string, object>(StringComparer.Ordinal)
         {
@@ -35,6 +43,7 @@ public sealed class TokenIssuer(SigningKeys keys, IOptions<JwtOptions> options, 
             NotBefore = now,
             Expires = now + lifetime,
             SigningCredentials = keys.SigningCredentials,
+            TokenType = TokenTypes.For(role),
         });
     }
 }

@@ -35,6 +35,20 @@ public static class TrustedProxies
         return options.KnownProxies.Count > 0 ? app.UseForwardedHeaders() : app;
     }
 
+    /// <summary>Whether the connection's peer (the socket, not <c>X-Forwarded-For</c>) is a configured proxy.</summary>
+    public static bool IsKnownProxy(ForwardedHeadersOptions options, IPAddress? peer)
+    {
+        if (peer is null)
+        {
+            return false;
+        }
+        if (peer.IsIPv4MappedToIPv6)
+        {
+            peer = peer.MapToIPv4();
+        }
+        return options.KnownProxies.Contains(peer);
+    }
+
     private static List<IPAddress> Parse(string[] proxies) =>
     [
         .. proxies.Select(proxy => IPAddress.TryParse(proxy, out var address)

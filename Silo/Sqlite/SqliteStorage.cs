@@ -6,10 +6,15 @@ namespace ChatGrains.Silo.Sqlite;
 /// <summary>The embedded database of a single node: one file, WAL mode, writers serialised by SQLite.</summary>
 internal sealed class SqliteStorage : IStorageProvider
 {
-
     public SqliteStorage(string path)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var fullPath = Path.GetFullPath(path);
+        PrivateFiles.CreateFolder(Path.GetDirectoryName(fullPath)!);
+        // SQLite creates -wal and -shm with the database file's mode, so an empty 0600 file made
+        // here (SQLite takes it for an empty database) keeps all three private.
+        PrivateFiles.Restrict(fullPath);
+        PrivateFiles.RestrictIfPresent(fullPath + "-wal");
+        PrivateFiles.RestrictIfPresent(fullPath + "-shm");
         ConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,

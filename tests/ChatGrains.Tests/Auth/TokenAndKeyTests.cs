@@ -27,6 +27,7 @@ public sealed class TokenAndKeyTests(SqliteNodeFixture fixture) : IClassFixture<
         var token = output.ToString().Trim();
         var jwt = new JsonWebToken(token);
         Assert.Equal("RS256", jwt.Alg);
+        Assert.Equal("JWT", jwt.Typ);
         Assert.Equal("commercial", jwt.GetClaim("role").Value);
         Assert.InRange(jwt.ValidTo - jwt.ValidFrom, TimeSpan.FromMinutes(4.9), TimeSpan.FromMinutes(5.1));
         using var client = new HttpClient { BaseAddress = Node.BaseAddress };
@@ -50,6 +51,100 @@ public sealed class TokenAndKeyTests(SqliteNodeFixture fixture) : IClassFixture<
         Assert.Equal(2, exitCode);
         Assert.Empty(output.ToString());
         Assert.NotEmpty(error.ToString());
+    }
+
+    [Fact]
+    public void TheTokenCommandRefusesALifetimeLongerThanTheMaximumNamingTheSetting()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var exitCode = TokenCommand.Run(Node.Services, ["token", "--role", "admin", "--sub", Guid.NewGuid().ToString(), "--lifetime", "1.00:00:01"], output, error);
+
+        Assert.Equal(2, exitCode);
+        Assert.Empty(output.ToString());
+        Assert.Contains("--lifetime: 1.00:00:01 is longer than Jwt:MaxTokenLifetime (1.00:00:00)", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheTokenCommandIssuesTheMaximumLifetimeItself()
+    {
+        var output = new StringWriter();
+
+        var exitCode = TokenCommand.Run(Node.Services, ["token", "--role", "admin", "--sub", Guid.NewGuid().ToString(), "--lifetime", "1.00:00:00"], output, new StringWriter());
+
+        Assert.Equal(0, exitCode);
+        var jwt = new JsonWebToken(output.ToString().Trim());
+        Assert.Equal(TimeSpan.FromHours(24), jwt.ValidTo - jwt.ValidFrom);
+    }
+
+    [Fact]
+    public async Task AConfiguredMaximumLifetimeAlsoShortensTheDefaultOne()
+    {
+        await using var node = await TestNode.StartOnSqliteAsync(new Dictionary<string, string?>
+        {
+            ["Jwt:MaxTokenLifetime"] = "00:20:00",
+            ["Jwt:SessionTokenLifetime"] = "00:20:00",
+        });
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var byDefault = TokenCommand.Run(node.Services, ["token", "--role", "admin", "--sub", Guid.NewGuid().ToString()], output, new StringWriter());
+        var tooLong = TokenCommand.Run(node.Services, ["token", "--role", "admin", "--sub", Guid.NewGuid().ToString(), "--lifetime", "00:21:00"], new StringWriter(), error);
+
+        Assert.Equal(0, byDefault);
+        var jwt = new JsonWebToken(output.ToString().Trim());
+        Assert.Equal(TimeSpan.FromMinutes(20), jwt.ValidTo - jwt.ValidFrom);
+        Assert.Equal(2, tooLong);
+        Assert.Contains("Jwt:MaxTokenLifetime (00:20:00)", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASessionLifetimeLongerThanTheMaximumRefusesToStartNamingBothSettings()
+    {
+        var exception = Assert.ThrowsAny<OptionsValidationException>(() => ChatGrainsApp.Build(
+        [
+            "--urls=http://127.0.0.1:0",
+            $"--Storage:SqlitePath={Path.Combine(Path.GetTempPath(), $"chatgrains-node-{Guid.NewGuid():N}", "chatgrains.db")}",
+            "--Jwt:SessionTokenLifetime=2.00:00:00",
+        ]));
+
+        Assert.Contains("Jwt:SessionTokenLifetime", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("Jwt:MaxTokenLifetime", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(Roles.Visitor, "visitor+jwt")]
+    [InlineData(Roles.Commercial, "JWT")]
+    [InlineData(Roles.Admin, "JWT")]
+    public void TheIssuerTypesEachTokenByItsRole(string role, string type)
+    {
+        var token = new JsonWebToken(Node.Token(role, Guid.NewGuid()));
+
+        Assert.Equal(type, token.Typ);
+        Assert.Equal(role, token.GetClaim("role").Value);
+    }
+
+    [Fact]
+    public async Task AServiceThatExpectsStaffTokensRefusesAVisitorsToken()
+    {
+        // What another service trusting this issuer does when it checks typ (RFC 8725 §3.11).
+        var jwks = new JsonWebKeySet(await Node.Client.GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative)));
+        var staffOnly = new TokenValidationParameters
+        {
+            ValidIssuer = "chatgrains",
+            ValidAudience = "chatgrains",
+            IssuerSigningKeys = jwks.GetSigningKeys(),
+            ValidAlgorithms = ["RS256"],
+            ValidTypes = ["JWT"],
+        };
+
+        var visitor = await new JsonWebTokenHandler().ValidateTokenAsync(Node.Token(Roles.Visitor, Guid.NewGuid()), staffOnly);
+        var admin = await new JsonWebTokenHandler().ValidateTokenAsync(Node.Token(Roles.Admin, Guid.NewGuid()), staffOnly);
+
+        Assert.False(visitor.IsValid);
+        Assert.IsType<SecurityTokenInvalidTypeException>(visitor.Exception);
+        Assert.True(admin.IsValid, admin.Exception?.Message);
     }
 
     [Fact]

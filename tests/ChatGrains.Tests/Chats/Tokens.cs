@@ -10,6 +10,9 @@ namespace ChatGrains.Tests.Chats;
 /// <summary>Tokens a node must reject, each wrong in exactly one way.</summary>
 public static class Tokens
 {
+    /// <param name="node">Whose key signs, unless <paramref name="credentials"/> say otherwise.</param>
+    /// <param name="role">The role, or none.</param>
+    /// <param name="roles">Several roles, in place of <paramref name="role"/>.</param>
     public static string Create(
         TestNode node,
         string? role = "admin",
@@ -17,10 +20,17 @@ public static class Tokens
         string audience = "chatgrains",
         DateTime? expires = null,
         SigningCredentials? credentials = null,
-        Guid? subject = null)
+        Guid? subject = null,
+        string type = TokenTypes.Staff,
+        IDictionary<string, object>? header = null,
+        string[]? roles = null)
     {
         var claims = new Dictionary<string, object> { ["sub"] = (subject ?? Guid.NewGuid()).ToString() };
-        if (role is not null)
+        if (roles is not null)
+        {
+            claims["role"] = roles;
+        }
+        else if (role is not null)
         {
             claims["role"] = role;
         }
@@ -34,7 +44,22 @@ public static class Tokens
             NotBefore = expiry.AddMinutes(-20),
             Expires = expiry,
             SigningCredentials = credentials ?? node.Services.GetRequiredService<SigningKeys>().SigningCredentials,
+            TokenType = type,
+            AdditionalHeaderClaims = header,
         });
+    }
+
+    /// <summary>Signed by the node's key with a header of only <c>alg</c> and <c>kid</c> (the library always adds a typ).</summary>
+    public static string WithoutTyp(TestNode node, string role)
+    {
+        var key = node.Services.GetRequiredService<SigningKeys>().SigningKey;
+        var header = Base64UrlEncoder.Encode($$"""{"alg":"RS256","kid":"{{key.KeyId}}"}""");
+        var now = DateTimeOffset.UtcNow;
+        var payload = Base64UrlEncoder.Encode(
+            $$"""{"sub":"{{Guid.NewGuid()}}","role":"{{role}}","iss":"chatgrains","aud":"chatgrains","iat":{{now.ToUnixTimeSeconds()}},"exp":{{now.AddMinutes(5).ToUnixTimeSeconds()}}}""");
+        using var rsa = RSA.Create(key.Parameters);
+        var signature = rsa.SignData(System.Text.Encoding.ASCII.GetBytes($"{header}.{payload}"), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        return $"{header}.{payload}.{Base64UrlEncoder.Encode(signature)}";
     }
 
     public static IEnumerable<(string Name, Func<TestNode, string> Make)> Rejected() =>
@@ -47,6 +72,19 @@ public static class Tokens
         ("HS256", node => Create(node, credentials: new SigningCredentials(new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(32)), SecurityAlgorithms.HmacSha256))),
         ("alg none", _ => new JsonWebTokenHandler().CreateToken(
             $$"""{"sub":"{{Guid.NewGuid()}}","role":"admin","iss":"chatgrains","aud":"chatgrains","exp":{{DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds()}}}""")),
+        // Signed by the node's own key, so only the header's checks can refuse them.
+        ("visitor role with the staff typ", node => Create(node, role: Roles.Visitor)),
+        ("visitor role with no typ", node => WithoutTyp(node, Roles.Visitor)),
+        ("admin role with the visitor typ", node => Create(node, role: Roles.Admin, type: TokenTypes.Visitor)),
+        ("commercial role with the visitor typ", node => Create(node, role: Roles.Commercial, type: TokenTypes.Visitor)),
+        ("visitor and admin roles with the visitor typ", node => Create(node, roles: [Roles.Visitor, Roles.Admin], type: TokenTypes.Visitor)),
+        ("visitor and admin roles with the staff typ", node => Create(node, roles: [Roles.Visitor, Roles.Admin])),
+        ("an unknown typ", node => Create(node, type: "at+jwt")),
+        ("a crit header", node => Create(node, header: new Dictionary<string, object>
+        {
+            ["crit"] = new[] { "urn:example:must-understand" },
+            ["urn:example:must-understand"] = true,
+        })),
         ("RS256 signature with the header switched to PS256", node =>
         {
             var parts = Create(node).Split('.');

@@ -122,7 +122,7 @@ public sealed class BalancedCluster : IAsyncDisposable
     private static string IssueToken(string role)
     {
         var jwt = Options.Create(new JwtOptions { SigningKeyPath = TestKeys.SigningKeyPath });
-        var keys = new SigningKeys(jwt, Options.Create(new StorageOptions()));
+        var keys = new SigningKeys(jwt, Options.Create(new StorageOptions()), Microsoft.Extensions.Logging.Abstractions.NullLogger<SigningKeys>.Instance);
         return new TokenIssuer(keys, jwt, TimeProvider.System).Issue(Guid.NewGuid().ToString(), role, TimeSpan.FromMinutes(30));
     }
 

@@ -28,6 +28,7 @@ public abstract class LiveChatSessionContract(TestNode node)
         var sessionId = Guid.Parse((string)body["sessionId"]!);
         var userId = Guid.Parse((string)body["userId"]!);
         Assert.Equal("RS256", token.Alg);
+        Assert.Equal("visitor+jwt", token.Typ);
         Assert.False(string.IsNullOrEmpty(token.Kid));
         Assert.Equal("chatgrains", token.Issuer);
         Assert.Equal(["chatgrains"], token.Audiences);

@@ -110,6 +110,19 @@ public sealed class OperatorAccessTests(OpenAndBasicNodesFixture fixture) : ICla
 
     [Theory]
     [MemberData(nameof(OperatorPaths))]
+    public async Task AnAdminRoleInAVisitorTypedTokenIs401(string path)
+    {
+        using var client = new OperatorClient(fixture.WithBasic);
+        var disguised = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
+            Chats.Tokens.Create(fixture.WithBasic, role: Roles.Admin, type: TokenTypes.Visitor));
+
+        using var response = await client.GetAsync(path, disguised, Foreign);
+
+        await OperatorClient.AssertProblemAsync(response, HttpStatusCode.Unauthorized, AdminTokenOrBasicRequired);
+    }
+
+    [Theory]
+    [MemberData(nameof(OperatorPaths))]
     public async Task AnAdminBearerTokenFromANonLocalHostIs200WithTheContent(string path)
     {
         foreach (var node in new[] { fixture.Open, fixture.WithBasic })
