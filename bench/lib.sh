@@ -21,6 +21,15 @@
 #   BENCH_BASELINE     a git revision (e.g. e880b08) to measure beside the working tree
 #   BENCH_CONN_EXTRA   Npgsql settings appended to every node's connection string,
 #                      e.g. "No Reset On Close=true" (default: none)
+#   BENCH_CURRENT_CONN_EXTRA  the same, for the current (working tree's) node only: with
+#                      BENCH_BASELINE=HEAD an A/B of a connection setting in one run
+#   BENCH_CURRENT_ENV  "VAR=value ..." in the current node's environment only (e.g.
+#                      DOTNET_gcServer=0): with BENCH_BASELINE=HEAD an A/B of a runtime setting
+#   BENCH_PG_STATEMENTS=1  PostgreSQL with pg_stat_statements (track = all); bench/profile.sh
+#   BENCH_MAX_OTHER_PCT  on a shared machine: measure a scenario again (up to BENCH_ATTEMPTS
+#                      times, 3, after BENCH_RETRY_PAUSE s, 30) when processes other than the
+#                      node(s), PostgreSQL, nginx and wrk took more than this share (%) of the
+#                      machine's busy CPU during the measured run (default 0: never)
 #
 # A caller sets `set -euo pipefail`, sources this file, calls bench_init, and then the rest.
 
@@ -29,7 +38,7 @@ BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # (Values with spaces are quoted, so the line can be pasted back into a shell.) Read by the
 # benchmarks for their report's command line.
 # shellcheck disable=SC2034
-BENCH_ENV_GIVEN=$(env | grep -E '^BENCH_(DURATION|WARMUP|THREADS|CONNECTIONS|PG_FAST|BASELINE|CONN_EXTRA)=' |
+BENCH_ENV_GIVEN=$(env | grep -E '^BENCH_(DURATION|WARMUP|THREADS|CONNECTIONS|PG_FAST|BASELINE|CONN_EXTRA|CURRENT_CONN_EXTRA|CURRENT_ENV|MAX_OTHER_PCT|ATTEMPTS)=' |
     sed "s/^\([^=]*\)=\(.* .*\)$/\1='\2'/" | sort | tr '\n' ' ' || true)
 BENCH_DURATION=${BENCH_DURATION:-15}
 BENCH_WARMUP=${BENCH_WARMUP:-15}
@@ -38,6 +47,14 @@ BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-32}
 BENCH_PG_FAST=${BENCH_PG_FAST:-0}
 BENCH_BASELINE=${BENCH_BASELINE:-}
 BENCH_CONN_EXTRA=${BENCH_CONN_EXTRA:-}
+BENCH_CURRENT_CONN_EXTRA=${BENCH_CURRENT_CONN_EXTRA:-}
+BENCH_CURRENT_ENV=${BENCH_CURRENT_ENV:-}
+BENCH_PG_STATEMENTS=${BENCH_PG_STATEMENTS:-0}
+BENCH_MAX_OTHER_PCT=${BENCH_MAX_OTHER_PCT:-0}
+BENCH_ATTEMPTS=${BENCH_ATTEMPTS:-3}
+BENCH_RETRY_PAUSE=${BENCH_RETRY_PAUSE:-30}
+# A function run_scenario calls between the warm-up and the measured run (bench/profile.sh).
+BENCH_BEFORE_MEASURED=""
 
 # The working tree's Release build, and the node the next start_node runs (use_node switches).
 CURRENT_DLL=$BENCH_ROOT/ApiGateway/bin/Release/net10.0/ApiGateway.dll
@@ -157,6 +174,10 @@ start_postgres() {
 # --- bench/lib.sh ---
 max_connections = 200
 CONF
+    if [[ $BENCH_PG_STATEMENTS == 1 ]]; then
+        printf '%s\n' "shared_preload_libraries = 'pg_stat_statements'" "pg_stat_statements.track = all" \
+            >>"$PG_DATA/postgresql.conf"
+    fi
     local server_opts=()
     if [[ $BENCH_PG_FAST == 1 ]]; then server_opts=(-c synchronous_commit=off); fi
 
@@ -167,9 +188,13 @@ CONF
             # Npgsql spells it "Maximum Pool Size" (or MaxPoolSize): "Max Pool Size" is rejected.
             PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres;Maximum Pool Size=64"
             if [[ -n $BENCH_CONN_EXTRA ]]; then PG_CONN+=";${BENCH_CONN_EXTRA#;}"; fi
+            if [[ -n $BENCH_CURRENT_CONN_EXTRA && $BENCH_NODE == current ]]; then
+                PG_CONN+=";${BENCH_CURRENT_CONN_EXTRA#;}"
+            fi
             # Read back from the server what makes commits durable, so the log proves it.
             log "PostgreSQL up on 127.0.0.1:$PG_PORT: $(bench_psql \
                 "SELECT 'fsync=' || current_setting('fsync') || ' synchronous_commit=' || current_setting('synchronous_commit')")"
+            if [[ $BENCH_PG_STATEMENTS == 1 ]]; then bench_psql "CREATE EXTENSION pg_stat_statements" >/dev/null; fi
             return 0
         fi
         log "PostgreSQL did not start on port $PG_PORT (attempt $attempt)"
@@ -310,8 +335,14 @@ start_node() {
     local attempt log=$BENCH_OUT/$BENCH_NODE-$NODE_LOG_NAME.log
     for attempt in 1 2 3; do
         NODE_URL=http://127.0.0.1:$(free_port)
-        (run_gateway --urls "$NODE_URL" "--Orleans:SiloPort=$(free_port)" "--Orleans:GatewayPort=0" \
-            "${NODE_CONFIG[@]}" "$@") >"$log" 2>&1 &
+        (
+            if [[ -n $BENCH_CURRENT_ENV && $BENCH_NODE == current ]]; then
+                # shellcheck disable=SC2086,SC2163 # one VAR=value per word
+                export $BENCH_CURRENT_ENV
+            fi
+            run_gateway --urls "$NODE_URL" "--Orleans:SiloPort=$(free_port)" "--Orleans:GatewayPort=0" \
+                "${NODE_CONFIG[@]}" "$@"
+        ) >"$log" 2>&1 &
         NODE_PID=$!   # the subshell execs dotnet, so this is the node's own pid
         log "$BENCH_NODE node pid $NODE_PID on $NODE_URL"
         if wait_ready; then return 0; fi
@@ -576,6 +607,21 @@ has_result() { [[ -n ${BENCH_RESULTS[$BENCH_NODE/$1]:-} ]]; }
 # scenario_file NAME [warmup]: wrk's output of scenario NAME (or its warm-up) on BENCH_NODE.
 scenario_file() { echo "$BENCH_OUT/$BENCH_NODE-$1${2:+-$2}.txt"; }
 
+# scenario_answered NAME: "ANSWERED RUNS": the 2xx answers over every wrk run of scenario
+# NAME on BENCH_NODE (its warm-up, any measured run discarded and its re-warm-up, the counted
+# run), and how many runs that is. Each run may leave up to BENCH_CONNECTIONS requests in
+# flight when wrk stops: answered to nobody, but done by the node all the same.
+scenario_answered() {
+    local f result answered=0 runs=0
+    for f in "$(scenario_file "$1")" "$BENCH_OUT/$BENCH_NODE-$1"-*.txt; do
+        [[ -f $f ]] || continue
+        result=$(grep '^RESULT ' "$f" | tail -n 1) || continue
+        answered=$((answered + $(result_field "$result" requests) - $(result_field "$result" non2xx)))
+        runs=$((runs + 1))
+    done
+    echo "$answered $runs"
+}
+
 # run_wrk PHASE SECONDS OUTFILE SCRIPT URL [VAR=value ...] [-- wrk options]
 run_wrk() {
     local phase=$1 seconds=$2 outfile=$3 script=$4 url=$5
@@ -612,19 +658,39 @@ run_scenario() {
     run_wrk warmup "$BENCH_WARMUP" "$(scenario_file "$name" warmup)" "$script" "$url" "$@" >/dev/null ||
         die "$name: wrk warm-up failed"
 
-    log "$name ($BENCH_NODE node): measured ${BENCH_DURATION}s"
-    local rss_file=$BENCH_TMP/rss-$BENCH_NODE-$name cpu_before pids pid i
+    local rss_file=$BENCH_TMP/rss-$BENCH_NODE-$name cpu_before pids pid i attempt other
     read -ra pids <<<"$(bench_node_pids)"
-    start_rss_samplers "$rss_file" "${pids[@]}"
-    cpu_snapshot
-    cpu_before=$CPU_SNAPSHOT
-    run_wrk measured "$BENCH_DURATION" "$(scenario_file "$name")" "$script" "$url" "$@" -- --latency ||
-        die "$name: wrk failed"
-    cpu_snapshot
-    BENCH_CPU[$BENCH_NODE/$name]=$(cpu_delta "$cpu_before" "$CPU_SNAPSHOT")
-    stop_rss_sampler
-    for pid in "${pids[@]}"; do
-        kill -0 "$pid" 2>/dev/null || die "$name: node $pid died during the run"
+    for ((attempt = 1; ; attempt++)); do
+        log "$name ($BENCH_NODE node): measured ${BENCH_DURATION}s (attempt $attempt)"
+        if [[ -n $BENCH_BEFORE_MEASURED ]]; then "$BENCH_BEFORE_MEASURED"; fi
+        start_rss_samplers "$rss_file" "${pids[@]}"
+        cpu_snapshot
+        cpu_before=$CPU_SNAPSHOT
+        run_wrk measured "$BENCH_DURATION" "$(scenario_file "$name")" "$script" "$url" "$@" -- --latency ||
+            die "$name: wrk failed"
+        cpu_snapshot
+        BENCH_CPU[$BENCH_NODE/$name]=$(cpu_delta "$cpu_before" "$CPU_SNAPSHOT")
+        stop_rss_sampler
+        for pid in "${pids[@]}"; do
+            kill -0 "$pid" 2>/dev/null || die "$name: node $pid died during the run"
+        done
+        # On a shared machine: measure again when something else took the CPU meanwhile.
+        other=$(awk -v busy="$(cpu_field "$name" busy)" -v node="$(cpu_field "$name" node)" \
+            -v pg="$(cpu_field "$name" postgres)" -v nginx="$(cpu_field "$name" nginx)" -v wrk="$(cpu_field "$name" wrk)" \
+            -v irq="$(cpu_field "$name" irq)" 'BEGIN { printf "%.0f", (busy > 0 ? (busy - node - pg - nginx - wrk - irq) / busy * 100 : 0) }')
+        if ((BENCH_MAX_OTHER_PCT > 0 && other > BENCH_MAX_OTHER_PCT && attempt < BENCH_ATTEMPTS)); then
+            log "$name ($BENCH_NODE node): other processes took $other % of the busy CPU: again after ${BENCH_RETRY_PAUSE}s and a 5 s warm-up"
+            cp "$(scenario_file "$name")" "$(scenario_file "$name" "discarded-$attempt")"
+            sleep "$BENCH_RETRY_PAUSE" &
+            wait $!
+            run_wrk warmup 5 "$(scenario_file "$name" "rewarm-$attempt")" "$script" "$url" "$@" >/dev/null ||
+                die "$name: wrk warm-up failed"
+            continue
+        fi
+        if ((attempt > 1)); then
+            BENCH_NOTES+=("- $(node_label), $name: measured $attempt times (other processes took more than $BENCH_MAX_OTHER_PCT % of the busy CPU in the runs before; the last run counts, with $other %)")
+        fi
+        break
     done
 
     local result
@@ -803,6 +869,10 @@ print_machine() {
         echo "- each node on its own fresh PostgreSQL server (same settings), baseline first"
     fi
     if [[ -n $BENCH_CONN_EXTRA ]]; then echo "- appended to the nodes' connection string: \`$BENCH_CONN_EXTRA\`"; fi
+    if [[ -n $BENCH_CURRENT_CONN_EXTRA ]]; then
+        echo "- appended to the current node's connection string only: \`$BENCH_CURRENT_CONN_EXTRA\`"
+    fi
+    if [[ -n $BENCH_CURRENT_ENV ]]; then echo "- in the current node's environment only: \`$BENCH_CURRENT_ENV\`"; fi
     return 0
 }
 
