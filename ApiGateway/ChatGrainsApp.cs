@@ -50,6 +50,7 @@ public static class ChatGrainsApp
         builder.Services.AddTelemetry(builder.Configuration);
         builder.Services.AddTrustedProxies(builder.Configuration);
         builder.Services.AddSessionRateLimiting();
+        builder.Services.AddChatCreationLimiting();
         builder.Services.ConfigureHttpJsonOptions(options =>
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default));
         configure?.Invoke(builder);

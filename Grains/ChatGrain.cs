@@ -9,13 +9,60 @@ namespace ChatGrains.Grains;
 /// </summary>
 [PreferLocalPlacement]
 [CollectionAgeLimit(Minutes = 2)]
-public sealed class ChatGrain(
+public sealed partial class ChatGrain(
     [PersistentState(GrainStorage.Chat, GrainStorage.Name)] IPersistentState<CreatedOnce<Chat>> state,
     GrainMetrics metrics,
     TimeProvider clock,
     ILogger<ChatGrain> logger) : Grain, IChatGrain
 {
-    public async Task<ChatCreation> CreateOrGet(CreateChat command)
+    public Task<ChatCreation> CreateOrGet(CreateChat command) => CreateAsync(command);
+
+    public async Task<ChatOpening> Open(CreateChat command, ChatCreationLimits limits)
+    {
+        // A replay is answered from the activation's state: no limit is consulted or charged.
+        if (state.State.Value is { } stored)
+        {
+            return new ChatOpening(stored, Created: false, [], Refusal: null);
+        }
+
+        var decisions = await AcquireAsync(limits.RateLimits);
+        if (decisions.Any(d => !d.Admitted))
+        {
+            return new ChatOpening(null, Created: false, decisions, ChatRefusal.RateLimited);
+        }
+
+        if (limits.MaxOpenPerVisitor is not { } maxOpen)
+        {
+            var unlimited = await CreateAsync(command);
+            return new ChatOpening(unlimited.Chat, unlimited.Created, decisions, Refusal: null);
+        }
+
+        // Reserved before the write, so two creations racing at the cap are decided one after
+        // the other by the visitor's single activation.
+        var visitor = GrainFactory.GetGrain<IVisitorGrain>(command.VisitorId);
+        if (!(await visitor.ReserveChat(this.GetPrimaryKey(), maxOpen)).Admitted)
+        {
+            return new ChatOpening(null, Created: false, decisions, ChatRefusal.VisitorAtCap);
+        }
+        ChatCreation creation;
+        try
+        {
+            creation = await CreateAsync(command);
+        }
+        catch
+        {
+            await ReleaseAsync(visitor);
+            throw;
+        }
+        // Another activation stored this chat first, for someone else: the reservation counts nothing.
+        if (!creation.Created && creation.Chat.VisitorId != command.VisitorId)
+        {
+            await ReleaseAsync(visitor);
+        }
+        return new ChatOpening(creation.Chat, creation.Created, decisions, Refusal: null);
+    }
+
+    private async Task<ChatCreation> CreateAsync(CreateChat command)
     {
         var (chat, created) = await state.GetOrCreateAsync(() => NewChat(command));
         if (created)
@@ -27,6 +74,44 @@ public sealed class ChatGrain(
         }
         return new ChatCreation(chat, created);
     }
+
+    /// <summary>
+    /// Charges each limit in order; once one refuses, the rest are only peeked, so a refused
+    /// creation costs no permit of the limits after the one that refused it.
+    /// </summary>
+    private async Task<RateLimitDecision[]> AcquireAsync(RateLimitRule[] rules)
+    {
+        var decisions = new RateLimitDecision[rules.Length];
+        var refused = false;
+        for (var i = 0; i < rules.Length; i++)
+        {
+            var limiter = GrainFactory.GetGrain<IRateLimitGrain>(rules[i].Key);
+            decisions[i] = refused
+                ? await limiter.Peek(rules[i].Limit, rules[i].Window)
+                : await limiter.Acquire(rules[i].Limit, rules[i].Window);
+            refused |= !decisions[i].Admitted;
+        }
+        return decisions;
+    }
+
+    /// <summary>
+    /// Best effort: when the database that failed the chat's write fails this too, the reservation
+    /// stays until the client retries the same chatId (which it then admits without counting again).
+    /// </summary>
+    private async Task ReleaseAsync(IVisitorGrain visitor)
+    {
+        try
+        {
+            await visitor.ReleaseChat(this.GetPrimaryKey());
+        }
+        catch (Exception exception)
+        {
+            LogReleaseFailed(logger, exception, this.GetPrimaryKey());
+        }
+    }
+
+    [LoggerMessage(LogLevel.Warning, "Could not release the visitor's reservation of chat {ChatId} after its creation failed")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception exception, Guid chatId);
 
     private Chat NewChat(CreateChat command)
     {

@@ -12,4 +12,5 @@ public static class GrainStorage
     public const string Chat = "chat";
     public const string GuestSession = "guestSession";
     public const string LiveChatSession = "liveChatSession";
+    public const string Visitor = "visitor";
 }

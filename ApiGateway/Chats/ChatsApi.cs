@@ -7,7 +7,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace ChatGrains.ApiGateway.Chats;
 
-/// <summary><c>PUT /v2/chats/{chatId}</c>: idempotent chat creation (spec 004, in Spanish).</summary>
+/// <summary>
+/// <c>PUT /v2/chats/{chatId}</c>: idempotent chat creation (spec 004, in Spanish). Creating a
+/// chat is limited (<see cref="ChatCreationLimiting"/>); replaying an existing one never is.
+/// </summary>
 public static class ChatsApi
 {
     public static RouteGroupBuilder MapChatsApi(this IEndpointRouteBuilder routes)
@@ -26,15 +29,19 @@ public static class ChatsApi
 
         group.MapPut("/{chatId}", PutChat)
             .WithName("PutChat")
-            .WithSummary("Creates the chat, or returns it unchanged if a chat with this id exists.");
+            .WithSummary("Creates the chat, or returns it unchanged if a chat with this id exists.")
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return group;
     }
 
-    private static async Task<Results<Ok<ChatResponse>, ValidationProblem, ForbidHttpResult>> PutChat(
+    private static async Task<Results<Ok<ChatResponse>, ValidationProblem, ForbidHttpResult, ProblemHttpResult>> PutChat(
         string chatId,
         CreateChatRequest request,
         ClaimsPrincipal user,
-        IGrainFactory grains)
+        HttpContext http,
+        IGrainFactory grains,
+        ChatCreationLimiting limiting)
     {
         var errors = new FieldErrors();
         var id = errors.Uuid("chatId", chatId);
@@ -51,12 +58,24 @@ public static class ChatsApi
             return TypedResults.Forbid();
         }
 
-        var creation = await grains.GetGrain<IChatGrain>(id).CreateOrGet(command);
-        if (ownVisitorId is not null && creation.Chat.VisitorId != ownVisitorId)
+        var limits = limiting.For(http, user);
+        var opening = await grains.GetGrain<IChatGrain>(id).Open(command, limits);
+        ChatCreationLimiting.WriteHeaders(http.Response, limits, opening);
+        switch (opening.Refusal)
+        {
+            case ChatRefusal.RateLimited:
+                http.RequestServices.GetRequiredService<RateLimitMetrics>().Rejected("chat-creation");
+                return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many chats created by this client; retry later.");
+            case ChatRefusal.VisitorAtCap:
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict,
+                    title: $"The visitor has reached the maximum of {limits.MaxOpenPerVisitor} open chats.");
+        }
+        var chat = opening.Chat!;
+        if (ownVisitorId is not null && chat.VisitorId != ownVisitorId)
         {
             return TypedResults.Forbid();
         }
-        return TypedResults.Ok(ChatResponse.From(creation.Chat));
+        return TypedResults.Ok(ChatResponse.From(chat));
     }
 
     /// <summary>The visitor id a caller is confined to, or null when its role sees every chat.</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.Grains;
 using Microsoft.Extensions.Options;
@@ -7,11 +6,11 @@ using Orleans;
 namespace ChatGrains.ApiGateway.Dashboard;
 
 /// <summary>
-/// Failed dashboard sign-ins per client IP, counted cluster-wide in a rate-limit grain: past
+/// Failed dashboard sign-ins per client (<see cref="ClientKeys"/>: an IPv4 address or an IPv6 /64), counted cluster-wide in a rate-limit grain: past
 /// <see cref="OperatorAccessOptions.FailedSignInsPerMinute"/> in a minute, every further attempt —
 /// right or wrong — is refused with 429 until the oldest failure leaves the window.
 /// </summary>
-internal sealed class SignInAttempts(IGrainFactory grains, IOptions<OperatorAccessOptions> options)
+internal sealed class SignInAttempts(IGrainFactory grains, ClientKeys clients, IOptions<OperatorAccessOptions> options)
 {
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
@@ -26,9 +25,8 @@ internal sealed class SignInAttempts(IGrainFactory grains, IOptions<OperatorAcce
 
     public Task FailedAsync(HttpContext http) => ClusterAvailability.CallAsync(http, () => GrainOf(http).Acquire(Limit, Window));
 
-    public static string Seconds(TimeSpan wait) =>
-        Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+    public static string Seconds(TimeSpan wait) => RateLimitHeaders.RetryAfter(wait);
 
     private IRateLimitGrain GrainOf(HttpContext http) =>
-        grains.GetGrain<IRateLimitGrain>($"dashboard-sign-in:{http.Connection.RemoteIpAddress}");
+        grains.GetGrain<IRateLimitGrain>($"dashboard-sign-in:{clients.Of(http)}");
 }

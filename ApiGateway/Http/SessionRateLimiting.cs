@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Globalization;
 using System.Threading.RateLimiting;
 using ChatGrains.Grains;
 using ChatGrains.Silo;
@@ -8,21 +7,11 @@ using Orleans;
 
 namespace ChatGrains.ApiGateway.Http;
 
-/// <summary><c>RateLimiting:*</c> configuration.</summary>
-public sealed class RateLimitingOptions
-{
-    public const string Section = "RateLimiting";
-
-    public bool Enabled { get; set; } = true;
-
-    public int PermitsPerMinute { get; set; } = 60;
-}
-
 /// <summary>Endpoint metadata: this endpoint is limited per client IP, counted under <paramref name="Bucket"/>.</summary>
 public sealed record RateLimitedPerClient(string Bucket);
 
 /// <summary>
-/// Per-client-IP limits for the session endpoints, plugged into ASP.NET Core's rate-limiting
+/// Per-client limits (<see cref="ClientKeys"/>) for the session endpoints, plugged into ASP.NET Core's rate-limiting
 /// middleware. Each client's count lives in one <see cref="IRateLimitGrain"/> for the whole
 /// cluster, so a cluster admits the limit once, not once per node. Every limited response carries the
 /// IETF httpapi draft headers (<c>RateLimit-Policy</c>, <c>RateLimit</c>); a 429 adds <c>Retry-After</c>.
@@ -33,10 +22,7 @@ public static class SessionRateLimiting
 
     public static IServiceCollection AddSessionRateLimiting(this IServiceCollection services)
     {
-        services.AddOptions<RateLimitingOptions>()
-            .BindConfiguration(RateLimitingOptions.Section)
-            .Validate(o => o.PermitsPerMinute > 0, "RateLimiting:PermitsPerMinute must be positive.")
-            .ValidateOnStart();
+        services.AddRateLimitingOptions();
         services.AddSingleton<ClientRateLimiter>();
         services.AddSingleton<RateLimitMetrics>();
         services.AddRateLimiter(options =>
@@ -48,7 +34,7 @@ public static class SessionRateLimiting
                 http.RequestServices.GetRequiredService<RateLimitMetrics>().Rejected(ClientRateLimiter.BucketOf(http));
                 if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
                 {
-                    http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                    http.Response.Headers.RetryAfter = RateLimitHeaders.RetryAfter(retryAfter);
                 }
                 return new ValueTask(ApiErrors.FormatOf(http)
                     .Respond(http, StatusCodes.Status429TooManyRequests, "Too many requests from this client; retry later.")
@@ -66,10 +52,8 @@ public static class SessionRateLimiting
         return options.Enabled ? app.UseRateLimiter() : app;
     }
 
-    internal static int HeaderSeconds(TimeSpan value) => (int)Math.Ceiling(Math.Max(0, value.TotalSeconds));
-
     /// <summary>The limiter itself: endpoints without <see cref="RateLimitedPerClient"/> pass untouched.</summary>
-    internal sealed class ClientRateLimiter(IGrainFactory grains, Microsoft.Extensions.Options.IOptions<RateLimitingOptions> options) : PartitionedRateLimiter<HttpContext>
+    internal sealed class ClientRateLimiter(IGrainFactory grains, ClientKeys clients, Microsoft.Extensions.Options.IOptions<RateLimitingOptions> options) : PartitionedRateLimiter<HttpContext>
     {
         private static readonly RateLimitLease Unlimited = new Lease(true, null);
 
@@ -87,13 +71,11 @@ public static class SessionRateLimiting
             {
                 return Unlimited;
             }
-            var client = resource.Connection.RemoteIpAddress is { } ip
-                ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString()
-                : "unknown";
+            var client = clients.Of(resource);
             var decision = await ClusterAvailability.CallAsync(resource, () => grains.GetGrain<IRateLimitGrain>($"{bucket}:{client}").Acquire(Limit, Window));
 
-            var policy = $"\"per-client\";q={Limit};w={(int)Window.TotalSeconds}";
-            var state = $"\"per-client\";r={decision.Remaining};t={HeaderSeconds(decision.NextPermitIn)}";
+            var policy = RateLimitHeaders.PolicyItem("per-client", Limit, Window);
+            var state = RateLimitHeaders.StateItem("per-client", decision);
             // At response start: an error response's headers are cleared by the exception handler first.
             resource.Response.OnStarting(() =>
             {

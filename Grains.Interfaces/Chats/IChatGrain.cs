@@ -10,6 +10,13 @@ public interface IChatGrain : IGrainWithGuidKey
     /// <summary>Creates the chat unless it exists; either way returns the chat as stored.</summary>
     [Alias("CreateOrGet")]
     Task<ChatCreation> CreateOrGet(CreateChat command);
+
+    /// <summary>
+    /// Returns the chat if it exists, consulting nothing else; otherwise creates it only if it
+    /// passes <paramref name="limits"/> (rate limits first, then the visitor's cap).
+    /// </summary>
+    [Alias("Open")]
+    Task<ChatOpening> Open(CreateChat command, ChatCreationLimits limits);
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<ChatStatus>))]

@@ -53,6 +53,17 @@ public static class ChatRequests
     public static Task<HttpResponseMessage> PutChatAsync(this HttpClient client, string chatId, string body, string contentType = "application/json") =>
         client.PutAsync(new Uri($"/v2/chats/{chatId}", UriKind.Relative), new StringContent(body, Encoding.UTF8, contentType));
 
+    /// <summary>A PUT that a trusted proxy forwarded for <paramref name="forwardedFor"/>.</summary>
+    public static Task<HttpResponseMessage> PutChatAsync(this HttpClient client, Guid chatId, JsonNode body, string forwardedFor)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Put, new Uri($"/v2/chats/{chatId}", UriKind.Relative))
+        {
+            Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-Forwarded-For", forwardedFor);
+        return client.SendAsync(request);
+    }
+
     public static async Task<JsonObject> JsonAsync(this HttpResponseMessage response) =>
         (await response.Content.ReadFromJsonAsync<JsonObject>())!;
 

@@ -75,6 +75,9 @@ public sealed class BalancedCluster : IAsyncDisposable
                 // Every request comes from nginx on 127.0.0.1.
                 ["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1",
                 ["RateLimiting:PermitsPerMinute"] = "100000000",
+                ["RateLimiting:ChatCreationsPerMinute"] = "100000000",
+                ["RateLimiting:VisitorChatsPerMinute"] = "100000000",
+                ["Chats:MaxOpenPerVisitor"] = "100000000",
             };
             // Started together, as a deployment would.
             var nodes = await Task.WhenAll(Enumerable.Range(0, nodeCount).Select(_ => NodeProcess.StartAsync(cluster.NodeSettings)));

@@ -42,7 +42,7 @@ public sealed class OpenApiDocumentTests(SqliteNodeFixture fixture) : IClassFixt
         Assert.Equal("#/components/schemas/LiveChatValidationErrors", (string?)liveChat["responses"]!["422"]!["content"]!["application/json"]!["schema"]!["$ref"]);
         Assert.NotNull(liveChat["responses"]!["201"]);
         var chats = paths["/v2/chats/{chatId}"]!["put"]!;
-        Assert.Equal(["200", "400", "401", "403", "413", "415", "500", "503"], chats["responses"]!.AsObject().Select(r => r.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(["200", "400", "401", "403", "409", "413", "415", "429", "500", "503"], chats["responses"]!.AsObject().Select(r => r.Key).Order(StringComparer.Ordinal));
         Assert.Equal("bearer", (string?)document["components"]!["securitySchemes"]!["Bearer"]!["scheme"]);
         Assert.True(chats["security"]![0]!.AsObject().ContainsKey("Bearer"));
         Assert.Null(liveChat["security"]);

@@ -62,8 +62,12 @@ public sealed class TestNode : IAsyncDisposable
             ["urls"] = "http://127.0.0.1:0",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
-            // Every test comes from 127.0.0.1: only the rate limit tests keep the real limit.
+            // Every test comes from 127.0.0.1 (and many reuse one token or visitor): only the
+            // rate limit and cap tests set real limits.
             ["RateLimiting:PermitsPerMinute"] = "1000000",
+            ["RateLimiting:ChatCreationsPerMinute"] = "1000000",
+            ["RateLimiting:VisitorChatsPerMinute"] = "1000000",
+            ["Chats:MaxOpenPerVisitor"] = "1000000",
         };
         foreach (var (key, value) in FreePorts.ForSilo())
         {

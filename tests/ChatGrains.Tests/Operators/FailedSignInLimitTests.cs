@@ -117,6 +117,27 @@ public sealed class FailedSignInLimitTests
     }
 
     [Fact]
+    public async Task FailuresFromAddressesOfOneIPv6Slash64CountAsOneClient()
+    {
+        var (node, _) = await StartAsync(new Dictionary<string, string?> { ["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1" });
+        await using var _node = node;
+        using var client = new OperatorClient(node);
+        var wrong = OperatorClient.Basic(DashboardCredentials.Username, "guess");
+        var right = OperatorClient.Basic(DashboardCredentials.Username, DashboardCredentials.Password);
+
+        for (var attempt = 1; attempt <= Limit; attempt++)
+        {
+            using var failed = await client.GetAsync("/dashboard/ClusterStats", wrong, ("X-Forwarded-For", $"2001:db8:66:1::{attempt:x}"));
+            Assert.Equal(HttpStatusCode.Unauthorized, failed.StatusCode);
+        }
+        using var blocked = await client.GetAsync("/dashboard/ClusterStats", right, ("X-Forwarded-For", "2001:db8:66:1::abcd"));
+        using var otherNetwork = await client.GetAsync("/dashboard/ClusterStats", right, ("X-Forwarded-For", "2001:db8:66:2::1"));
+
+        AssertTooManyAttempts(blocked, await blocked.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, otherNetwork.StatusCode);
+    }
+
+    [Fact]
     public async Task AFailedSignInIsLoggedWithTheClientButNoSubmittedSecretReachesAnyLogLine()
     {
         var (node, logs) = await StartAsync();

@@ -1,0 +1,36 @@
+namespace ChatGrains.Grains;
+
+/// <summary>
+/// What a creation must pass, decided at the edge from the caller: the rate limits (in the order
+/// they are consulted) and, for a visitor opening its own chat, the cap on its open chats.
+/// A replay of an existing chat consults none of them.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatCreationLimits")]
+public sealed record ChatCreationLimits(
+    [property: Id(0)] RateLimitRule[] RateLimits,
+    [property: Id(1)] int? MaxOpenPerVisitor)
+{
+    public static readonly ChatCreationLimits None = new([], null);
+}
+
+[GenerateSerializer, Alias("chatgrains.ChatRefusal")]
+public enum ChatRefusal
+{
+    /// <summary>A rate limit refused the creation; see the decisions.</summary>
+    RateLimited,
+
+    /// <summary>The visitor already has <see cref="ChatCreationLimits.MaxOpenPerVisitor"/> open chats.</summary>
+    VisitorAtCap,
+}
+
+/// <summary>
+/// The outcome of <see cref="IChatGrain.Open"/>: the chat as stored (null when refused), whether
+/// this call created it, one decision per rate limit consulted (empty for a replay), and why a
+/// creation was refused.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatOpening")]
+public sealed record ChatOpening(
+    [property: Id(0)] Chat? Chat,
+    [property: Id(1)] bool Created,
+    [property: Id(2)] RateLimitDecision[] RateLimits,
+    [property: Id(3)] ChatRefusal? Refusal);

@@ -1,0 +1,74 @@
+using Orleans.Placement;
+using Orleans.Storage;
+
+namespace ChatGrains.Grains;
+
+/// <summary>The visitor grain's state: the ids of the chats it opened that are still open (not CLOSED).</summary>
+public sealed class VisitorChats
+{
+    public Guid[] OpenChatIds { get; set; } = [];
+}
+
+/// <summary>
+/// Counts a visitor's open chats, durably. Every reservation is written before it is answered, so
+/// the count survives deactivation and silo death; one activation decides at a time, so the cap
+/// holds under concurrent creations from any node. Nothing closes chats yet, so every chat the
+/// visitor opened counts until its release.
+/// </summary>
+[PreferLocalPlacement]
+[CollectionAgeLimit(Minutes = 2)]
+public sealed class VisitorGrain(
+    [PersistentState(GrainStorage.Visitor, GrainStorage.Name)] IPersistentState<VisitorChats> state) : Grain, IVisitorGrain
+{
+    public async Task<ChatReservation> ReserveChat(Guid chatId, int maxOpen)
+    {
+        var open = state.State.OpenChatIds;
+        if (open.Contains(chatId))
+        {
+            return new ChatReservation(true, open.Length);
+        }
+        if (open.Length >= maxOpen)
+        {
+            return new ChatReservation(false, open.Length);
+        }
+        await WriteAsync([.. open, chatId]);
+        return new ChatReservation(true, open.Length + 1);
+    }
+
+    public async Task ReleaseChat(Guid chatId)
+    {
+        var open = state.State.OpenChatIds;
+        if (open.Contains(chatId))
+        {
+            await WriteAsync([.. open.Where(id => id != chatId)]);
+        }
+    }
+
+    /// <summary>Stores <paramref name="openChatIds"/>; on failure memory goes back to what is stored, so it never answers with what was not.</summary>
+    private async Task WriteAsync(Guid[] openChatIds)
+    {
+        var before = state.State.OpenChatIds;
+        state.State.OpenChatIds = openChatIds;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (InconsistentStateException)
+        {
+            // Another activation (possible while the membership changes) wrote since this one
+            // read: take its state; the caller gets 503 and retries against it.
+            await state.ReadStateAsync();
+            throw;
+        }
+        catch (Exception exception) when (StorageFailures.AreTransient(exception))
+        {
+            state.State.OpenChatIds = before;
+            throw new StorageUnavailableException();
+        }
+        catch
+        {
+            state.State.OpenChatIds = before;
+            throw;
+        }
+    }
+}
