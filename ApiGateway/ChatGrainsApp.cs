@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Chats;
 using ChatGrains.ApiGateway.Dashboard;
@@ -52,17 +53,24 @@ public static class ChatGrainsApp
         builder.Services.AddSessionRateLimiting();
         builder.Services.AddChatCreationLimiting();
         builder.Services.ConfigureHttpJsonOptions(options =>
-            options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default));
+        {
+            options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
+            options.SerializerOptions.Converters.Add(new LenientStringConverter());
+            // ASP.NET's default is the relaxed encoder, which writes < > & ' raw: a name holding
+            // "<script>" would reach a client that renders the body as HTML unescaped.
+            options.SerializerOptions.Encoder = JavaScriptEncoder.Default;
+        });
         configure?.Invoke(builder);
 
         var app = builder.Build();
         // Fail at start, not at the first request, when the signing key is missing or unreadable.
         _ = app.Services.GetRequiredService<SigningKeys>();
 
+        app.UseNoSniff();
         app.UseTrustedProxies();
         app.UseTraceIdHeader();
         app.UseExceptionHandler();
-        app.UseStaticFiles();
+        app.UseStaticFilesWithPagePolicy();
         app.UseApiStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();

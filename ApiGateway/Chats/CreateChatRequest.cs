@@ -156,14 +156,21 @@ public sealed record CreateChatRequest(
             errors.Add(field, $"'{field}' may nest objects and arrays at most {MaxCustomFieldsDepth} levels deep.");
             return [];
         }
+        // Before any key or value is read as a string: System.Text.Json throws on an unpaired surrogate.
+        var keys = new List<string>();
+        if (LenientJsonStrings.HasUnpairedSurrogates(fields, keys))
+        {
+            errors.Add(field, FieldErrors.UnpairedSurrogateMessage(field));
+            return [];
+        }
+        if (keys.Any(key => key.Length is 0 or > 64 || FieldErrors.HasControlCharacters(key) || FieldErrors.HasSpoofingCharacters(key)))
+        {
+            errors.Add(field, $"'{field}' keys must be 1 to 64 characters without control, invisible format or separator characters.");
+            return [];
+        }
         var parsed = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         foreach (var property in fields.EnumerateObject())
         {
-            if (property.Name.Length is 0 or > 64 || FieldErrors.HasControlCharacters(property.Name))
-            {
-                errors.Add(field, $"'{field}' keys must be 1 to 64 characters without control characters.");
-                return [];
-            }
             parsed[property.Name] = property.Value.Clone();
         }
         if (parsed.Count > MaxCustomFields)

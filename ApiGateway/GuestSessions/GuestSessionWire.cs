@@ -1,58 +1,35 @@
 using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.Grains;
 
 namespace ChatGrains.ApiGateway.GuestSessions;
 
 /// <summary>The body of <c>POST /api/v1/chat/guest/session</c>.</summary>
-public sealed partial record GuestSessionRequest(
+/// <param name="SessionId">The client's key for the session: a UUID (8-4-4-4-12 hex digits, any letter case), best a random
+/// (version 4) one, since a replay of it returns the stored session. Letter case does not make another session; responses
+/// give it in lower case.</param>
+/// <param name="GuestName">The guest's display name, up to 100 characters.</param>
+/// <param name="GuestEmail">The guest's e-mail address.</param>
+/// <param name="GuestPhone">The guest's phone number.</param>
+public sealed record GuestSessionRequest(
     [property: JsonPropertyName("session_id")] string? SessionId,
     [property: JsonPropertyName("guest_name")] string? GuestName,
     [property: JsonPropertyName("guest_email")] string? GuestEmail,
     [property: JsonPropertyName("guest_phone")] string? GuestPhone)
 {
-    public const int MinSessionIdLength = 8;
-    public const int MaxSessionIdLength = 128;
-
     /// <summary>Checks every field; returns the session key and command when all are valid.</summary>
     public (string SessionKey, OpenGuestSession Command)? ToCommand(FieldErrors errors)
     {
-        var key = SessionKey(errors);
+        // The session id is the grain key and, on a replay, the only thing that returns a stored
+        // session (name, e-mail): a UUID, not a guessable word. Canonical like chat ids, so
+        // "3F8A…" and "3f8a…" are one session.
+        var key = errors.Uuid("session_id", SessionId).ToString("D");
         var command = new OpenGuestSession(
             GuestName: errors.Text("guest_name", GuestName, maxLength: 100),
             GuestEmail: errors.Email("guest_email", GuestEmail, required: false),
             GuestPhone: errors.Phone("guest_phone", GuestPhone));
-        return errors.IsEmpty ? (key!, command) : null;
+        return errors.IsEmpty ? (key, command) : null;
     }
-
-    /// <summary>
-    /// The session id is the grain key and, on a replay, the only thing that returns a stored
-    /// session: it must be long enough not to be guessed, and of a safe character set.
-    /// </summary>
-    private string? SessionKey(FieldErrors errors)
-    {
-        const string field = "session_id";
-        if (string.IsNullOrEmpty(SessionId))
-        {
-            errors.Add(field, $"'{field}' is required.");
-            return null;
-        }
-        if (SessionId.Length is < MinSessionIdLength or > MaxSessionIdLength)
-        {
-            errors.Add(field, $"'{field}' must be {MinSessionIdLength} to {MaxSessionIdLength} characters long.");
-            return null;
-        }
-        if (!SafeSessionId().IsMatch(SessionId))
-        {
-            errors.Add(field, $"'{field}' may only contain letters, digits and . _ : -");
-            return null;
-        }
-        return SessionId;
-    }
-
-    [GeneratedRegex("^[A-Za-z0-9._:-]+$", RegexOptions.CultureInvariant)]
-    private static partial Regex SafeSessionId();
 }
 
 /// <summary><c>data</c> of a successful response.</summary>

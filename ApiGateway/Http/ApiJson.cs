@@ -9,7 +9,7 @@ using ChatGrains.ApiGateway.LiveChat;
 namespace ChatGrains.ApiGateway.Http;
 
 /// <summary>Source-generated (de)serialisation of every wire type: no reflection on the hot path.</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, Converters = [typeof(LenientStringConverter)])]
 [JsonSerializable(typeof(CreateChatRequest))]
 [JsonSerializable(typeof(ChatResponse))]
 [JsonSerializable(typeof(JwkSet))]

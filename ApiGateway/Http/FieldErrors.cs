@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.RegularExpressions;
 
 namespace ChatGrains.ApiGateway.Http;
@@ -23,6 +25,9 @@ public sealed partial class FieldErrors
         messages.Add(message);
     }
 
+    /// <summary>Whether <paramref name="field"/> already has an error: a format check then adds nothing to it.</summary>
+    public bool Has(string field) => _errors.ContainsKey(field);
+
     public Dictionary<string, string[]> ToDictionary() =>
         _errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
 
@@ -42,12 +47,41 @@ public sealed partial class FieldErrors
         {
             Add(field, $"'{field}' must be at most {maxLength} characters.");
         }
-        else if (HasControlCharacters(value))
+        else
         {
-            Add(field, $"'{field}' must not contain control characters.");
+            CheckCharacters(field, value);
         }
         return value;
     }
+
+    /// <summary>
+    /// Reports what no text field may hold: control characters, unpaired UTF-16 surrogates (they
+    /// cannot be encoded as UTF-8, so storage and the grain serializer would fail or alter them), and
+    /// invisible format or separator characters (U+202E, U+200B, U+2028…), which make displayed text
+    /// read differently from what it is. Returns whether the text is clean.
+    /// </summary>
+    public bool CheckCharacters(string field, string value)
+    {
+        if (HasControlCharacters(value))
+        {
+            Add(field, $"'{field}' must not contain control characters.");
+        }
+        else if (HasUnpairedSurrogates(value))
+        {
+            Add(field, UnpairedSurrogateMessage(field));
+        }
+        else if (HasSpoofingCharacters(value))
+        {
+            Add(field, $"'{field}' must not contain invisible format characters or line or paragraph separators.");
+        }
+        else
+        {
+            return true;
+        }
+        return false;
+    }
+
+    public static string UnpairedSurrogateMessage(string field) => $"'{field}' must not contain unpaired UTF-16 surrogates.";
 
     /// <summary>A UUID in its canonical 8-4-4-4-12 form.</summary>
     public Guid Uuid(string field, string? value)
@@ -67,7 +101,7 @@ public sealed partial class FieldErrors
     public string? Email(string field, string? value, bool required)
     {
         var email = Text(field, value, maxLength: 254, required);
-        if (email is not null && email.Length <= 254 && !EmailPattern().IsMatch(email))
+        if (email is not null && !Has(field) && !EmailPattern().IsMatch(email))
         {
             Add(field, $"'{field}' must be a valid e-mail address.");
         }
@@ -77,7 +111,7 @@ public sealed partial class FieldErrors
     public string? Phone(string field, string? value)
     {
         var phone = Text(field, value, maxLength: 32);
-        if (phone is not null && phone.Length <= 32 && !(PhonePattern().IsMatch(phone) && phone.Count(char.IsAsciiDigit) is >= 5 and <= 15))
+        if (phone is not null && !Has(field) && !(PhonePattern().IsMatch(phone) && phone.Count(char.IsAsciiDigit) is >= 5 and <= 15))
         {
             Add(field, $"'{field}' must be a phone number: digits, optionally a leading '+', spaces, dashes, dots or parentheses.");
         }
@@ -88,7 +122,7 @@ public sealed partial class FieldErrors
     public string? IpAddress(string field, string? value)
     {
         var text = Text(field, value, maxLength: 45);
-        if (text is not null && text.Length <= 45)
+        if (text is not null && !Has(field))
         {
             var valid = IPAddress.TryParse(text, out var ip) && ip.AddressFamily switch
             {
@@ -107,7 +141,7 @@ public sealed partial class FieldErrors
     public string? HttpUrl(string field, string? value)
     {
         var text = Text(field, value, maxLength: 2048);
-        if (text is not null && text.Length <= 2048
+        if (text is not null && !Has(field)
             && !(Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
         {
             Add(field, $"'{field}' must be an absolute http or https URL.");
@@ -117,7 +151,39 @@ public sealed partial class FieldErrors
 
     public static bool HasControlCharacters(string value) => value.Any(char.IsControl);
 
-    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s.]+$", RegexOptions.CultureInvariant)]
+    /// <summary>A high surrogate not followed by a low one, or a low one not preceded by a high one.</summary>
+    public static bool HasUnpairedSurrogates(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(value[i]))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Unicode categories Cf, Zl and Zp (bidi overrides, zero-width characters, line and paragraph separators).</summary>
+    public static bool HasSpoofingCharacters(string value)
+    {
+        foreach (var rune in value.EnumerateRunes())
+        {
+            if (Rune.GetUnicodeCategory(rune) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // No markup or quoting characters either: an address is shown in pages and mails, and
+    // "<svg/onload=…>@x.io" is not one anybody can receive mail at.
+    [GeneratedRegex(@"^[^@\s<>""'()\\]+@[^@\s<>""'()\\]+\.[^@\s.<>""'()\\]+$", RegexOptions.CultureInvariant)]
     private static partial Regex EmailPattern();
 
     [GeneratedRegex(@"^\+?[0-9 ()\-.]+$", RegexOptions.CultureInvariant)]

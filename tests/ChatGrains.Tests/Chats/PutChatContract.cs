@@ -258,6 +258,8 @@ public abstract class PutChatContract(TestNode node)
         { "name with control characters", "visitorInfo.name" },
         { "email missing", "visitorInfo.email" },
         { "email invalid", "visitorInfo.email" },
+        { "email with markup", "visitorInfo.email" },
+        { "email with quotes", "visitorInfo.email" },
         { "phone invalid", "visitorInfo.phone" },
         { "company too long", "visitorInfo.company" },
         { "ipAddress invalid", "visitorInfo.ipAddress" },
@@ -301,6 +303,8 @@ public abstract class PutChatContract(TestNode node)
             case "name with control characters": visitor["name"] = "Juan\u0000Pérez"; break;
             case "email missing": visitor.Remove("email"); break;
             case "email invalid": visitor["email"] = "juan.perez@"; break;
+            case "email with markup": visitor["email"] = "<svg/onload=alert(1)>@x.io"; break;
+            case "email with quotes": visitor["email"] = "\"juan\"@example.com"; break;
             case "phone invalid": visitor["phone"] = "call me maybe"; break;
             case "company too long": visitor["company"] = new string('c', 201); break;
             case "ipAddress invalid": visitor["ipAddress"] = "999.1.1.1"; break;
@@ -348,6 +352,154 @@ public abstract class PutChatContract(TestNode node)
         Assert.True(errors.ContainsKey(field), $"expected an error for '{field}' in {errors.ToJsonString()}");
         Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
         Assert.Empty(await GrainEvents.DeliveredAsync(node.Grains, EventStreams.ChatCreated, chatId));
+    }
+
+    private const string Surrogate = "'{0}' must not contain unpaired UTF-16 surrogates.";
+    private const string Spoofing = "'{0}' must not contain invisible format characters or line or paragraph separators.";
+
+    /// <summary>Where in the full body a hostile string goes, the JSON escapes it is written with, and the message expected for the field.</summary>
+    public static TheoryData<string, string, string> HostileStrings() => new()
+    {
+        { "visitorInfo.name", @"Juan\ud800", Surrogate },
+        { "visitorInfo.name", @"\udc00Juan", Surrogate },
+        { "visitorInfo.name", @"Juan\udc00\ud800", Surrogate },
+        { "visitorInfo.email", @"juan\ud800@example.com", Surrogate },
+        { "visitorInfo.company", @"Acme\ud800", Surrogate },
+        { "visitorInfo.location.city", @"\ud800", Surrogate },
+        { "visitorInfo.userAgent", @"Mozilla\ud800", Surrogate },
+        { "metadata.department", @"ventas\udbff", Surrogate },
+        { "metadata.tags[0]", @"\ud800", Surrogate },
+        { "visitorId", @"\ud800", "'{0}' must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)." },
+        { "visitorInfo.name", @"Juan \u202egnp.exe", Spoofing },
+        { "visitorInfo.name", @"Ju\u200ban", Spoofing },
+        { "visitorInfo.company", @"Acme\u2028Corp", Spoofing },
+        { "visitorInfo.location.country", @"Espa\u2029\u00f1a", Spoofing },
+        { "visitorInfo.location.city", @"Mad\u2066rid", Spoofing },
+        { "metadata.department", @"ven\ufefftas", Spoofing },
+        { "metadata.tags[0]", @"vip\u200d", Spoofing },
+        { "metadata.campaign", @"Black\u202aFriday", Spoofing },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostileStrings))]
+    public async Task UnpairedSurrogatesAndInvisibleFormatCharactersAreAnswered400NamingTheFieldAndWriteNothing(string field, string escaped, string message)
+    {
+        var chatId = Guid.NewGuid();
+        using var client = node.ClientFor(Roles.Admin);
+
+        using var response = await client.PutChatAsync(chatId.ToString(), BodyWith(field, escaped));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var errors = await response.ErrorsAsync();
+        Assert.Equal([string.Format(System.Globalization.CultureInfo.InvariantCulture, message, field)], errors[field]!.AsArray().Select(m => (string?)m));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
+    }
+
+    [Theory]
+    [InlineData("""{"\ud800":1}""")]
+    [InlineData("""{"segment":"\ud800"}""")]
+    [InlineData("""{"nested":{"\udc00":"x"}}""")]
+    [InlineData("""{"list":["ok","\ud800"]}""")]
+    public async Task AnUnpairedSurrogateAnywhereInCustomFieldsIsAnswered400OnCustomFieldsAndWritesNothing(string customFields)
+    {
+        var chatId = Guid.NewGuid();
+        var body = ChatRequests.FullBody(Guid.NewGuid());
+        body["metadata"]!["customFields"] = "@customFields@";
+        using var client = node.ClientFor(Roles.Admin);
+
+        using var response = await client.PutChatAsync(chatId.ToString(), body.ToJsonString().Replace("\"@customFields@\"", customFields, StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = await response.ErrorsAsync();
+        Assert.Equal(["'metadata.customFields' must not contain unpaired UTF-16 surrogates."], errors["metadata.customFields"]!.AsArray().Select(m => (string?)m));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
+    }
+
+    [Theory]
+    [InlineData("""{"lead\u200bScore":1}""")]
+    [InlineData("""{"seg\u202ement":"x"}""")]
+    public async Task ACustomFieldsKeyWithAnInvisibleFormatCharacterIsAnswered400(string customFields)
+    {
+        var chatId = Guid.NewGuid();
+        var body = ChatRequests.FullBody(Guid.NewGuid());
+        body["metadata"]!["customFields"] = "@customFields@";
+        using var client = node.ClientFor(Roles.Admin);
+
+        using var response = await client.PutChatAsync(chatId.ToString(), body.ToJsonString().Replace("\"@customFields@\"", customFields, StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = await response.ErrorsAsync();
+        Assert.Equal(["'metadata.customFields' keys must be 1 to 64 characters without control, invisible format or separator characters."],
+            errors["metadata.customFields"]!.AsArray().Select(m => (string?)m));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
+    }
+
+    [Fact]
+    public async Task ASurrogatePairIsTextLikeAnyOtherAndIsStored()
+    {
+        var chatId = Guid.NewGuid();
+        using var client = node.ClientFor(Roles.Admin);
+
+        using var response = await client.PutChatAsync(chatId.ToString(), BodyWith("visitorInfo.name", @"Juan \ud83d\ude00"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Juan \U0001F600", (string?)(await response.JsonAsync())["visitorInfo"]!["name"]);
+        Assert.Equal(1, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
+    }
+
+    [Fact]
+    public async Task MarkupInAStoredNameComesBackHtmlEscaped()
+    {
+        var chatId = Guid.NewGuid();
+        var body = ChatRequests.FullBody(Guid.NewGuid());
+        body["visitorInfo"]!["name"] = "<script>alert('x')</script> & co";
+        using var client = node.ClientFor(Roles.Admin);
+
+        using var response = await client.PutChatAsync(chatId, body);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains(@"\u003Cscript\u003Ealert(\u0027x\u0027)\u003C/script\u003E \u0026 co", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script>", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EveryHostileStringIsReportedAtOnce()
+    {
+        using var client = node.ClientFor(Roles.Admin);
+        var body = ChatRequests.FullBody(Guid.NewGuid());
+        body["visitorInfo"]!["name"] = "@name@";
+        body["visitorInfo"]!["company"] = "@company@";
+        body["visitorInfo"]!["email"] = "<svg/onload=alert(1)>@x.io";
+
+        using var response = await client.PutChatAsync(Guid.NewGuid().ToString(), body.ToJsonString()
+            .Replace("@name@", @"\ud800", StringComparison.Ordinal)
+            .Replace("@company@", @"Acme\u202e", StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(["visitorInfo.company", "visitorInfo.email", "visitorInfo.name"], (await response.ErrorsAsync()).Select(e => e.Key).Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// The full body with <paramref name="escaped"/> (JSON escapes, written raw) at <paramref name="field"/>:
+    /// a lone surrogate cannot go through a JSON writer, so a placeholder is replaced in the text.
+    /// </summary>
+    private static string BodyWith(string field, string escaped)
+    {
+        const string placeholder = "@hostile@";
+        var body = ChatRequests.FullBody(Guid.NewGuid());
+        if (field == "metadata.tags[0]")
+        {
+            body["metadata"]!["tags"] = new JsonArray(placeholder);
+        }
+        else
+        {
+            var path = field.Split('.');
+            var parent = path[..^1].Aggregate((JsonNode)body, (node, name) => node[name]!);
+            parent[path[^1]] = placeholder;
+        }
+        return body.ToJsonString().Replace(placeholder, escaped, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -133,7 +133,91 @@ public abstract class GuestSessionContract(TestNode node)
         { """{"session_id":"3f8a1b3e-0c6f-4b1a-9f3a-8b1e2d7f9c21","guest_name":{"first":"A"}}""", "guest_name" },
         { """{"session_id":"3f8a1b3e-0c6f-4b1a-9f3a-8b1e2d7f9c21","guest_phone":628123456789}""", "guest_phone" },
         { """{"session_id":"3f8a1b3e""", "body" },
+        { """{"session_id":"aaaaaaaa"}""", "session_id" },
+        { """{"session_id":"3f8a1b3e0c6f4b1a9f3a8b1e2d7f9c21"}""", "session_id" },
+        { """{"session_id":"{3f8a1b3e-0c6f-4b1a-9f3a-8b1e2d7f9c21}"}""", "session_id" },
+        { """{"session_id":"3f8a1b3e-0c6f-4b1a-9f3a-8b1e2d7f9c2"}""", "session_id" },
+        { """{"session_id":"3f8a1b3e-0c6f-4b1a-9f3a-8b1e2d7f9c21","guest_email":"<svg/onload=alert(1)>@x.io"}""", "guest_email" },
+        { """{"session_id":"3f8a1b3e-0c6f-4b1a-9f3a-8b1e2d7f9c21","guest_email":"a(b)@x.io"}""", "guest_email" },
     };
+
+    [Fact]
+    public async Task AGuessableSessionIdIsAnswered400AndReturnsNoStoredSession()
+    {
+        using var response = await node.Client.PostSessionAsync("""{"session_id":"aaaaaaaa","guest_name":"Zaphod"}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var envelope = await response.EnvelopeAsync();
+        GuestSessionRequests.AssertEnvelope(envelope, response, success: false);
+        Assert.Equal("VALIDATION_FAILED", (string?)envelope["error"]!["code"]);
+        Assert.Equal(["'session_id' must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)."],
+            envelope["error"]!["details"]!["session_id"]!.AsArray().Select(m => (string?)m));
+        Assert.DoesNotContain("Zaphod", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.GuestSession, "aaaaaaaa"));
+    }
+
+    [Fact]
+    public async Task ASessionIdInUpperCaseIsTheSameSessionAndComesBackInLowerCase()
+    {
+        var sessionId = GuestSessionRequests.NewSessionId();
+
+        using var first = await node.Client.PostSessionAsync(new JsonObject { ["session_id"] = sessionId.ToUpperInvariant(), ["guest_name"] = "First" });
+        using var again = await node.Client.PostSessionAsync(new JsonObject { ["session_id"] = sessionId, ["guest_name"] = "Second" });
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(sessionId, (string?)(await first.EnvelopeAsync())["data"]!["session"]!["session_id"]);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        var session = (await again.EnvelopeAsync())["data"]!["session"]!;
+        Assert.Equal(sessionId, (string?)session["session_id"]);
+        Assert.Equal("First", (string?)session["guest_name"]);
+        Assert.Equal(1, await node.Database.GrainRecordsAsync(GrainStorage.GuestSession, sessionId));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.GuestSession, sessionId.ToUpperInvariant()));
+    }
+
+    public static TheoryData<string, string, string> HostileStrings() => new()
+    {
+        { "guest_name", @"Budi\ud800", "'guest_name' must not contain unpaired UTF-16 surrogates." },
+        { "guest_name", @"\udc00", "'guest_name' must not contain unpaired UTF-16 surrogates." },
+        { "guest_email", @"budi\ud800@example.com", "'guest_email' must not contain unpaired UTF-16 surrogates." },
+        { "guest_phone", @"+62\ud800", "'guest_phone' must not contain unpaired UTF-16 surrogates." },
+        { "session_id", @"\ud800", "'session_id' must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)." },
+        { "guest_name", @"Budi\u202etxt.exe", "'guest_name' must not contain invisible format characters or line or paragraph separators." },
+        { "guest_name", @"Bu\u200bdi", "'guest_name' must not contain invisible format characters or line or paragraph separators." },
+        { "guest_name", @"Budi\u2028Santoso", "'guest_name' must not contain invisible format characters or line or paragraph separators." },
+        { "guest_name", @"Budi\u2029Santoso", "'guest_name' must not contain invisible format characters or line or paragraph separators." },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostileStrings))]
+    public async Task UnpairedSurrogatesAndInvisibleFormatCharactersAreAnswered400ValidationFailedAndWriteNothing(string field, string escaped, string message)
+    {
+        var sessionId = GuestSessionRequests.NewSessionId();
+        var body = new JsonObject { ["session_id"] = sessionId, [field] = "@hostile@" };
+
+        using var response = await node.Client.PostSessionAsync(body.ToJsonString().Replace("@hostile@", escaped, StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var envelope = await response.EnvelopeAsync();
+        GuestSessionRequests.AssertEnvelope(envelope, response, success: false);
+        Assert.Equal("VALIDATION_FAILED", (string?)envelope["error"]!["code"]);
+        Assert.Equal([message], envelope["error"]!["details"]![field]!.AsArray().Select(m => (string?)m));
+        Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.GuestSession, sessionId));
+    }
+
+    [Fact]
+    public async Task MarkupInAStoredGuestNameComesBackHtmlEscaped()
+    {
+        using var response = await node.Client.PostSessionAsync(new JsonObject
+        {
+            ["session_id"] = GuestSessionRequests.NewSessionId(),
+            ["guest_name"] = "<script>alert(1)</script>",
+        });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains(@"\u003Cscript\u003Ealert(1)\u003C/script\u003E", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script>", text, StringComparison.Ordinal);
+    }
 
     [Theory]
     [MemberData(nameof(InvalidBodies))]

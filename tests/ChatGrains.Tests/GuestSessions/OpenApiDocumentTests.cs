@@ -27,6 +27,18 @@ public sealed class OpenApiDocumentTests(SqliteNodeFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task TheDocumentSaysASessionIdIsAUuidGivenBackInLowerCase()
+    {
+        var document = (await fixture.Node.Client.GetFromJsonAsync<JsonObject>(new Uri("/openapi/v1.json", UriKind.Relative)))!;
+
+        var sessionId = document["components"]!["schemas"]!["GuestSessionRequest"]!["properties"]!["session_id"]!;
+        var description = (string?)sessionId["description"];
+        Assert.NotNull(description);
+        Assert.Contains("UUID", description, StringComparison.Ordinal);
+        Assert.Contains("lower case", description, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheDocumentCoversEveryEndpointWithItsErrorBodies()
     {
         var document = (await fixture.Node.Client.GetFromJsonAsync<JsonObject>(new Uri("/openapi/v1.json", UriKind.Relative)))!;

@@ -133,6 +133,15 @@ public abstract class LiveChatSessionContract(TestNode node)
         { """{"name": "Budi", "city": ["Solo"], "country": "Indonesia"}""", "city", "Kota harus berupa teks." },
         { """{"name": "Budi", "city": """, "body", "Body permintaan harus berupa JSON yang valid." },
         { "not json", "body", "Body permintaan harus berupa JSON yang valid." },
+        { """{"name": "Budi\ud800", "city": "Solo", "country": "Indonesia"}""", "name", "Nama hanya boleh berisi huruf, angka, spasi dan tanda baca . , ' - ( )." },
+        { """{"name": "\udc00Budi", "city": "Solo", "country": "Indonesia"}""", "name", "Nama hanya boleh berisi huruf, angka, spasi dan tanda baca . , ' - ( )." },
+        { """{"name": "Budi", "city": "So\ud800lo", "country": "Indonesia"}""", "city", "Kota hanya boleh berisi huruf, angka, spasi dan tanda baca . , ' - ( )." },
+        { """{"name": "Budi", "city": "Solo", "country": "Indo\udbffnesia"}""", "country", "Negara hanya boleh berisi huruf, angka, spasi dan tanda baca . , ' - ( )." },
+        { """{"name": "Budi \u202eidub", "city": "Solo", "country": "Indonesia"}""", "name", "Nama hanya boleh berisi huruf, angka, spasi dan tanda baca . , ' - ( )." },
+        { """{"name": "Bu\u200bdi", "city": "Solo", "country": "Indonesia"}""", "name", "Nama hanya boleh berisi huruf, angka, spasi dan tanda baca . , ' - ( )." },
+        { """{"name": "Budi", "city": "So\u2028lo", "country": "Indonesia"}""", "city", "Kota hanya boleh berisi huruf, angka, spasi dan tanda baca . , ' - ( )." },
+        { """{"name": "Budi", "city": "Solo", "country": "Indo\u2029nesia"}""", "country", "Negara hanya boleh berisi huruf, angka, spasi dan tanda baca . , ' - ( )." },
+        { """{"name": "Budi", "city": "Solo", "country": "Indo\ufeffnesia"}""", "country", "Negara hanya boleh berisi huruf, angka, spasi dan tanda baca . , ' - ( )." },
         { "", "body", "Body permintaan harus berupa JSON yang valid." },
     };
 
@@ -167,6 +176,19 @@ public abstract class LiveChatSessionContract(TestNode node)
         var errors = (await response.BodyAsync())["errors"]!.AsObject();
         Assert.Equal("Name is required.", (string?)errors["name"]![0]);
         Assert.Equal("City must be at least 2 characters.", (string?)errors["city"]![0]);
+    }
+
+    [Fact]
+    public async Task AnUnpairedSurrogateIsNamedInEnglishForAClientPreferringEnglish()
+    {
+        using var response = await node.Client.PostLiveChatAsync("""{"name": "Budi\ud800", "city": "So\u202elo", "country": "Indonesia"}""", acceptLanguage: "en");
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var errors = (await response.BodyAsync())["errors"]!.AsObject();
+        Assert.Equal(["city", "name"], errors.Select(e => e.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("Name may only contain letters, digits, spaces and the punctuation . , ' - ( ).", (string?)errors["name"]![0]);
+        Assert.Equal("City may only contain letters, digits, spaces and the punctuation . , ' - ( ).", (string?)errors["city"]![0]);
+        Assert.False(response.Headers.Contains("Set-Cookie"));
     }
 
     [Theory]

@@ -12,10 +12,37 @@ public sealed class FieldErrorsTests
     [InlineData("juan perez@example.com", false)]
     [InlineData("juan@example", false)]
     [InlineData("juan@example.", false)]
+    [InlineData("<svg/onload=alert(1)>@x.io", false)]
+    [InlineData("juan@<b>.io", false)]
+    [InlineData("\"juan\"@example.com", false)]
+    [InlineData("o'brien@example.com", false)]
+    [InlineData("juan(x)@example.com", false)]
+    [InlineData("ju\\an@example.com", false)]
+    [InlineData("juan\t@example.com", false)]
+    [InlineData("juan@exa\u00a0mple.com", false)]
     public void EmailsAreCheckedForAUsableShape(string email, bool valid)
     {
         var errors = new FieldErrors();
         errors.Email("email", email, required: true);
+        Assert.Equal(valid, errors.IsEmpty);
+    }
+
+    [Theory]
+    [InlineData("Juan Pérez", true)]
+    [InlineData("Juan \U0001F600", true)]
+    [InlineData("Juan\ud800", false)]
+    [InlineData("\udc00Juan", false)]
+    [InlineData("Juan\udc00\ud800", false)]
+    [InlineData("Juan\u202Eexe.txt", false)]
+    [InlineData("Ju\u200Ban", false)]
+    [InlineData("Ju\u2028an", false)]
+    [InlineData("Ju\u2029an", false)]
+    [InlineData("Ju\u2066an", false)]
+    [InlineData("Ju\U000E0041an", false)]
+    public void TextMayNotHoldUnpairedSurrogatesOrInvisibleFormatCharacters(string text, bool valid)
+    {
+        var errors = new FieldErrors();
+        errors.Text("name", text, maxLength: 100);
         Assert.Equal(valid, errors.IsEmpty);
     }
 

@@ -1,0 +1,102 @@
+using System.Net;
+using ChatGrains.ApiGateway.Http;
+using ChatGrains.Tests.Chats;
+using ChatGrains.Tests.GuestSessions;
+using ChatGrains.Tests.Infrastructure;
+
+namespace ChatGrains.Tests.Http;
+
+/// <summary>Headers every response carries, answered by the API, the error paths or the static files alike.</summary>
+public sealed class SecurityHeadersTests(SqliteNodeFixture fixture) : IClassFixture<SqliteNodeFixture>
+{
+    private TestNode Node => fixture.Node;
+
+    [Fact]
+    public async Task ASuccessfulApiResponseSaysNoSniff()
+    {
+        using var response = await Node.Client.PostSessionAsync(new System.Text.Json.Nodes.JsonObject { ["session_id"] = GuestSessionRequests.NewSessionId() });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        AssertNoSniff(response);
+    }
+
+    [Fact]
+    public async Task AHealthCheckSaysNoSniff()
+    {
+        using var response = await Node.Client.GetAsync(new Uri("/health/live", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        AssertNoSniff(response);
+    }
+
+    [Fact]
+    public async Task ANotFoundSaysNoSniff()
+    {
+        using var response = await Node.Client.GetAsync(new Uri("/no/such/page", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        AssertNoSniff(response);
+    }
+
+    [Fact]
+    public async Task AValidationErrorSaysNoSniff()
+    {
+        using var response = await Node.Client.PostSessionAsync("""{"session_id":"aaaaaaaa"}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("VALIDATION_FAILED", (string?)(await response.EnvelopeAsync())["error"]!["code"]);
+        AssertNoSniff(response);
+    }
+
+    [Fact]
+    public async Task AnErrorAnsweredByTheExceptionHandlerSaysNoSniff()
+    {
+        // Malformed JSON reaches the exception handler, which clears the response's headers.
+        using var response = await Node.Client.PostSessionAsync("not json");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("VALIDATION_FAILED", (string?)(await response.EnvelopeAsync())["error"]!["code"]);
+        AssertNoSniff(response);
+    }
+
+    [Fact]
+    public async Task AnUnauthenticatedRequestSaysNoSniff()
+    {
+        using var response = await Node.Client.PutChatAsync(Guid.NewGuid(), ChatRequests.MinimalBody(Guid.NewGuid()));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        AssertNoSniff(response);
+    }
+
+    [Theory]
+    [InlineData("/livechat/livechat.js")]
+    [InlineData("/livechat/livechat.css")]
+    [InlineData("/operators/sign-in.css")]
+    public async Task AStaticFileSaysNoSniff(string path)
+    {
+        using var response = await Node.Client.GetAsync(new Uri(path, UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotEmpty(await response.Content.ReadAsByteArrayAsync());
+        AssertNoSniff(response);
+    }
+
+    [Theory]
+    [InlineData("/livechat")]
+    [InlineData("/livechat/index.html")]
+    public async Task TheLiveChatPageHasItsPolicyAlsoByItsFileName(string path)
+    {
+        using var response = await Node.Client.GetAsync(new Uri(path, UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Suara Pendengar", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(StaticPages.ContentSecurityPolicy, response.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Contains("frame-ancestors 'none'", StaticPages.ContentSecurityPolicy, StringComparison.Ordinal);
+        Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+        AssertNoSniff(response);
+    }
+
+    private static void AssertNoSniff(HttpResponseMessage response) =>
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+}
