@@ -46,7 +46,7 @@ public static class ChatGrainsApp
         builder.Services.AddChatAuth(builder.Configuration);
         builder.Services.AddApiErrors();
         builder.Services.AddTracing();
-        builder.Services.AddOpenApi(options => options.AddBearerSecurity());
+        builder.Services.AddOpenApi(options => options.AddBearerSecurity().DescribeLenientStringsAsStrings());
         builder.Services.AddOperatorAccess();
         builder.Services.AddTelemetry(builder.Configuration);
         builder.Services.AddTrustedProxies(builder.Configuration);

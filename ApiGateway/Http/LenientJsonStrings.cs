@@ -3,6 +3,9 @@ using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
 
 namespace ChatGrains.ApiGateway.Http;
 
@@ -100,4 +103,35 @@ public sealed class LenientStringConverter : JsonConverter<string>
 
     public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) =>
         writer.WriteStringValue(value);
+
+    // Dictionary keys (the error maps, customFields) go through the string converter too.
+    public override string ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        LenientJsonStrings.Read(ref reader);
+
+    public override void WriteAsPropertyName(Utf8JsonWriter writer, string value, JsonSerializerOptions options) =>
+        writer.WritePropertyName(value);
+}
+
+public static class LenientStringSchemas
+{
+    /// <summary>
+    /// The schema generator describes a type with a custom converter as "anything"; strings are
+    /// still strings on the wire, so say so again (nullable as the property is declared).
+    /// </summary>
+    public static OpenApiOptions DescribeLenientStringsAsStrings(this OpenApiOptions options) =>
+        options.AddSchemaTransformer((schema, context, _) =>
+        {
+            if (context.JsonTypeInfo.Type == typeof(string) && schema.Type is null)
+            {
+                schema.Type = context.JsonPropertyInfo is { IsGetNullable: true }
+                    ? JsonSchemaType.String | JsonSchemaType.Null
+                    : JsonSchemaType.String;
+            }
+            // A list of strings loses its (empty) items schema altogether.
+            if (context.JsonTypeInfo is { Kind: JsonTypeInfoKind.Enumerable, ElementType: var element } && element == typeof(string) && schema.Items is null)
+            {
+                schema.Items = new OpenApiSchema { Type = JsonSchemaType.String };
+            }
+            return Task.CompletedTask;
+        });
 }

@@ -36,6 +36,9 @@ public sealed class OpenApiDocumentTests(SqliteNodeFixture fixture) : IClassFixt
         Assert.NotNull(description);
         Assert.Contains("UUID", description, StringComparison.Ordinal);
         Assert.Contains("lower case", description, StringComparison.Ordinal);
+        // Request strings bind through a lenient converter; the schema still says string.
+        Assert.Equal(["null", "string"], sessionId["type"]!.AsArray().Select(t => (string?)t));
+        Assert.Equal("string", (string?)document["components"]!["schemas"]!["ChatSessionResource"]!["properties"]!["session_id"]!["type"]);
     }
 
     [Fact]

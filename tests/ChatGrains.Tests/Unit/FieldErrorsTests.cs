@@ -28,21 +28,22 @@ public sealed class FieldErrorsTests
     }
 
     [Theory]
-    [InlineData("Juan Pérez", true)]
-    [InlineData("Juan \U0001F600", true)]
-    [InlineData("Juan\ud800", false)]
-    [InlineData("\udc00Juan", false)]
-    [InlineData("Juan\udc00\ud800", false)]
-    [InlineData("Juan\u202Eexe.txt", false)]
-    [InlineData("Ju\u200Ban", false)]
-    [InlineData("Ju\u2028an", false)]
-    [InlineData("Ju\u2029an", false)]
-    [InlineData("Ju\u2066an", false)]
-    [InlineData("Ju\U000E0041an", false)]
+    [InlineData(@"Juan Pérez", true)]
+    [InlineData(@"Juan \ud83d\ude00", true)]
+    [InlineData(@"Juan\ud800", false)]
+    [InlineData(@"\udc00Juan", false)]
+    [InlineData(@"Juan\udc00\ud800", false)]
+    [InlineData(@"Juan\u202Eexe.txt", false)]
+    [InlineData(@"Ju\u200Ban", false)]
+    [InlineData(@"Ju\u2028an", false)]
+    [InlineData(@"Ju\u2029an", false)]
+    [InlineData(@"Ju\u2066an", false)]
+    [InlineData(@"Ju\udb40\udc41an", false)]
     public void TextMayNotHoldUnpairedSurrogatesOrInvisibleFormatCharacters(string text, bool valid)
     {
         var errors = new FieldErrors();
-        errors.Text("name", text, maxLength: 100);
+        // Escaped in the attribute: the test runner does not carry a lone surrogate intact.
+        errors.Text("name", System.Text.RegularExpressions.Regex.Unescape(text), maxLength: 100);
         Assert.Equal(valid, errors.IsEmpty);
     }
 
