@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Chats;
+using ChatGrains.ApiGateway.Conversations;
 using ChatGrains.ApiGateway.Dashboard;
 using ChatGrains.ApiGateway.GuestSessions;
 using ChatGrains.ApiGateway.Http;
@@ -41,6 +42,9 @@ public static class ChatGrainsApp
             options.UseUtcTimestamp = true;
             options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
         });
+        // Its "Request starting" line carries the query string, where SignalR clients put the
+        // access token: kept off whatever the configuration says.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
 
         builder.UseChatGrainsSilo();
         builder.Services.AddChatAuth(builder.Configuration);
@@ -52,6 +56,7 @@ public static class ChatGrainsApp
         builder.Services.AddTrustedProxies(builder.Configuration);
         builder.Services.AddSessionRateLimiting();
         builder.Services.AddChatCreationLimiting();
+        builder.Services.AddConversations();
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
@@ -88,6 +93,7 @@ public static class ChatGrainsApp
         });
         app.MapJwks();
         app.MapChatsApi();
+        app.MapConversations();
         app.MapGuestSessionsApi();
         app.MapLiveChatApi();
         app.MapLiveChatPage();

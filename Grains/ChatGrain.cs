@@ -4,13 +4,14 @@ using Orleans.Placement;
 namespace ChatGrains.Grains;
 
 /// <summary>
-/// One chat. Created through HTTP on the node that took the request; collected after two idle
-/// minutes, after which the next call reads it back from storage.
+/// One chat, and its conversation (<c>ChatGrain.Conversation.cs</c>). Created through HTTP on the
+/// node that took the request; collected after two idle minutes, after which the next call reads
+/// it back from storage.
 /// </summary>
 [PreferLocalPlacement]
 [CollectionAgeLimit(Minutes = 2)]
 public sealed partial class ChatGrain(
-    [PersistentState(GrainStorage.Chat, GrainStorage.Name)] IPersistentState<CreatedOnce<Chat>> state,
+    [PersistentState(GrainStorage.Chat, GrainStorage.Name)] IPersistentState<ChatRecord> state,
     GrainMetrics metrics,
     TimeProvider clock,
     ILogger<ChatGrain> logger) : Grain, IChatGrain
@@ -64,6 +65,14 @@ public sealed partial class ChatGrain(
 
     private async Task<ChatCreation> CreateAsync(CreateChat command)
     {
+        if (state.State.Value is null)
+        {
+            // Recorded before the chat is stored, so a silo dying right after the write loses no
+            // offer: a commercial connecting later finds it (an offer whose chat was never stored
+            // is forgotten when the commercial checks it).
+            await Task.WhenAll(command.AvailableCommercialIds.Select(id =>
+                GrainFactory.GetGrain<ICommercialGrain>(id).RecordOffer(this.GetPrimaryKey())));
+        }
         var (chat, created) = await state.GetOrCreateAsync(() => NewChat(command));
         if (created)
         {
@@ -71,6 +80,7 @@ public sealed partial class ChatGrain(
             await this.PublishAsync(EventStreamIds.For(EventStreams.ChatCreated, chat.Id),
                 new ChatCreated(chat.Id, chat.VisitorId, chat.AvailableCommercialIds, chat.Priority, chat.Metadata.Department, chat.CreatedAt),
                 logger);
+            await DeliverAsync(chat.AvailableCommercialIds.Select(Commercial), new ChatOffered(chat));
         }
         return new ChatCreation(chat, created);
     }
@@ -113,11 +123,13 @@ public sealed partial class ChatGrain(
     [LoggerMessage(LogLevel.Warning, "Could not release the visitor's reservation of chat {ChatId} after its creation failed")]
     private static partial void LogReleaseFailed(ILogger logger, Exception exception, Guid chatId);
 
+    // Millisecond precision is what the wire shows; storing more would make a replay's
+    // timestamps differ from the first response's.
+    private DateTimeOffset Now() => DateTimeOffset.FromUnixTimeMilliseconds(clock.GetUtcNow().ToUnixTimeMilliseconds());
+
     private Chat NewChat(CreateChat command)
     {
-        // Millisecond precision is what the wire shows; storing more would make a replay's
-        // timestamps differ from the first response's.
-        var now = DateTimeOffset.FromUnixTimeMilliseconds(clock.GetUtcNow().ToUnixTimeMilliseconds());
+        var now = Now();
         return new Chat(
             Id: this.GetPrimaryKey(),
             Status: ChatStatus.Pending,

@@ -4,8 +4,11 @@ using Orleans.Storage;
 
 namespace ChatGrains.Grains;
 
-/// <summary>The persistent state of a grain whose record is written once, when it is created.</summary>
-public sealed class CreatedOnce<T> where T : class
+/// <summary>
+/// The persistent state of a grain whose record is created once: the first write decides which
+/// activation created it (a chat's record is updated afterwards, under its ETag).
+/// </summary>
+public class CreatedOnce<T> where T : class
 {
     public T? Value { get; set; }
 }
@@ -17,7 +20,8 @@ internal static class CreatedOnceExtensions
     /// <paramref name="create"/> makes. <c>Created</c> is true only for the activation whose
     /// write stored it, so whatever follows a creation happens once per grain.
     /// </summary>
-    public static async Task<(T Value, bool Created)> GetOrCreateAsync<T>(this IPersistentState<CreatedOnce<T>> state, Func<T> create)
+    public static async Task<(T Value, bool Created)> GetOrCreateAsync<TState, T>(this IPersistentState<TState> state, Func<T> create)
+        where TState : CreatedOnce<T>
         where T : class
     {
         if (state.State.Value is { } stored)
@@ -35,7 +39,7 @@ internal static class CreatedOnceExtensions
         {
             // A second activation of this grain (possible while the membership changes) wrote
             // first, under the ETag check: answer with the record it stored.
-            await ReloadAsync(state);
+            await ReloadAsync<TState, T>(state);
             return (state.State.Value ?? throw new InvalidOperationException("A conflicting write left no record."), false);
         }
         catch (Exception exception) when (StorageFailures.AreTransient(exception))
@@ -51,7 +55,9 @@ internal static class CreatedOnceExtensions
         }
     }
 
-    private static async Task ReloadAsync<T>(IPersistentState<CreatedOnce<T>> state) where T : class
+    private static async Task ReloadAsync<TState, T>(IPersistentState<TState> state)
+        where TState : CreatedOnce<T>
+        where T : class
     {
         try
         {

@@ -13,4 +13,6 @@ public static class GrainStorage
     public const string GuestSession = "guestSession";
     public const string LiveChatSession = "liveChatSession";
     public const string Visitor = "visitor";
+    public const string Commercial = "commercial";
+    public const string ChatHistoryPage = "chatHistoryPage";
 }

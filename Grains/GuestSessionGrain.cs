@@ -3,7 +3,10 @@ using Orleans.Placement;
 
 namespace ChatGrains.Grains;
 
-/// <summary>One guest session, keyed by the client's <c>session_id</c>.</summary>
+/// <summary>
+/// One guest session, keyed by the client's <c>session_id</c>. Its conversation is the chat whose
+/// id is the session's server-made <c>id</c> (see <see cref="GuestConversation"/>).
+/// </summary>
 [PreferLocalPlacement]
 [CollectionAgeLimit(Minutes = 2)]
 public sealed class GuestSessionGrain(
@@ -12,6 +15,9 @@ public sealed class GuestSessionGrain(
     TimeProvider clock,
     ILogger<GuestSessionGrain> logger) : Grain, IGuestSessionGrain
 {
+    /// <summary>How many of the conversation's last messages a session carries; the hub pages through the rest.</summary>
+    public const int MaxMessages = 100;
+
     public async Task<GuestSessionOpening> Open(OpenGuestSession command)
     {
         var (conversation, created) = await state.GetOrCreateAsync(() => NewConversation(command));
@@ -22,7 +28,9 @@ public sealed class GuestSessionGrain(
             await this.PublishAsync(EventStreamIds.For(EventStreams.GuestSessionStarted, session.SessionKey),
                 new GuestSessionStarted(session.Id, session.SessionKey, session.CreatedAt), logger);
         }
-        return new GuestSessionOpening(session, [.. conversation.Messages.OrderBy(m => m.CreatedAt).ThenBy(m => m.Id)], created);
+        // A new session's conversation cannot have started: only the session's holder knows its id.
+        ConversationMessage[] messages = created ? [] : await GrainFactory.GetGrain<IChatGrain>(session.Id).Recent(MaxMessages);
+        return new GuestSessionOpening(session, messages, created);
     }
 
     private GuestConversation NewConversation(OpenGuestSession command)
@@ -36,6 +44,6 @@ public sealed class GuestSessionGrain(
             GuestPhone: command.GuestPhone,
             Status: GuestSessionStatus.Active,
             CreatedAt: now,
-            UpdatedAt: now), Messages: []);
+            UpdatedAt: now));
     }
 }

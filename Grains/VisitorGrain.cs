@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Orleans.Placement;
 using Orleans.Storage;
 
@@ -10,16 +11,20 @@ public sealed class VisitorChats
 }
 
 /// <summary>
-/// Counts a visitor's open chats, durably. Every reservation is written before it is answered, so
-/// the count survives deactivation and silo death; one activation decides at a time, so the cap
-/// holds under concurrent creations from any node. Nothing closes chats yet, so every chat the
+/// One visitor: its connections (see <see cref="ParticipantGrain"/>) and a durable count of its
+/// open chats. Every reservation is written before it is answered, so the count survives
+/// deactivation and silo death; one activation decides at a time, so the cap holds under
+/// concurrent creations from any node. Nothing closes chats yet, so every chat the
 /// visitor opened counts until its release.
 /// </summary>
 [PreferLocalPlacement]
 [CollectionAgeLimit(Minutes = 2)]
 public sealed class VisitorGrain(
-    [PersistentState(GrainStorage.Visitor, GrainStorage.Name)] IPersistentState<VisitorChats> state) : Grain, IVisitorGrain
+    [PersistentState(GrainStorage.Visitor, GrainStorage.Name)] IPersistentState<VisitorChats> state,
+    ILogger<VisitorGrain> logger) : ParticipantGrain(logger), IVisitorGrain
 {
+    protected override Participant Self => new(ParticipantRole.Visitor, this.GetPrimaryKey());
+
     public async Task<ChatReservation> ReserveChat(Guid chatId, int maxOpen)
     {
         var open = state.State.OpenChatIds;

@@ -9,10 +9,9 @@
 #   closed  the poller stopped, and the profiler's own idle switch-off (one minute after the
 #           last dashboard request) has passed
 #
-#   bench/dashboard-cost.sh     (ROUNDS=2; BENCH_WARMUP, BENCH_DURATION as in lib.sh)
+#   bench/dashboard-cost.sh     (ROUNDS=3; BENCH_WARMUP, BENCH_DURATION as in lib.sh)
 #
-# Order: ROUNDS × (a freshly started node: never, open, closed), the first round after an
-# unmeasured run that warms the database. Prints the table and the differences against
+# Order: ROUNDS × (a freshly started node: an unmeasured warm-up run, never, open, closed). Prints the table and the differences against
 # "never" (target: closed within 3 %).
 set -euo pipefail
 
@@ -20,7 +19,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 LUA=$BENCH_ROOT/bench/lua
 # GrainProfilerOptions.DeactivationTime (1 min) plus a margin.
 SWITCH_OFF_SECONDS=${SWITCH_OFF_SECONDS:-70}
@@ -63,15 +62,14 @@ run_on_node() {
     postgres_node_config "--RateLimiting:Enabled=false"
     local round nevers=() opens=() closeds=()
     for ((round = 1; round <= ROUNDS; round++)); do
-        # "never" needs a node nobody has polled, so each round starts one. The first node
-        # also warms PostgreSQL and the page cache first: measured first on a cold machine,
-        # "never" ran ~35 % slower than every later run for reasons that are not the dashboard.
+        # "never" needs a node nobody has polled, so each round starts one, and warms it with
+        # an unmeasured run first: a node's first ~30 s under load cost it twice the CPU per
+        # request (JIT, tiered compilation), which a 15 s warm-up does not cover (measured:
+        # never 962 req/s right after the start, 1624 after one such run).
         NODE_LOG_NAME=node-$round
         start_node
         TOKEN=$(mint_token admin)
-        if ((round == 1)); then
-            fresh warm-database
-        fi
+        fresh "warm-node-$round"
         fresh "never-$round"
         start_dashboard_poller
         fresh "open-$round"

@@ -38,6 +38,17 @@ public static class AuthExtensions
                 bearer.IncludeErrorDetails = true;
                 bearer.Events = new JwtBearerEvents
                 {
+                    // Browsers cannot set headers on a WebSocket, so SignalR clients send the
+                    // token as access_token in the query string: accepted on the hub only.
+                    OnMessageReceived = context =>
+                    {
+                        if (context.HttpContext.Request.Path.StartsWithSegments(Conversations.ConversationsHub.Path)
+                            && context.Request.Query["access_token"] is [{ Length: > 0 } token])
+                        {
+                            context.Token = token;
+                        }
+                        return Task.CompletedTask;
+                    },
                     OnChallenge = context =>
                     {
                         context.ErrorDescription = null;

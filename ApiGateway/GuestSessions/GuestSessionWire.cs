@@ -57,11 +57,15 @@ public sealed record ChatSessionResource(
         session.Status, session.CreatedAt, session.UpdatedAt);
 }
 
+/// <summary>
+/// A message of the session's conversation (the chat whose id is the session's <c>id</c>):
+/// <c>id</c> is its sequence number in the chat, <c>sender</c> <c>visitor</c> or <c>commercial</c>.
+/// </summary>
 public sealed record ChatMessageResource(
     [property: JsonPropertyName("id")] long Id,
-    [property: JsonPropertyName("sender")] string Sender,
+    [property: JsonPropertyName("sender")] ParticipantRole Sender,
     [property: JsonPropertyName("body")] string Body,
     [property: JsonPropertyName("created_at"), JsonConverter(typeof(UtcMillisecondsConverter))] DateTimeOffset CreatedAt)
 {
-    public static ChatMessageResource From(ChatMessage message) => new(message.Id, message.Sender, message.Body, message.CreatedAt);
+    public static ChatMessageResource From(ConversationMessage message) => new(message.Seq, message.SenderRole, message.Text, message.SentAt);
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Chats;
+using ChatGrains.ApiGateway.Conversations;
 using ChatGrains.ApiGateway.GuestSessions;
 using ChatGrains.ApiGateway.LiveChat;
 
@@ -20,6 +21,9 @@ namespace ChatGrains.ApiGateway.Http;
 [JsonSerializable(typeof(LiveChatSessionResponse))]
 [JsonSerializable(typeof(LiveChatValidationErrors))]
 [JsonSerializable(typeof(LiveChatError))]
+[JsonSerializable(typeof(MessageResource))]
+[JsonSerializable(typeof(ChatTakenResource))]
+[JsonSerializable(typeof(JoinedChat))]
 internal sealed partial class ApiJson : JsonSerializerContext;
 
 /// <summary>Timestamps as the specs show them: UTC with milliseconds, <c>2025-01-01T10:00:00.000Z</c>.</summary>

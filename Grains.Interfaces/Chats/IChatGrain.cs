@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -17,6 +18,37 @@ public interface IChatGrain : IGrainWithGuidKey
     /// </summary>
     [Alias("Open")]
     Task<ChatOpening> Open(CreateChat command, ChatCreationLimits limits);
+
+    /// <summary>The chat as it is now, or null when it does not exist.</summary>
+    [Alias("Current"), AlwaysInterleave]
+    Task<Chat?> Current();
+
+    /// <summary>
+    /// The first accept by one of the chat's available commercials wins: the chat becomes ACTIVE,
+    /// assigned to it. Accepting again by the winner returns the chat unchanged.
+    /// </summary>
+    [Alias("Accept")]
+    Task<ChatOutcome> Accept(Guid commercialId);
+
+    /// <summary>
+    /// Stores the message (by the chat's visitor, or its assigned commercial) with the next
+    /// sequence number, then delivers it to both participants. A resend of a client message id
+    /// returns the stored message and delivers nothing again.
+    /// </summary>
+    [Alias("Send")]
+    Task<MessageOutcome> Send(SendMessage command);
+
+    /// <summary>The assigned commercial has read the visitor's messages up to <paramref name="upToSeq"/>.</summary>
+    [Alias("MarkRead")]
+    Task<ChatOutcome> MarkRead(Guid commercialId, long upToSeq);
+
+    /// <summary>Up to <paramref name="max"/> messages after <paramref name="afterSeq"/>, oldest first, with the chat.</summary>
+    [Alias("History"), AlwaysInterleave]
+    Task<ChatHistory> History(long afterSeq, int max);
+
+    /// <summary>The chat's last <paramref name="max"/> messages, oldest first.</summary>
+    [Alias("Recent"), AlwaysInterleave]
+    Task<ConversationMessage[]> Recent(int max);
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<ChatStatus>))]
@@ -24,7 +56,8 @@ public interface IChatGrain : IGrainWithGuidKey
 public enum ChatStatus
 {
     [JsonStringEnumMemberName("PENDING")] Pending,
-    [JsonStringEnumMemberName("ASSIGNED")] Assigned,
+    /// <summary>A commercial accepted it; stored as 1, which an earlier version called ASSIGNED and never set.</summary>
+    [JsonStringEnumMemberName("ACTIVE")] Active,
     [JsonStringEnumMemberName("CLOSED")] Closed,
 }
 

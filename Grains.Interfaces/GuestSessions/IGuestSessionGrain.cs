@@ -6,7 +6,10 @@ namespace ChatGrains.Grains;
 [Alias("chatgrains.IGuestSessionGrain")]
 public interface IGuestSessionGrain : IGrainWithStringKey
 {
-    /// <summary>Opens the session unless it exists; either way returns it as stored, with its messages.</summary>
+    /// <summary>
+    /// Opens the session unless it exists; either way returns it as stored, with the last
+    /// messages of its conversation (oldest first).
+    /// </summary>
     [Alias("Open")]
     Task<GuestSessionOpening> Open(OpenGuestSession command);
 }
@@ -38,25 +41,19 @@ public sealed record GuestSession(
     [property: Id(6)] DateTimeOffset CreatedAt,
     [property: Id(7)] DateTimeOffset UpdatedAt);
 
-/// <summary>A guest session's record: the session and its conversation.</summary>
+/// <summary>
+/// A guest session's record. Its conversation is the chat whose id is the session's <c>Id</c>
+/// (server-made, so only the session's holder knows it); records from before conversations
+/// carried an always-empty message list, which reading ignores.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("chatgrains.GuestConversation")]
-public sealed record GuestConversation(
-    [property: Id(0)] GuestSession Session,
-    [property: Id(1)] ChatMessage[] Messages);
-
-/// <summary>A message of a session's conversation.</summary>
-[GenerateSerializer, Immutable, Alias("chatgrains.ChatMessage")]
-public sealed record ChatMessage(
-    [property: Id(0)] long Id,
-    [property: Id(1)] string Sender,
-    [property: Id(2)] string Body,
-    [property: Id(3)] DateTimeOffset CreatedAt);
+public sealed record GuestConversation([property: Id(0)] GuestSession Session);
 
 /// <summary>The outcome of open-or-get: <see cref="Created"/> is false when the session already existed.</summary>
 [GenerateSerializer, Immutable, Alias("chatgrains.GuestSessionOpening")]
 public sealed record GuestSessionOpening(
     [property: Id(0)] GuestSession Session,
-    [property: Id(1)] ChatMessage[] Messages,
+    [property: Id(1)] ConversationMessage[] Messages,
     [property: Id(2)] bool Created);
 
 /// <summary>Published once per guest session, by the activation whose write created it.</summary>

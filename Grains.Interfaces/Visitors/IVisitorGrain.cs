@@ -1,12 +1,13 @@
 namespace ChatGrains.Grains;
 
 /// <summary>
-/// One visitor's open chats, keyed by its visitorId: a durable count for the whole cluster. Its
+/// One visitor, keyed by its visitorId (the <c>sub</c> of its session token): its connections, and
+/// its open chats as a durable count for the whole cluster. Its
 /// single activation takes one reservation at a time, so two creations racing at the cap cannot
 /// both pass.
 /// </summary>
 [Alias("chatgrains.IVisitorGrain")]
-public interface IVisitorGrain : IGrainWithGuidKey
+public interface IVisitorGrain : IParticipantGrain
 {
     /// <summary>
     /// Records <paramref name="chatId"/> as open unless the visitor already has

@@ -1,0 +1,41 @@
+using System.Text.Encodings.Web;
+using ChatGrains.ApiGateway.Http;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR;
+
+namespace ChatGrains.ApiGateway.Conversations;
+
+public static class ConversationsHub
+{
+    public const string Path = "/hubs/livechat";
+
+    public static IServiceCollection AddConversations(this IServiceCollection services)
+    {
+        services.AddSingleton<IUserIdProvider, HubIdentity>();
+        services.AddSingleton<ConversationRelay>();
+        services.AddHostedService(sp => sp.GetRequiredService<ConversationRelay>());
+        services.AddSignalR(options =>
+            {
+                options.AddFilter<HubAvailabilityFilter>();
+                // A message is at most 4,000 characters; its invocation fits in 32 KB with room.
+                options.MaximumReceiveMessageSize = 32 * 1024;
+            })
+            .AddJsonProtocol(options =>
+            {
+                options.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
+                // As the HTTP APIs: lone surrogates reach validation (and get its error), and
+                // markup characters are escaped in what is sent.
+                options.PayloadSerializerOptions.Converters.Add(new LenientStringConverter());
+                options.PayloadSerializerOptions.Encoder = JavaScriptEncoder.Default;
+            });
+        return services;
+    }
+
+    public static HubEndpointConventionBuilder MapConversations(this IEndpointRouteBuilder routes) =>
+        routes.MapHub<LiveChatHub>(Path, options =>
+        {
+            options.Transports = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
+            // A connection lives no longer than the token it was opened with.
+            options.CloseOnAuthenticationExpiration = true;
+        });
+}

@@ -1,0 +1,61 @@
+using ChatGrains.ApiGateway.Http;
+using ChatGrains.Grains;
+using ChatGrains.Silo;
+using Microsoft.AspNetCore.SignalR;
+
+namespace ChatGrains.ApiGateway.Conversations;
+
+/// <summary>
+/// The hub's errors: a <see cref="HubException"/> whose message starts with a code and a colon
+/// (<c>CHAT_ALREADY_TAKEN: …</c>). SignalR passes a HubException's message to the caller and
+/// nothing of any other exception, so no internals leave the node.
+/// </summary>
+public static class HubErrors
+{
+    public const string ValidationFailed = "VALIDATION_FAILED";
+    public const string ChatNotFound = "CHAT_NOT_FOUND";
+    public const string NotOffered = "NOT_OFFERED";
+    public const string ChatAlreadyTaken = "CHAT_ALREADY_TAKEN";
+    public const string NotParticipant = "NOT_A_PARTICIPANT";
+    public const string ChatClosed = "CHAT_CLOSED";
+    public const string MessageIdInUse = "MESSAGE_ID_IN_USE";
+    public const string Unavailable = "UNAVAILABLE";
+
+    public static HubException Error(string code, string message) => new($"{code}: {message}");
+
+    public static HubException Invalid(string message) => Error(ValidationFailed, message);
+
+    public static HubException Invalid(FieldErrors errors) =>
+        Invalid(string.Join(" ", errors.ToDictionary().SelectMany(field => field.Value)));
+
+    public static HubException For(ConversationRefusal refusal) => refusal switch
+    {
+        ConversationRefusal.NotFound => Error(ChatNotFound, "No chat has this id."),
+        ConversationRefusal.NotOffered => Error(NotOffered, "The chat is not offered to this commercial."),
+        ConversationRefusal.AlreadyTaken => Error(ChatAlreadyTaken, "Another commercial accepted the chat first."),
+        ConversationRefusal.NotParticipant => Error(NotParticipant, "Only the chat's visitor and its assigned commercial may do this."),
+        ConversationRefusal.Closed => Error(ChatClosed, "The chat is closed."),
+        ConversationRefusal.MessageIdInUse => Error(MessageIdInUse, "This clientMessageId belongs to another sender's message."),
+        _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal, null),
+    };
+}
+
+/// <summary>
+/// Hub calls outside the silo's active span, or failing because the database or a silo is
+/// unavailable, answer <c>UNAVAILABLE</c> (retry later) instead of a generic error.
+/// </summary>
+public sealed class HubAvailabilityFilter(SiloReadiness readiness) : IHubFilter
+{
+    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        try
+        {
+            readiness.EnsureActive();
+            return await next(invocationContext);
+        }
+        catch (Exception exception) when (exception is not HubException && ClusterAvailability.IsUnavailable(exception))
+        {
+            throw HubErrors.Error(HubErrors.Unavailable, "The service cannot take this now; retry in a few seconds.");
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using System.Text.Json.Serialization;
+using ChatGrains.ApiGateway.Chats;
+using ChatGrains.ApiGateway.Http;
+using ChatGrains.Grains;
+
+namespace ChatGrains.ApiGateway.Conversations;
+
+/// <summary>The <c>message</c> event, and what <c>SendMessage</c> returns.</summary>
+public sealed record MessageResource(
+    Guid ChatId,
+    long Seq,
+    Guid Id,
+    ParticipantRole SenderRole,
+    Guid SenderId,
+    string Text,
+    [property: JsonConverter(typeof(UtcMillisecondsConverter))] DateTimeOffset SentAt)
+{
+    public static MessageResource From(Guid chatId, ConversationMessage message) =>
+        new(chatId, message.Seq, message.Id, message.SenderRole, message.SenderId, message.Text, message.SentAt);
+}
+
+/// <summary>The <c>chatTaken</c> event: another commercial accepted a chat offered to this one.</summary>
+public sealed record ChatTakenResource(Guid ChatId);
+
+/// <summary>What <c>JoinChat</c> returns: the chat and its messages after the given sequence number.</summary>
+public sealed record JoinedChat(ChatResponse Chat, IReadOnlyList<MessageResource> Messages, bool HasMore);
+
+/// <summary>Hub method arguments, checked as the HTTP APIs check theirs.</summary>
+internal static class HubArguments
+{
+    public const int MaxTextLength = 4000;
+
+    public static Guid Uuid(string field, string? value)
+    {
+        var errors = new FieldErrors();
+        var id = errors.Uuid(field, value);
+        return errors.IsEmpty ? id : throw HubErrors.Invalid(errors);
+    }
+
+    /// <summary>1–4,000 characters, not blank; no control characters but the newline, no unpaired surrogates.</summary>
+    public static string Text(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text) || text.Length > MaxTextLength)
+        {
+            throw HubErrors.Invalid($"'text' must be 1–{MaxTextLength:N0} characters and not blank.");
+        }
+        if (text.Any(c => char.IsControl(c) && c != '\n'))
+        {
+            throw HubErrors.Invalid("'text' must not contain control characters other than the newline.");
+        }
+        if (FieldErrors.HasUnpairedSurrogates(text))
+        {
+            throw HubErrors.Invalid(FieldErrors.UnpairedSurrogateMessage("text"));
+        }
+        return text;
+    }
+}

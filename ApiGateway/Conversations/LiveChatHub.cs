@@ -1,0 +1,116 @@
+using ChatGrains.ApiGateway.Auth;
+using ChatGrains.ApiGateway.Chats;
+using ChatGrains.Grains;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+
+namespace ChatGrains.ApiGateway.Conversations;
+
+/// <summary>
+/// <c>/hubs/livechat</c>: the real-time side of a chat. Visitors connect with their session
+/// token, commercials and admins with their JWT; the README's "Real-time conversations" section
+/// is the protocol. Every decision is the chat grain's; this class checks arguments and roles.
+/// </summary>
+[Authorize(Policy = AuthExtensions.ChatParticipantPolicy)]
+public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay) : Hub
+{
+    /// <summary>The most messages one <c>JoinChat</c> returns; <c>hasMore</c> says to ask again.</summary>
+    public const int JoinPageSize = 200;
+
+    private Participant? Me => HubIdentity.ParticipantOf(Context.User);
+
+    public override async Task OnConnectedAsync()
+    {
+        if (Me is not { } me)
+        {
+            return;
+        }
+        await relay.ConnectedAsync(me);
+        if (me.Role == ParticipantRole.Commercial)
+        {
+            // Catch-up: what was offered while this commercial was away. An offer made while
+            // this runs can arrive twice (live and here); clients key offers by chat id.
+            foreach (var chat in await grains.GetGrain<ICommercialGrain>(me.Id).PendingOffers())
+            {
+                await Clients.Caller.SendAsync(HubEvents.ChatOffered, ChatResponse.From(chat));
+            }
+        }
+    }
+
+    public override async Task OnDisconnectedAsync(Exception? exception)
+    {
+        if (Me is { } me)
+        {
+            await relay.DisconnectedAsync(me);
+        }
+    }
+
+    /// <summary>The first accept of an offered chat wins, cluster-wide; returns the chat, now ACTIVE.</summary>
+    public async Task<ChatResponse> AcceptChat(string chatId)
+    {
+        var id = HubArguments.Uuid("chatId", chatId);
+        if (Me is not { Role: ParticipantRole.Commercial } me)
+        {
+            throw HubErrors.For(ConversationRefusal.NotOffered);
+        }
+        var outcome = await Chat(id).Accept(me.Id);
+        return outcome.Refusal is { } refusal ? throw HubErrors.For(refusal) : ChatResponse.From(outcome.Chat!);
+    }
+
+    /// <summary>Stores the message, then delivers it to both participants; a resend of <paramref name="clientMessageId"/> returns the stored one.</summary>
+    public async Task<MessageResource> SendMessage(string chatId, string clientMessageId, string text)
+    {
+        var id = HubArguments.Uuid("chatId", chatId);
+        var messageId = HubArguments.Uuid("clientMessageId", clientMessageId);
+        var body = HubArguments.Text(text);
+        if (Me is not { } me)
+        {
+            throw HubErrors.For(ConversationRefusal.NotParticipant);
+        }
+        var outcome = await Chat(id).Send(new SendMessage(me, messageId, body));
+        return outcome.Refusal is { } refusal ? throw HubErrors.For(refusal) : MessageResource.From(id, outcome.Message!);
+    }
+
+    /// <summary>The assigned commercial has read the visitor's messages up to <paramref name="upToSeq"/>; returns the chat.</summary>
+    public async Task<ChatResponse> MarkRead(string chatId, long upToSeq)
+    {
+        var id = HubArguments.Uuid("chatId", chatId);
+        if (Me is not { Role: ParticipantRole.Commercial } me)
+        {
+            throw HubErrors.For(ConversationRefusal.NotParticipant);
+        }
+        var outcome = await Chat(id).MarkRead(me.Id, upToSeq);
+        return outcome.Refusal is { } refusal ? throw HubErrors.For(refusal) : ChatResponse.From(outcome.Chat!);
+    }
+
+    /// <summary>
+    /// The chat and its messages after <paramref name="afterSeq"/> (0: from the first), at most
+    /// <see cref="JoinPageSize"/>: what a client reconnecting with its last sequence number missed.
+    /// Its visitor, its assigned commercial, the commercials it is offered to while PENDING, and
+    /// admins may read it.
+    /// </summary>
+    public async Task<JoinedChat> JoinChat(string chatId, long afterSeq)
+    {
+        var id = HubArguments.Uuid("chatId", chatId);
+        var history = await Chat(id).History(afterSeq, JoinPageSize);
+        if (history.Chat is not { } chat)
+        {
+            throw HubErrors.For(ConversationRefusal.NotFound);
+        }
+        if (!MayRead(chat))
+        {
+            throw HubErrors.For(ConversationRefusal.NotParticipant);
+        }
+        return new JoinedChat(ChatResponse.From(chat), [.. history.Messages.Select(m => MessageResource.From(id, m))], history.HasMore);
+    }
+
+    private bool MayRead(Chat chat) => Me switch
+    {
+        { Role: ParticipantRole.Visitor } visitor => chat.VisitorId == visitor.Id,
+        { Role: ParticipantRole.Commercial } commercial => chat.AssignedCommercialId == commercial.Id
+            || (chat.Status == ChatStatus.Pending && chat.AvailableCommercialIds.Contains(commercial.Id)),
+        _ => HubIdentity.IsAdmin(Context.User),
+    };
+
+    private IChatGrain Chat(Guid id) => grains.GetGrain<IChatGrain>(id);
+}

@@ -1,0 +1,71 @@
+using Orleans.Concurrency;
+namespace ChatGrains.Grains;
+
+/// <summary>What a participant's connections are told, wherever they are connected.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ConversationEvent")]
+public abstract record ConversationEvent;
+
+/// <summary>A chat a commercial may accept (to each of its available commercials).</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatOffered")]
+public sealed record ChatOffered([property: Id(0)] Chat Chat) : ConversationEvent;
+
+/// <summary>Another commercial accepted a chat offered to this one.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatTaken")]
+public sealed record ChatTaken([property: Id(0)] Guid ChatId) : ConversationEvent;
+
+/// <summary>A commercial accepted the visitor's chat (to the visitor).</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatAccepted")]
+public sealed record ChatAccepted([property: Id(0)] Chat Chat) : ConversationEvent;
+
+/// <summary>A message was stored in one of the participant's chats.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.MessageReceived")]
+public sealed record MessageReceived(
+    [property: Id(0)] Guid ChatId,
+    [property: Id(1)] ConversationMessage Message) : ConversationEvent;
+
+/// <summary>
+/// A node's delivery point: one per node, subscribed to the participant grains of the users
+/// connected to it. Calls are awaited, so a participant's events from one chat arrive in order.
+/// </summary>
+[Alias("chatgrains.IConversationObserver")]
+public interface IConversationObserver : IGrainObserver
+{
+    [Alias("Deliver")]
+    Task Deliver(Participant recipient, ConversationEvent conversationEvent);
+}
+
+/// <summary>A participant in conversations: knows the nodes its connections are on.</summary>
+[Alias("chatgrains.IParticipantGrain")]
+public interface IParticipantGrain : IGrainWithGuidKey
+{
+    /// <summary>
+    /// Registers (or refreshes) a node that has connections of this participant. A registration
+    /// expires unless refreshed, so a node that died without saying so is forgotten.
+    /// </summary>
+    [Alias("Subscribe")]
+    Task Subscribe(IConversationObserver node);
+
+    [Alias("Unsubscribe")]
+    Task Unsubscribe(IConversationObserver node);
+
+    /// <summary>Passes the event to every registered node; returns once each has it or failed.</summary>
+    [Alias("Deliver"), AlwaysInterleave]
+    Task Deliver(ConversationEvent conversationEvent);
+}
+
+/// <summary>A commercial, keyed by its id (the <c>sub</c> of its token): its offers and its connections.</summary>
+[Alias("chatgrains.ICommercialGrain")]
+public interface ICommercialGrain : IParticipantGrain
+{
+    /// <summary>Records, durably, that the chat is offered to this commercial (before the chat is stored).</summary>
+    [Alias("RecordOffer")]
+    Task RecordOffer(Guid chatId);
+
+    /// <summary>Forgets the offer of a chat someone accepted; tells this commercial unless it was the one.</summary>
+    [Alias("Withdraw")]
+    Task Withdraw(Guid chatId, Guid acceptedBy);
+
+    /// <summary>The chats offered to this commercial that are still PENDING, oldest first.</summary>
+    [Alias("PendingOffers")]
+    Task<Chat[]> PendingOffers();
+}

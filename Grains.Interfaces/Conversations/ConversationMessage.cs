@@ -1,0 +1,95 @@
+using System.Text.Json.Serialization;
+
+namespace ChatGrains.Grains;
+
+/// <summary>The two sides of a conversation.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ParticipantRole>))]
+[GenerateSerializer, Alias("chatgrains.ParticipantRole")]
+public enum ParticipantRole
+{
+    [JsonStringEnumMemberName("visitor")] Visitor,
+    [JsonStringEnumMemberName("commercial")] Commercial,
+}
+
+/// <summary>Who is acting: a visitor (by its visitor id) or a commercial (by its commercial id).</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.Participant")]
+public sealed record Participant(
+    [property: Id(0)] ParticipantRole Role,
+    [property: Id(1)] Guid Id);
+
+/// <summary>
+/// A stored message of a chat. <see cref="Seq"/> numbers a chat's messages from 1 without gaps;
+/// <see cref="Id"/> is the sender's client message id, which makes a resend idempotent.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ConversationMessage")]
+public sealed record ConversationMessage(
+    [property: Id(0)] long Seq,
+    [property: Id(1)] Guid Id,
+    [property: Id(2)] ParticipantRole SenderRole,
+    [property: Id(3)] Guid SenderId,
+    [property: Id(4)] string Text,
+    [property: Id(5)] DateTimeOffset SentAt);
+
+/// <summary>A message to store, already validated at the edge.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.SendMessage")]
+public sealed record SendMessage(
+    [property: Id(0)] Participant Sender,
+    [property: Id(1)] Guid ClientMessageId,
+    [property: Id(2)] string Text);
+
+/// <summary>Why a conversation call was refused; the hub turns each into its error code.</summary>
+[GenerateSerializer, Alias("chatgrains.ConversationRefusal")]
+public enum ConversationRefusal
+{
+    /// <summary>No chat has this id.</summary>
+    NotFound,
+
+    /// <summary>The commercial is not among the chat's available commercials.</summary>
+    NotOffered,
+
+    /// <summary>Another commercial accepted the chat first.</summary>
+    AlreadyTaken,
+
+    /// <summary>The caller is neither the chat's visitor nor its assigned commercial.</summary>
+    NotParticipant,
+
+    /// <summary>The chat is closed.</summary>
+    Closed,
+
+    /// <summary>The client message id is a stored message of another sender.</summary>
+    MessageIdInUse,
+}
+
+/// <summary>A chat after a conversation call, or why the call was refused.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatOutcome")]
+public sealed record ChatOutcome(
+    [property: Id(0)] Chat? Chat,
+    [property: Id(1)] ConversationRefusal? Refusal);
+
+/// <summary>
+/// The stored message (the original one when the client message id was seen before, then
+/// <see cref="Duplicate"/> is true), or why it was refused.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.MessageOutcome")]
+public sealed record MessageOutcome(
+    [property: Id(0)] ConversationMessage? Message,
+    [property: Id(1)] bool Duplicate,
+    [property: Id(2)] ConversationRefusal? Refusal);
+
+/// <summary>A page of a chat's messages, oldest first; <see cref="HasMore"/> when later ones exist.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatHistory")]
+public sealed record ChatHistory(
+    [property: Id(0)] Chat? Chat,
+    [property: Id(1)] ConversationMessage[] Messages,
+    [property: Id(2)] bool HasMore);
+
+/// <summary>A sealed page of a chat's messages (see <c>ChatRecord</c>).</summary>
+[Alias("chatgrains.IChatHistoryPageGrain")]
+public interface IChatHistoryPageGrain : IGrainWithStringKey
+{
+    [Alias("Store")]
+    Task Store(ConversationMessage[] messages);
+
+    [Alias("Read")]
+    Task<ConversationMessage[]> Read();
+}

@@ -1,0 +1,237 @@
+using System.Text.Json;
+using ChatGrains.Tests.Infrastructure;
+
+namespace ChatGrains.Tests.Conversations;
+
+/// <summary>Offers, accepting, messages and catch-up through the hub of one node.</summary>
+public sealed class ConversationTests(SqliteNodeFixture fixture) : IClassFixture<SqliteNodeFixture>
+{
+    private TestNode Node => fixture.Node;
+
+    [Fact]
+    public async Task AConnectedCommercialIsOfferedANewChatAsPutReturnsIt()
+    {
+        var (commercial, other) = (Guid.NewGuid(), Guid.NewGuid());
+        await using var hub = await Conversation.CommercialAsync(Node, commercial);
+        var chatId = Guid.NewGuid();
+
+        var created = await Conversation.OpenChatAsync(Node, chatId, Guid.NewGuid(), commercial, other);
+
+        var offered = await hub.NextAsync("chatOffered");
+        Assert.True(Conversation.SameJson(offered, created), $"offered {offered.GetRawText()}\nPUT returned {created.ToJsonString()}");
+        Assert.Equal("PENDING", offered.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task ACommercialConnectingLaterReceivesTheChatsStillPendingForIt()
+    {
+        var (commercial, rival) = (Guid.NewGuid(), Guid.NewGuid());
+        var (pending, taken, notForIt) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await Conversation.OpenChatAsync(Node, pending, Guid.NewGuid(), commercial, rival);
+        await Conversation.OpenChatAsync(Node, taken, Guid.NewGuid(), commercial, rival);
+        await Conversation.OpenChatAsync(Node, notForIt, Guid.NewGuid(), rival);
+        await using (var rivalHub = await Conversation.CommercialAsync(Node, rival))
+        {
+            await rivalHub.AcceptAsync(taken);
+        }
+
+        await using var hub = await Conversation.CommercialAsync(Node, commercial);
+
+        var offered = await hub.NextAsync("chatOffered");
+        Assert.Equal(pending, offered.ChatId());
+        // The catch-up is sent before anything else on the connection: a further offer would be there already.
+        await hub.InvokeAsync<JsonElement>("JoinChat", pending.ToString(), 0L);
+        Assert.Empty(hub.Drain("chatOffered"));
+    }
+
+    [Fact]
+    public async Task TheFirstAcceptWinsTheOthersAreToldAndTheVisitorSeesItAccepted()
+    {
+        var (winner, loser, stranger, visitor) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var chatId = Guid.NewGuid();
+        var created = await Conversation.OpenChatAsync(Node, chatId, visitor, winner, loser);
+        await using var winnerHub = await Conversation.CommercialAsync(Node, winner);
+        await using var loserHub = await Conversation.CommercialAsync(Node, loser);
+        await using var strangerHub = await Conversation.CommercialAsync(Node, stranger);
+        await using var visitorHub = await Conversation.VisitorAsync(Node, visitor);
+
+        var accepted = await winnerHub.AcceptAsync(chatId);
+
+        Assert.Equal("ACTIVE", accepted.GetProperty("status").GetString());
+        Assert.Equal(winner, accepted.GetProperty("assignedCommercialId").GetGuid());
+        Assert.True(accepted.GetProperty("updatedAt").GetDateTimeOffset() >= created["updatedAt"]!.GetValue<DateTimeOffset>());
+        var taken = await loserHub.NextAsync("chatTaken");
+        Assert.Equal(chatId, taken.ChatId());
+        var seen = await visitorHub.NextAsync("chatAccepted");
+        Assert.True(Conversation.SameJson(seen, System.Text.Json.Nodes.JsonNode.Parse(accepted.GetRawText())!));
+        Assert.Empty(winnerHub.Drain("chatTaken"));
+
+        Assert.Equal("CHAT_ALREADY_TAKEN", await loserHub.RefusedAsync("AcceptChat", chatId.ToString()));
+        Assert.Equal("NOT_OFFERED", await strangerHub.RefusedAsync("AcceptChat", chatId.ToString()));
+        Assert.Equal("CHAT_NOT_FOUND", await loserHub.RefusedAsync("AcceptChat", Guid.NewGuid().ToString()));
+        // Accepting again is the winner's no-op.
+        Assert.Equal(accepted.GetRawText(), (await winnerHub.AcceptAsync(chatId)).GetRawText());
+
+        // PUT replays return the chat as it is now.
+        var replay = await Conversation.ReplayAsync(Node, chatId, visitor);
+        Assert.True(Conversation.SameJson(accepted, replay), replay.ToJsonString());
+    }
+
+    [Fact]
+    public async Task MessagesReachEveryConnectionOfBothParticipantsInOrderAndCountAsTheySay()
+    {
+        var (commercial, visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await Conversation.OpenChatAsync(Node, chatId, visitor, commercial);
+        await using var agent = await Conversation.CommercialAsync(Node, commercial);
+        await using var phone = await Conversation.VisitorAsync(Node, visitor);
+        await using var laptop = await Conversation.VisitorAsync(Node, visitor);
+        await agent.AcceptAsync(chatId);
+
+        var sent = new List<JsonElement>();
+        for (var i = 1; i <= 6; i++)
+        {
+            sent.Add(i % 2 == 1 ? await phone.SendAsync(chatId, $"halo {i}\nbaris dua") : await agent.SendAsync(chatId, $"reply {i}"));
+        }
+
+        Assert.Equal([1L, 2, 3, 4, 5, 6], sent.Select(m => m.Seq()));
+        var first = sent[0];
+        Assert.Equal(chatId, first.ChatId());
+        Assert.Equal("visitor", first.GetProperty("senderRole").GetString());
+        Assert.Equal(visitor, first.GetProperty("senderId").GetGuid());
+        Assert.Equal("halo 1\nbaris dua", first.GetProperty("text").GetString());
+        Assert.Equal("commercial", sent[1].GetProperty("senderRole").GetString());
+        foreach (var connection in new[] { agent, phone, laptop })
+        {
+            var received = new List<JsonElement>();
+            for (var i = 0; i < sent.Count; i++)
+            {
+                received.Add(await connection.NextAsync("message"));
+            }
+            Assert.Equal(sent.Select(m => m.GetRawText()), received.Select(m => m.GetRawText()));
+        }
+
+        var replay = await Conversation.ReplayAsync(Node, chatId, visitor);
+        Assert.Equal(6, replay["totalMessages"]!.GetValue<int>());
+        Assert.Equal(3, replay["unreadMessagesCount"]!.GetValue<int>());
+        var read = await agent.InvokeAsync<JsonElement>("MarkRead", chatId.ToString(), 3L);
+        Assert.Equal(1, read.GetProperty("unreadMessagesCount").GetInt32());
+        read = await agent.InvokeAsync<JsonElement>("MarkRead", chatId.ToString(), 6L);
+        Assert.Equal(0, read.GetProperty("unreadMessagesCount").GetInt32());
+        Assert.Equal(0, (await Conversation.ReplayAsync(Node, chatId, visitor))["unreadMessagesCount"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task AResendOfAClientMessageIdReturnsTheStoredMessageAndDeliversNothingAgain()
+    {
+        var (commercial, visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await Conversation.OpenChatAsync(Node, chatId, visitor, commercial);
+        await using var agent = await Conversation.CommercialAsync(Node, commercial);
+        await using var guest = await Conversation.VisitorAsync(Node, visitor);
+        await agent.AcceptAsync(chatId);
+        var messageId = Guid.NewGuid();
+
+        var original = await guest.SendAsync(chatId, "sekali saja", messageId);
+        var resent = await guest.SendAsync(chatId, "sekali saja", messageId);
+        var marker = await guest.SendAsync(chatId, "berikutnya");
+
+        Assert.Equal(original.GetRawText(), resent.GetRawText());
+        Assert.Equal(messageId, original.GetProperty("id").GetGuid());
+        Assert.Equal(2, marker.Seq());
+        Assert.Equal(1, (await agent.NextAsync("message")).Seq());
+        Assert.Equal(2, (await agent.NextAsync("message")).Seq());
+        Assert.Equal("MESSAGE_ID_IN_USE", await agent.RefusedAsync("SendMessage", chatId.ToString(), messageId.ToString(), "mine now"));
+        Assert.Equal(2, (await Conversation.ReplayAsync(Node, chatId, visitor))["totalMessages"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task JoinChatReturnsWhatCameAfterTheGivenSequenceAcrossSealedPagesAndAReload()
+    {
+        var (commercial, visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await Conversation.OpenChatAsync(Node, chatId, visitor, commercial);
+        await using var guest = await Conversation.VisitorAsync(Node, visitor);
+        var ids = new List<Guid>();
+        for (var i = 1; i <= 120; i++)
+        {
+            ids.Add(Guid.NewGuid());
+            await guest.SendAsync(chatId, $"pesan {i}", ids[^1]);
+        }
+
+        await Node.CollectIdleGrainsAsync();
+        var all = await guest.JoinAsync(chatId);
+        var after = await guest.JoinAsync(chatId, afterSeq: 37);
+
+        Assert.Equal(Enumerable.Range(1, 120).Select(i => (long)i), all.GetProperty("messages").EnumerateArray().Select(m => m.Seq()));
+        Assert.Equal(Enumerable.Range(1, 120).Select(i => $"pesan {i}"), all.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("text").GetString()));
+        Assert.False(all.GetProperty("hasMore").GetBoolean());
+        Assert.Equal(120, all.GetProperty("chat").GetProperty("totalMessages").GetInt32());
+        Assert.Equal(Enumerable.Range(38, 83).Select(i => (long)i), after.GetProperty("messages").EnumerateArray().Select(m => m.Seq()));
+        // A resend of a message in the last sealed page (51–100) is still recognised.
+        Assert.Equal(90, (await guest.SendAsync(chatId, "pesan 90", ids[89])).Seq());
+        Assert.Equal(120, (await Conversation.ReplayAsync(Node, chatId, visitor))["totalMessages"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task OnlyTheChatsVisitorAndItsAssignedCommercialMaySend()
+    {
+        var (commercial, visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await Conversation.OpenChatAsync(Node, chatId, visitor, commercial);
+        await using var agent = await Conversation.CommercialAsync(Node, commercial);
+        await using var intruder = await Conversation.VisitorAsync(Node, Guid.NewGuid());
+
+        Assert.Equal("NOT_A_PARTICIPANT", await agent.RefusedAsync("SendMessage", chatId.ToString(), Guid.NewGuid().ToString(), "before accepting"));
+        Assert.Equal("NOT_A_PARTICIPANT", await intruder.RefusedAsync("SendMessage", chatId.ToString(), Guid.NewGuid().ToString(), "not mine"));
+        Assert.Equal("NOT_A_PARTICIPANT", await intruder.RefusedAsync("JoinChat", chatId.ToString(), 0L));
+        Assert.Equal("CHAT_NOT_FOUND", await intruder.RefusedAsync("SendMessage", Guid.NewGuid().ToString(), Guid.NewGuid().ToString(), "nobody"));
+        Assert.Equal(0, (await Conversation.ReplayAsync(Node, chatId, visitor))["totalMessages"]!.GetValue<int>());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   \n ")]
+    [InlineData("bell \u0007")]
+    [InlineData("tab\there")]
+    public async Task TextThatIsNotAMessageIsRefusedAndNothingIsStored(string text)
+    {
+        var (visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid());
+        await Conversation.OpenChatAsync(Node, chatId, visitor, Guid.NewGuid());
+        await using var guest = await Conversation.VisitorAsync(Node, visitor);
+
+        Assert.Equal("VALIDATION_FAILED", await guest.RefusedAsync("SendMessage", chatId.ToString(), Guid.NewGuid().ToString(), text));
+        Assert.Equal(0, (await Conversation.ReplayAsync(Node, chatId, visitor))["totalMessages"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void AnUnpairedSurrogateIsNotText()
+    {
+        // The .NET client's JSON writer replaces a lone surrogate before sending, so the hub's
+        // check (reached with the lenient string reader, as for the HTTP APIs) is tested here.
+        var error = Assert.Throws<Microsoft.AspNetCore.SignalR.HubException>(() => ChatGrains.ApiGateway.Conversations.HubArguments.Text("\ud800 lone"));
+        Assert.StartsWith("VALIDATION_FAILED: ", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LimitsOfTextAndIdsAreChecked()
+    {
+        var (visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid());
+        await Conversation.OpenChatAsync(Node, chatId, visitor, Guid.NewGuid());
+        await using var guest = await Conversation.VisitorAsync(Node, visitor);
+
+        Assert.Equal(4000, (await guest.SendAsync(chatId, new string('a', 4000))).GetProperty("text").GetString()!.Length);
+        Assert.Equal("VALIDATION_FAILED", await guest.RefusedAsync("SendMessage", chatId.ToString(), Guid.NewGuid().ToString(), new string('a', 4001)));
+        Assert.Equal("VALIDATION_FAILED", await guest.RefusedAsync("SendMessage", "not-a-chat", Guid.NewGuid().ToString(), "hi"));
+        Assert.Equal("VALIDATION_FAILED", await guest.RefusedAsync("SendMessage", chatId.ToString(), "42", "hi"));
+        Assert.Equal(1, (await Conversation.ReplayAsync(Node, chatId, visitor))["totalMessages"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task MarkupInAMessageTravelsEscapedAsText()
+    {
+        var (visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid());
+        await Conversation.OpenChatAsync(Node, chatId, visitor, Guid.NewGuid());
+        await using var guest = await Conversation.VisitorAsync(Node, visitor);
+
+        var message = await guest.SendAsync(chatId, "<img src=x onerror=alert(1)>");
+
+        Assert.Equal("<img src=x onerror=alert(1)>", message.GetProperty("text").GetString());
+    }
+}
