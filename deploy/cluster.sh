@@ -320,7 +320,8 @@ http {
     uwsgi_temp_path "$NGINX_DIR/tmp/uwsgi";
     scgi_temp_path "$NGINX_DIR/tmp/scgi";
 
-    log_format upstream '\$remote_addr [\$time_local] "\$request" \$status \$body_bytes_sent '
+    # \$uri, not \$request: SignalR clients send their token in the query string.
+    log_format upstream '\$remote_addr [\$time_local] "\$request_method \$uri" \$status \$body_bytes_sent '
                         'upstream=\$upstream_addr upstream_status=\$upstream_status '
                         'request_time=\$request_time upstream_time=\$upstream_response_time';
     access_log "$NGINX_DIR/access.log" upstream;
@@ -340,8 +341,30 @@ EOF
         keepalive 16;
     }
 
+    # The hub's WebSockets: Upgrade passes through; other requests keep "Connection: " empty
+    # (for the keepalive pool).
+    map \$http_upgrade \$connection_upgrade {
+        default upgrade;
+        '' '';
+    }
+
     server {
         listen 127.0.0.1:$port;
+
+        location /hubs/ {
+            proxy_pass http://chatgrains;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection \$connection_upgrade;
+            proxy_set_header Host \$http_host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+            # A connection lives long; SignalR pings every 15 s, so a dead one is noticed anyway.
+            proxy_read_timeout 1h;
+            # Server-Sent Events, the first fallback transport, must not be buffered.
+            proxy_buffering off;
+            proxy_connect_timeout 1s;
+        }
 
         location / {
             proxy_pass http://chatgrains;

@@ -34,16 +34,15 @@ public sealed partial class ConversationRelay(
     private IConversationObserver Self =>
         LazyInitializer.EnsureInitialized(ref _reference, () => grains.CreateObjectReference<IConversationObserver>(this));
 
-    /// <summary>A connection of <paramref name="participant"/> opened here.</summary>
+    /// <summary>A connection of <paramref name="participant"/> opened here; counted once registered.</summary>
     public async Task ConnectedAsync(Participant participant)
     {
-        _connections.AddOrUpdate(participant, 1, (_, count) => count + 1);
-        // Every connection registers (not only the first): cheap, and it never races a
-        // concurrent last disconnect into leaving the participant unregistered.
+        // Every connection registers (not only the first): cheap, and idempotent.
         await Participant(participant).Subscribe(Self);
+        _connections.AddOrUpdate(participant, 1, (_, count) => count + 1);
     }
 
-    /// <summary>A connection of <paramref name="participant"/> closed here.</summary>
+    /// <summary>A connection that <see cref="ConnectedAsync"/> counted closed here.</summary>
     public async Task DisconnectedAsync(Participant participant)
     {
         var left = _connections.AddOrUpdate(participant, 0, (_, count) => count - 1);
@@ -54,10 +53,15 @@ public sealed partial class ConversationRelay(
         try
         {
             await Participant(participant).Unsubscribe(Self);
+            // A connection that opened meanwhile registered before this unregistration: again.
+            if (_connections.ContainsKey(participant))
+            {
+                await Participant(participant).Subscribe(Self);
+            }
         }
         catch (Exception exception)
         {
-            // The registration expires by itself.
+            // An unregistration expires by itself; a missed registration is made by the next refresh.
             LogUnsubscribeFailed(logger, exception);
         }
     }

@@ -11,12 +11,14 @@ public static class ConversationsHub
 
     public static IServiceCollection AddConversations(this IServiceCollection services)
     {
+        // Its "Failed to invoke hub method" errors are mostly refusals of client mistakes; HubCallFilter logs the real failures.
+        services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.None));
         services.AddSingleton<IUserIdProvider, HubIdentity>();
         services.AddSingleton<ConversationRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<ConversationRelay>());
         services.AddSignalR(options =>
             {
-                options.AddFilter<HubAvailabilityFilter>();
+                options.AddFilter<HubCallFilter>();
                 // A message is at most 4,000 characters; its invocation fits in 32 KB with room.
                 options.MaximumReceiveMessageSize = 32 * 1024;
             })

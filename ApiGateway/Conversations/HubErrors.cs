@@ -1,6 +1,5 @@
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.Grains;
-using ChatGrains.Silo;
 using Microsoft.AspNetCore.SignalR;
 
 namespace ChatGrains.ApiGateway.Conversations;
@@ -41,21 +40,44 @@ public static class HubErrors
 }
 
 /// <summary>
-/// Hub calls outside the silo's active span, or failing because the database or a silo is
-/// unavailable, answer <c>UNAVAILABLE</c> (retry later) instead of a generic error.
+/// Hub calls and connections get what HTTP requests get from <see cref="ClusterAvailability"/>:
+/// one retry once the membership has moved past a silo that died under the call (every hub
+/// method is idempotent: a message by its client id, an accept by its winner), and
+/// <c>UNAVAILABLE</c> (retry later) instead of a generic error when the cluster cannot serve.
+/// A connection whose registration fails is closed, and its client reconnects.
+/// <para>
+/// SignalR logs every failed invocation as an error, refusals of client mistakes included, so
+/// that log is off (<see cref="ConversationsHub"/>) and this filter logs what is a failure of
+/// the node: an exception that is not a <see cref="HubException"/> and not unavailability.
+/// </para>
 /// </summary>
-public sealed class HubAvailabilityFilter(SiloReadiness readiness) : IHubFilter
+public sealed partial class HubCallFilter(ILogger<HubCallFilter> logger) : IHubFilter
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         try
         {
-            readiness.EnsureActive();
-            return await next(invocationContext);
+            return await ClusterAvailability.CallAsync(invocationContext.ServiceProvider,
+                () => next(invocationContext).AsTask(), invocationContext.Context.ConnectionAborted);
         }
         catch (Exception exception) when (exception is not HubException && ClusterAvailability.IsUnavailable(exception))
         {
             throw HubErrors.Error(HubErrors.Unavailable, "The service cannot take this now; retry in a few seconds.");
         }
+        catch (Exception exception) when (exception is not HubException)
+        {
+            LogFailed(logger, exception, invocationContext.HubMethodName);
+            throw;
+        }
     }
+
+    public Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next) =>
+        ClusterAvailability.CallAsync(context.ServiceProvider, async () =>
+        {
+            await next(context);
+            return true;
+        }, context.Context.ConnectionAborted);
+
+    [LoggerMessage(LogLevel.Error, "Hub method {HubMethod} failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string hubMethod);
 }

@@ -17,6 +17,8 @@ public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay) :
     /// <summary>The most messages one <c>JoinChat</c> returns; <c>hasMore</c> says to ask again.</summary>
     public const int JoinPageSize = 200;
 
+    private static readonly object Registered = new();
+
     private Participant? Me => HubIdentity.ParticipantOf(Context.User);
 
     public override async Task OnConnectedAsync()
@@ -25,7 +27,12 @@ public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay) :
         {
             return;
         }
-        await relay.ConnectedAsync(me);
+        // A failed connect is retried (HubAvailabilityFilter): registered once per connection.
+        if (!Context.Items.ContainsKey(Registered))
+        {
+            await relay.ConnectedAsync(me);
+            Context.Items[Registered] = true;
+        }
         if (me.Role == ParticipantRole.Commercial)
         {
             // Catch-up: what was offered while this commercial was away. An offer made while
@@ -39,7 +46,7 @@ public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay) :
 
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
-        if (Me is { } me)
+        if (Me is { } me && Context.Items.ContainsKey(Registered))
         {
             await relay.DisconnectedAsync(me);
         }

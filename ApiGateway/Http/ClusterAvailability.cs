@@ -31,9 +31,12 @@ public static class ClusterAvailability
             await CallAsync(context.HttpContext, () => next(context).AsTask()));
 
     /// <summary>Runs grain calls for a request: 503 while the silo is not active, one retry after a silo death.</summary>
-    public static async Task<T> CallAsync<T>(HttpContext http, Func<Task<T>> call)
+    public static Task<T> CallAsync<T>(HttpContext http, Func<Task<T>> call) =>
+        CallAsync(http.RequestServices, call, http.RequestAborted);
+
+    /// <summary>As <see cref="CallAsync{T}(HttpContext, Func{Task{T}})"/>, for callers that are not a request (hub calls).</summary>
+    public static async Task<T> CallAsync<T>(IServiceProvider services, Func<Task<T>> call, CancellationToken aborted)
     {
-        var services = http.RequestServices;
         services.GetRequiredService<SiloReadiness>().EnsureActive();
         var membership = services.GetRequiredService<IClusterMembershipService>();
         var version = membership.CurrentSnapshot.Version;
@@ -44,7 +47,7 @@ public static class ClusterAvailability
         }
         catch (Exception exception) when (IsSiloFailure(exception) && Stopwatch.GetElapsedTime(started) < RetryableAttempt)
         {
-            if (!await MembershipMovedAsync(membership, version, http.RequestAborted))
+            if (!await MembershipMovedAsync(membership, version, aborted))
             {
                 throw;
             }

@@ -51,6 +51,10 @@ public sealed class HubClient : IAsyncDisposable
             .Build();
         var client = new HubClient(connection);
         await connection.StartAsync();
+        // StartAsync returns after the handshake, possibly before the hub's OnConnectedAsync has
+        // registered the connection for events; invocations are dispatched only after it, so
+        // one round trip means the connection receives everything from now on.
+        await client.RefusedAsync("JoinChat", Guid.NewGuid().ToString(), 0L);
         return client;
     }
 

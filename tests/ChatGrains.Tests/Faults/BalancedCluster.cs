@@ -122,11 +122,12 @@ public sealed class BalancedCluster : IAsyncDisposable
         $"--- node {i + 1} (port {n.Port}, silo {n.SiloPort}): {(n.HasExited ? "exited" : "running")}\n{n.RecentLog()}"));
 
     /// <summary>Signed by the service's own issuer with the key the nodes share, as the <c>token</c> command does.</summary>
-    private static string IssueToken(string role)
+    /// <summary>A token signed with the key every node of the cluster uses.</summary>
+    public static string IssueToken(string role, Guid? subject = null)
     {
         var jwt = Options.Create(new JwtOptions { SigningKeyPath = TestKeys.SigningKeyPath });
         var keys = new SigningKeys(jwt, Options.Create(new StorageOptions()), Microsoft.Extensions.Logging.Abstractions.NullLogger<SigningKeys>.Instance);
-        return new TokenIssuer(keys, jwt, TimeProvider.System).Issue(Guid.NewGuid().ToString(), role, TimeSpan.FromMinutes(30));
+        return new TokenIssuer(keys, jwt, TimeProvider.System).Issue((subject ?? Guid.NewGuid()).ToString(), role, TimeSpan.FromMinutes(30));
     }
 
     private async Task StartNginxAsync(BalancerOptions balancer)
@@ -190,11 +191,25 @@ public sealed class BalancedCluster : IAsyncDisposable
                 uwsgi_temp_path {{d}}/uwsgi;
                 scgi_temp_path {{d}}/scgi;
                 access_log off;
+                map $http_upgrade $connection_upgrade {
+                    default upgrade;
+                    '' '';
+                }
                 upstream nodes {
             {{servers}}        keepalive 32;
                 }
                 server {
                     listen 127.0.0.1:{{port}};
+                    location /hubs/ {
+                        proxy_pass http://nodes;
+                        proxy_http_version 1.1;
+                        proxy_set_header Upgrade $http_upgrade;
+                        proxy_set_header Connection $connection_upgrade;
+                        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+                        proxy_read_timeout 1h;
+                        proxy_buffering off;
+                        proxy_connect_timeout 1s;
+                    }
                     location / {
                         proxy_pass http://nodes;
                         proxy_http_version 1.1;

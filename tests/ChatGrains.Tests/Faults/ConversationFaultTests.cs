@@ -1,0 +1,133 @@
+using System.Net;
+using System.Text.Json;
+using ChatGrains.ApiGateway.Auth;
+using ChatGrains.Tests.Chats;
+using ChatGrains.Tests.Conversations;
+using Microsoft.AspNetCore.SignalR;
+using Xunit.Abstractions;
+
+namespace ChatGrains.Tests.Faults;
+
+/// <summary>A node dies mid-conversation: its clients reconnect through the balancer, and nothing acknowledged is lost or doubled.</summary>
+[Collection(FaultCollection.Name)]
+[Trait("Category", "Faults")]
+public sealed class ConversationFaultTests(ITestOutputHelper output)
+{
+    private const int MessagesEach = 30;
+
+    [Fact]
+    public async Task KillingTheNodeOfTheChatAndOfTheVisitorLosesNoAcknowledgedMessage()
+    {
+        await using var cluster = await BalancedCluster.StartAsync();
+        var (visitor, commercial, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var visitorToken = BalancedCluster.IssueToken(Roles.Visitor, visitor);
+        var commercialToken = BalancedCluster.IssueToken(Roles.Commercial, commercial);
+        var doomed = cluster.Nodes[1];
+        // Created through the doomed node, so the chat grain lives there; the visitor is connected there too.
+        using (var client = cluster.CreateClient(doomed.BaseAddress))
+        {
+            client.DefaultRequestHeaders.Authorization = new("Bearer", visitorToken);
+            var body = ChatRequests.MinimalBody(visitor);
+            body["availableCommercialIds"] = new System.Text.Json.Nodes.JsonArray(commercial.ToString());
+            using var created = await client.PutChatAsync(chatId, body);
+            Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        }
+        await using var agent = new Participant(await HubClient.ConnectAsync(cluster.Address, commercialToken), cluster.Address, commercialToken);
+        await using var guest = new Participant(await HubClient.ConnectAsync(doomed.BaseAddress, visitorToken), cluster.Address, visitorToken);
+        await agent.Client.AcceptAsync(chatId);
+
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        var agentSends = agent.SendAllAsync(chatId, "agent", MessagesEach, deadline);
+        var guestSends = guest.SendAllAsync(chatId, "guest", MessagesEach, deadline);
+        await guest.Acknowledged.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await doomed.KillAsync();
+        var acknowledged = (await agentSends).Concat(await guestSends).ToList();
+
+        await using var reader = await HubClient.ConnectAsync(cluster.Address, commercialToken);
+        var stored = new List<JsonElement>();
+        for (var page = await reader.JoinAsync(chatId); ; page = await reader.JoinAsync(chatId, stored[^1].Seq()))
+        {
+            stored.AddRange(page.GetProperty("messages").EnumerateArray());
+            if (!page.GetProperty("hasMore").GetBoolean())
+            {
+                break;
+            }
+        }
+        output.WriteLine($"{acknowledged.Count} acknowledged, {stored.Count} stored; visitor reconnects: {guest.Reconnects}, agent reconnects: {agent.Reconnects}");
+
+        Assert.Equal(2 * MessagesEach, acknowledged.Count);
+        Assert.Equal(Enumerable.Range(1, stored.Count).Select(i => (long)i), stored.Select(m => m.Seq()));
+        Assert.Equal(acknowledged.Select(m => m.GetProperty("id").GetGuid()).Order(), stored.Select(m => m.GetProperty("id").GetGuid()).Order());
+        foreach (var ack in acknowledged)
+        {
+            Assert.Equal(ack.GetRawText(), stored.Single(m => m.GetProperty("id").GetGuid() == ack.GetProperty("id").GetGuid()).GetRawText());
+        }
+        Assert.True(guest.Reconnects >= 1, "the visitor's node was killed, yet it never reconnected");
+    }
+
+    /// <summary>
+    /// One side of the conversation: sends its messages one after another, each until it is
+    /// acknowledged (resending the same client message id, which the chat stores once), and
+    /// reconnects through the balancer when its connection is gone.
+    /// </summary>
+    private sealed class Participant(HubClient client, Uri balancer, string token) : IAsyncDisposable
+    {
+        public HubClient Client { get; private set; } = client;
+
+        public int Reconnects { get; private set; }
+
+        /// <summary>Completes once the first message is acknowledged.</summary>
+        public TaskCompletionSource Acknowledged { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<List<JsonElement>> SendAllAsync(Guid chatId, string who, int count, DateTime deadline)
+        {
+            var acknowledged = new List<JsonElement>();
+            for (var i = 1; i <= count; i++)
+            {
+                var messageId = Guid.NewGuid();
+                while (true)
+                {
+                    Assert.True(DateTime.UtcNow < deadline, $"{who} message {i} was never acknowledged");
+                    try
+                    {
+                        acknowledged.Add(await Client.SendAsync(chatId, $"{who} {i}", messageId));
+                        Acknowledged.TrySetResult();
+                        break;
+                    }
+                    catch (Exception) when (Client.Connection.State != Microsoft.AspNetCore.SignalR.Client.HubConnectionState.Connected)
+                    {
+                        // The connection died with its node: a new one, through the balancer.
+                        await ReconnectAsync();
+                    }
+                    catch (HubException error) when (error.Message.Contains("UNAVAILABLE: ", StringComparison.Ordinal))
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(200));
+                    }
+                }
+            }
+            return acknowledged;
+        }
+
+        private async Task ReconnectAsync()
+        {
+            await Client.DisposeAsync();
+            // Bounded: the membership declares a dead silo dead within seconds.
+            for (var attempt = 1; ; attempt++)
+            {
+                // As a client's reconnect policy would, not hammering a cluster that is failing over.
+                await Task.Delay(TimeSpan.FromMilliseconds(200));
+                try
+                {
+                    Client = await HubClient.ConnectAsync(balancer, token);
+                    Reconnects++;
+                    return;
+                }
+                catch (Exception) when (attempt < 150)
+                {
+                }
+            }
+        }
+
+        public ValueTask DisposeAsync() => Client.DisposeAsync();
+    }
+}
