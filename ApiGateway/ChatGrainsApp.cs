@@ -50,7 +50,7 @@ public static class ChatGrainsApp
         builder.Services.AddChatAuth(builder.Configuration);
         builder.Services.AddApiErrors();
         builder.Services.AddTracing();
-        builder.Services.AddOpenApi(options => options.AddBearerSecurity().DescribeLenientStringsAsStrings());
+        builder.Services.AddOpenApi(options => options.AddBearerSecurity().DescribeLenientStringsAsStrings().DescribeHub());
         builder.Services.AddOperatorAccess();
         builder.Services.AddTelemetry(builder.Configuration);
         builder.Services.AddTrustedProxies(builder.Configuration);

@@ -41,3 +41,20 @@ public static class ConversationsHub
             options.CloseOnAuthenticationExpiration = true;
         });
 }
+
+/// <summary>The OpenAPI document cannot describe a SignalR hub; it says where the hub and its protocol are.</summary>
+public static class HubOpenApi
+{
+    public const string Description =
+        "Real-time conversations run on the SignalR hub at " + ConversationsHub.Path +
+        " (WebSockets; the token as access_token or Bearer): methods AcceptChat, SendMessage, MarkRead, JoinChat; " +
+        "events chatOffered, chatTaken, chatAccepted, message, resync. The protocol (methods, events, error codes, " +
+        "client snippets) is in the repository's README.md, section \"Real-time conversations: the hub at /hubs/livechat\".";
+
+    public static Microsoft.AspNetCore.OpenApi.OpenApiOptions DescribeHub(this Microsoft.AspNetCore.OpenApi.OpenApiOptions options) =>
+        options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Description = Description;
+            return Task.CompletedTask;
+        });
+}

@@ -171,6 +171,28 @@ public sealed class ConversationTests(SqliteNodeFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task AChatStoredBeforeConversationsExistedTakesPartInOne()
+    {
+        var (commercial, visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var created = await Conversation.OpenChatAsync(Node, chatId, visitor, commercial);
+        // The record as the version before conversations wrote it: the chat, nothing else.
+        await Node.CollectIdleGrainsAsync();
+        await Node.Database.SetGrainPayloadAsync(ChatGrains.Grains.GrainStorage.Chat, chatId, payload =>
+        {
+            var record = payload.AsObject();
+            foreach (var name in record.Select(p => p.Key).Where(name => name != "Value").ToList())
+            {
+                record.Remove(name);
+            }
+        });
+
+        Assert.True(Conversation.SameJson(JsonDocument.Parse(created.ToJsonString()).RootElement, await Conversation.ReplayAsync(Node, chatId, visitor)));
+        await using var agent = await Conversation.CommercialAsync(Node, commercial);
+        await agent.AcceptAsync(chatId);
+        Assert.Equal(1, (await agent.SendAsync(chatId, "first")).Seq());
+    }
+
+    [Fact]
     public async Task OnlyTheChatsVisitorAndItsAssignedCommercialMaySend()
     {
         var (commercial, visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());

@@ -93,29 +93,7 @@ public abstract class GuestSessionContract(TestNode node)
         Assert.Equal(1, await node.Database.GrainRecordsAsync(GrainStorage.GuestSession, sessionId));
     }
 
-    [Fact]
-    public async Task ADuplicateReturnsTheStoredMessagesOldestFirst()
-    {
-        var sessionId = GuestSessionRequests.NewSessionId();
-        using var first = await node.Client.PostSessionAsync(new JsonObject { ["session_id"] = sessionId });
-        // Messages as a conversation's record holds them, in no particular order; the grain reads
-        // them back once its idle activation is collected.
-        await node.CollectIdleGrainsAsync();
-        await node.Database.SetGrainPayloadAsync(GrainStorage.GuestSession, sessionId, payload =>
-            payload["Value"]!["Messages"] = JsonNode.Parse("""
-                [
-                  {"Id": 2, "Sender": "agent", "Body": "second", "CreatedAt": "2026-01-01T10:00:02.000+00:00"},
-                  {"Id": 1, "Sender": "guest", "Body": "first", "CreatedAt": "2026-01-01T10:00:01.000+00:00"},
-                  {"Id": 3, "Sender": "guest", "Body": "third", "CreatedAt": "2026-01-01T10:00:03.000+00:00"}
-                ]
-                """));
-
-        using var duplicate = await node.Client.PostSessionAsync(new JsonObject { ["session_id"] = sessionId });
-
-        var messages = (await duplicate.EnvelopeAsync())["data"]!["messages"]!.AsArray();
-        Assert.Equal(["first", "second", "third"], messages.Select(m => (string?)m!["body"]));
-        Assert.Equal("guest", (string?)messages[0]!["sender"]);
-    }
+    // A duplicate's messages (its conversation's, oldest first): Conversations/GuestConversationTests.
 
     public static TheoryData<string, string> InvalidBodies() => new()
     {

@@ -42,6 +42,16 @@ public sealed class OpenApiDocumentTests(SqliteNodeFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task TheDocumentSaysWhereTheHubAndItsProtocolAre()
+    {
+        var document = (await fixture.Node.Client.GetFromJsonAsync<JsonObject>(new Uri("/openapi/v1.json", UriKind.Relative)))!;
+
+        var description = (string?)document["info"]!["description"];
+        Assert.Contains("/hubs/livechat", description, StringComparison.Ordinal);
+        Assert.Contains("Real-time conversations", description, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheDocumentCoversEveryEndpointWithItsErrorBodies()
     {
         var document = (await fixture.Node.Client.GetFromJsonAsync<JsonObject>(new Uri("/openapi/v1.json", UriKind.Relative)))!;
