@@ -34,6 +34,8 @@ public sealed class ConversationTests(SqliteNodeFixture fixture) : IClassFixture
         {
             await rivalHub.AcceptAsync(taken);
         }
+        // The offers come from storage, as after a restart.
+        await Node.CollectIdleGrainsAsync();
 
         await using var hub = await Conversation.CommercialAsync(Node, commercial);
 
