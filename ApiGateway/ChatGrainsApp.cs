@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using ChatGrains.ApiGateway.Auth;
+using ChatGrains.ApiGateway.Captcha;
 using ChatGrains.ApiGateway.Chats;
 using ChatGrains.ApiGateway.Conversations;
 using ChatGrains.ApiGateway.Dashboard;
@@ -57,6 +58,7 @@ public static class ChatGrainsApp
         builder.Services.AddSessionRateLimiting();
         builder.Services.AddChatCreationLimiting();
         builder.Services.AddConversations();
+        builder.Services.AddCaptcha(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);

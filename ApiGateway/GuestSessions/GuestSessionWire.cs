@@ -11,11 +11,13 @@ namespace ChatGrains.ApiGateway.GuestSessions;
 /// <param name="GuestName">The guest's display name, up to 100 characters.</param>
 /// <param name="GuestEmail">The guest's e-mail address.</param>
 /// <param name="GuestPhone">The guest's phone number.</param>
+/// <param name="CaptchaToken">The captcha widget's response token, required only when the node's <c>Captcha:Endpoints</c> include <c>guest-session</c>.</param>
 public sealed record GuestSessionRequest(
     [property: JsonPropertyName("session_id")] string? SessionId,
     [property: JsonPropertyName("guest_name")] string? GuestName,
     [property: JsonPropertyName("guest_email")] string? GuestEmail,
-    [property: JsonPropertyName("guest_phone")] string? GuestPhone)
+    [property: JsonPropertyName("guest_phone")] string? GuestPhone,
+    [property: JsonPropertyName("captcha_token")] string? CaptchaToken = null)
 {
     /// <summary>Checks every field; returns the session key and command when all are valid.</summary>
     public (string SessionKey, OpenGuestSession Command)? ToCommand(FieldErrors errors)

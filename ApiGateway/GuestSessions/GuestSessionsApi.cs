@@ -1,4 +1,5 @@
 using Orleans;
+using ChatGrains.ApiGateway.Captcha;
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.Grains;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -32,12 +33,23 @@ public static class GuestSessionsApi
         GuestSessionRequest request,
         HttpContext http,
         IGrainFactory grains,
-        TimeProvider clock)
+        TimeProvider clock,
+        CaptchaCheck captcha)
     {
         var errors = new FieldErrors();
+        var captchaRequired = captcha.IsRequiredFor(CaptchaEndpoints.GuestSession);
+        if (captchaRequired && string.IsNullOrWhiteSpace(request.CaptchaToken))
+        {
+            errors.Add("captcha_token", "'captcha_token' is required: the captcha widget's response token.");
+        }
         if (request.ToCommand(errors) is not var (sessionKey, command))
         {
             return EnvelopeFormat.Error(http, StatusCodes.Status400BadRequest, "The request has invalid fields.", errors.ToDictionary());
+        }
+        if (captchaRequired && !await captcha.PassesAsync(request.CaptchaToken!, http))
+        {
+            return EnvelopeFormat.Error(http, StatusCodes.Status400BadRequest, "The request has invalid fields.",
+                new Dictionary<string, string[]>(StringComparer.Ordinal) { ["captcha_token"] = ["The captcha was not solved, has expired or was used before; solve it again."] });
         }
 
         var opening = await grains.GetGrain<IGuestSessionGrain>(sessionKey).Open(command);

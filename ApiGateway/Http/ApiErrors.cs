@@ -111,6 +111,11 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
                     _ => "The request is malformed.",
                 });
                 break;
+            case Captcha.CaptchaUnavailableException:
+                // Fail closed: no session without a verified captcha; the client retries.
+                http.Response.Headers.RetryAfter = ApiErrors.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                result = format.Respond(http, StatusCodes.Status503ServiceUnavailable, "The captcha cannot be verified now; retry later.");
+                break;
             case var unavailable when ClusterAvailability.IsUnavailable(unavailable):
                 LogUnavailable(logger, http.Request.Method, EndpointName(http), unavailable.GetType().Name);
                 http.Response.Headers.RetryAfter = ApiErrors.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);

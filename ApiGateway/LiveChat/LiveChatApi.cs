@@ -1,5 +1,6 @@
 using Orleans;
 using ChatGrains.ApiGateway.Auth;
+using ChatGrains.ApiGateway.Captcha;
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.Grains;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -48,12 +49,19 @@ public static class LiveChatApi
         HttpContext http,
         IGrainFactory grains,
         TokenIssuer tokens,
-        IOptions<JwtOptions> jwt)
+        IOptions<JwtOptions> jwt,
+        CaptchaCheck captcha)
     {
         var errors = new FieldErrors();
-        if (request.Validate(errors, LiveChatMessages.For(http.Request)) is not var (name, city, country))
+        var messages = LiveChatMessages.For(http.Request);
+        var captchaRequired = captcha.IsRequiredFor(CaptchaEndpoints.LiveChatSession);
+        if (request.Validate(errors, messages, captchaRequired) is not var (name, city, country))
         {
             return LiveChatErrorFormat.Invalid(errors.ToDictionary());
+        }
+        if (captchaRequired && !await captcha.PassesAsync(request.CaptchaToken!, http))
+        {
+            return LiveChatErrorFormat.Invalid(new Dictionary<string, string[]>(StringComparer.Ordinal) { ["captchaToken"] = [messages.CaptchaRejected] });
         }
 
         var lifetime = jwt.Value.SessionTokenLifetime;

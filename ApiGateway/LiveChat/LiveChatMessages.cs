@@ -16,6 +16,8 @@ public sealed class LiveChatMessages
         disallowed: "{0} hanya boleh berisi huruf, angka, spasi dan tanda baca . , ' - ( ).",
         wrongType: "{0} harus berupa teks.",
         invalidBody: "Body permintaan harus berupa JSON yang valid.",
+        captchaRequired: "Verifikasi captcha wajib diselesaikan.",
+        captchaRejected: "Verifikasi captcha gagal atau sudah kedaluwarsa; silakan ulangi.",
         statuses: new()
         {
             [StatusCodes.Status413PayloadTooLarge] = "Body permintaan terlalu besar.",
@@ -33,6 +35,8 @@ public sealed class LiveChatMessages
         disallowed: "{0} may only contain letters, digits, spaces and the punctuation . , ' - ( ).",
         wrongType: "{0} must be text.",
         invalidBody: "The request body must be valid JSON.",
+        captchaRequired: "The captcha must be completed.",
+        captchaRejected: "The captcha failed or has expired; please solve it again.",
         statuses: new()
         {
             [StatusCodes.Status413PayloadTooLarge] = "The request body is too large.",
@@ -48,8 +52,10 @@ public sealed class LiveChatMessages
     private readonly string _fallback;
 
     private LiveChatMessages(Dictionary<string, string> labels, string required, string tooShort, string tooLong, string disallowed,
-        string wrongType, string invalidBody, Dictionary<int, string> statuses, string fallback)
+        string wrongType, string invalidBody, string captchaRequired, string captchaRejected, Dictionary<int, string> statuses, string fallback)
     {
+        CaptchaRequired = captchaRequired;
+        CaptchaRejected = captchaRejected;
         _labels = labels;
         _required = required;
         _tooShort = tooShort;
@@ -62,6 +68,11 @@ public sealed class LiveChatMessages
     }
 
     public string InvalidBody { get; }
+
+    public string CaptchaRequired { get; }
+
+    /// <summary>One message for every provider error code (expired, used before, invalid): the visitor solves it again.</summary>
+    public string CaptchaRejected { get; }
 
     public string Required(string field) => string.Format(System.Globalization.CultureInfo.InvariantCulture, _required, Label(field));
 

@@ -3,18 +3,22 @@ using ChatGrains.ApiGateway.Http;
 
 namespace ChatGrains.ApiGateway.LiveChat;
 
-/// <summary>The body of <c>POST /livechat/session</c>.</summary>
-public sealed partial record LiveChatSessionRequest(string? Name, string? City, string? Country)
+/// <summary>The body of <c>POST /livechat/session</c>; <c>captchaToken</c> only when a captcha is configured.</summary>
+public sealed partial record LiveChatSessionRequest(string? Name, string? City, string? Country, string? CaptchaToken = null)
 {
     public const int MinLength = 2;
     public const int MaxLength = 100;
 
     /// <summary>Checks the three fields; returns them trimmed when all are valid. Messages are in <paramref name="messages"/>' language.</summary>
-    public (string Name, string City, string Country)? Validate(FieldErrors errors, LiveChatMessages messages)
+    public (string Name, string City, string Country)? Validate(FieldErrors errors, LiveChatMessages messages, bool captchaRequired = false)
     {
         var name = Field(errors, messages, "name", Name);
         var city = Field(errors, messages, "city", City);
         var country = Field(errors, messages, "country", Country);
+        if (captchaRequired && string.IsNullOrWhiteSpace(CaptchaToken))
+        {
+            errors.Add("captchaToken", messages.CaptchaRequired);
+        }
         return errors.IsEmpty ? (name!, city!, country!) : null;
     }
 
