@@ -99,6 +99,8 @@ public static class ChatGrainsApp
         app.MapGuestSessionsApi();
         app.MapLiveChatApi();
         app.MapLiveChatPage();
+        // An index of the service's pages and documents, rather than a 404.
+        app.MapStaticPage("/", "home");
         app.MapOperators();
         return app;
     }

@@ -30,6 +30,22 @@ public sealed class SecurityHeadersTests(SqliteNodeFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task TheRootIsAnIndexOfThePagesAndDocumentsUnderThePagePolicy()
+    {
+        using var response = await Node.Client.GetAsync(new Uri("/", UriKind.Relative));
+        var html = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(ChatGrains.ApiGateway.Http.StaticPages.ContentSecurityPolicy, string.Join(' ', response.Headers.GetValues("Content-Security-Policy")));
+        foreach (var link in new[] { "href=\"/livechat\"", "href=\"/agent\"", "href=\"/dashboard/\"", "href=\"/swagger\"", "href=\"/openapi/v1.json\"", "/hubs/livechat" })
+        {
+            Assert.Contains(link, html, StringComparison.Ordinal);
+        }
+        AssertNoSniff(response);
+    }
+
+    [Fact]
     public async Task ANotFoundSaysNoSniff()
     {
         using var response = await Node.Client.GetAsync(new Uri("/no/such/page", UriKind.Relative));
