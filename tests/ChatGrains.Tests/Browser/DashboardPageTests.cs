@@ -27,12 +27,7 @@ public sealed class DashboardPageTests(ChromiumFixture chromium, OperatorCluster
     {
         if (Environment.GetEnvironmentVariable(RefreshScreenshots) == "1")
         {
-            var directory = new DirectoryInfo(AppContext.BaseDirectory);
-            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "ChatGrains.sln")))
-            {
-                directory = directory.Parent;
-            }
-            return Path.Combine(directory?.FullName ?? throw new InvalidOperationException("ChatGrains.sln not found above the test binaries."), "docs", "dashboard.png");
+            return RepositoryPaths.Of("docs", "dashboard.png");
         }
         return Path.Combine(Path.GetTempPath(), $"chatgrains-dashboard-{Guid.NewGuid():N}.png");
     }

@@ -18,7 +18,7 @@ public sealed partial class PostmanCollectionTests
     [Fact]
     public async Task ThePostmanCollectionPassesEveryAssertionAgainstALiveNode()
     {
-        var root = RepositoryRoot();
+        var root = RepositoryPaths.Root;
         var postman = Path.Combine(root, "tests", "postman");
         var collection = Path.Combine(postman, "ChatGrains.postman_collection.json");
         var newman = Path.Combine(postman, "node_modules", ".bin", "newman");
@@ -94,17 +94,4 @@ public sealed partial class PostmanCollectionTests
     /// <summary>Colour codes newman's tables print even with <c>--color off</c>.</summary>
     [GeneratedRegex(@"\x1B\[[0-9;]*m", RegexOptions.CultureInvariant)]
     private static partial Regex AnsiEscape();
-
-    /// <summary>The folder holding ChatGrains.sln, found by walking up from the test binaries.</summary>
-    private static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "ChatGrains.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-        throw new InvalidOperationException($"No folder above {AppContext.BaseDirectory} holds ChatGrains.sln.");
-    }
 }
