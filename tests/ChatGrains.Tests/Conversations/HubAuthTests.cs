@@ -48,6 +48,27 @@ public sealed class HubAuthTests(SqliteNodeFixture fixture) : IClassFixture<Sqli
     }
 
     [Fact]
+    public async Task AConnectionIsClosedWhenItsTokenExpires()
+    {
+        var token = Tokens.Create(Node, Roles.Commercial, expires: DateTime.UtcNow.AddSeconds(5));
+        await using var hub = await HubClient.ConnectAsync(Node, token);
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        hub.Connection.Closed += _ =>
+        {
+            closed.TrySetResult();
+            return Task.CompletedTask;
+        };
+        if (hub.Connection.State == HubConnectionState.Disconnected)
+        {
+            closed.TrySetResult();
+        }
+
+        await closed.Task.WaitAsync(HubClient.Patience);
+
+        Assert.Equal(HubConnectionState.Disconnected, hub.Connection.State);
+    }
+
+    [Fact]
     public async Task AVisitorConnectsWithTheSessionTokenOfPostLivechatSession()
     {
         using var response = await Node.Client.PostAsync(new Uri("/livechat/session", UriKind.Relative),
