@@ -57,6 +57,7 @@ public static class ChatGrainsApp
         builder.Services.AddSessionRateLimiting();
         builder.Services.AddChatCreationLimiting();
         builder.Services.AddConversations();
+        builder.Services.AddLiveChatPage();
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
