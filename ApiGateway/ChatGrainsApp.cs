@@ -98,6 +98,7 @@ public static class ChatGrainsApp
         app.MapGuestSessionsApi();
         app.MapLiveChatApi();
         app.MapLiveChatPage();
+        app.MapAgentPage();
         app.MapOperators();
         return app;
     }
