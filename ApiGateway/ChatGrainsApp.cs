@@ -59,6 +59,7 @@ public static class ChatGrainsApp
         builder.Services.AddChatCreationLimiting();
         builder.Services.AddConversations();
         builder.Services.AddCaptcha(builder.Configuration);
+        builder.Services.AddLiveChatPage();
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
@@ -99,6 +100,7 @@ public static class ChatGrainsApp
         app.MapGuestSessionsApi();
         app.MapLiveChatApi();
         app.MapLiveChatPage();
+        app.MapAgentPage();
         // An index of the service's pages and documents, rather than a 404.
         app.MapStaticPage("/", "home");
         app.MapOperators();

@@ -21,6 +21,7 @@ namespace ChatGrains.ApiGateway.Http;
 [JsonSerializable(typeof(LiveChatSessionResponse))]
 [JsonSerializable(typeof(LiveChatValidationErrors))]
 [JsonSerializable(typeof(LiveChatError))]
+[JsonSerializable(typeof(LiveChatPageConfig))]
 [JsonSerializable(typeof(MessageResource))]
 [JsonSerializable(typeof(ChatTakenResource))]
 [JsonSerializable(typeof(JoinedChat))]

@@ -41,8 +41,32 @@ public static class LiveChatApi
         return group;
     }
 
-    /// <summary>The page at <c>/livechat</c> ("Suara Pendengar").</summary>
-    public static RouteHandlerBuilder MapLiveChatPage(this IEndpointRouteBuilder routes) => routes.MapStaticPage("/livechat", "livechat");
+    /// <summary><see cref="LiveChatOptions"/>, checked at start: a malformed id names the key.</summary>
+    public static IServiceCollection AddLiveChatPage(this IServiceCollection services)
+    {
+        services.AddOptions<LiveChatOptions>()
+            .BindConfiguration(LiveChatOptions.Section)
+            .Validate(o => o.CommercialIds.All(id => Guid.TryParseExact(id, "D", out _)),
+                "LiveChat:CommercialIds must hold UUIDs (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).")
+            .Validate(o => o.CommercialIds.Length <= 100 && o.CommercialIds.Distinct(StringComparer.OrdinalIgnoreCase).Count() == o.CommercialIds.Length,
+                "LiveChat:CommercialIds must hold at most 100 distinct ids (the limit of a chat's availableCommercialIds).")
+            .ValidateOnStart();
+        return services;
+    }
+
+    /// <summary>
+    /// The page at <c>/livechat</c> ("Suara Pendengar") and <c>GET /livechat/config</c>, which
+    /// tells it the commercials to offer its chat to. Neither is rate limited: loading the page
+    /// costs the listener none of the session endpoint's permits.
+    /// </summary>
+    public static IEndpointRouteBuilder MapLiveChatPage(this IEndpointRouteBuilder routes)
+    {
+        routes.MapStaticPage("/livechat", "livechat");
+        routes.MapGet("/livechat/config", (IOptions<LiveChatOptions> options) =>
+                TypedResults.Ok(new LiveChatPageConfig(options.Value.Commercials())))
+            .ExcludeFromDescription();
+        return routes;
+    }
 
     private static async Task<Results<Created<LiveChatSessionResponse>, JsonHttpResult<LiveChatValidationErrors>>> StartSession(
         LiveChatSessionRequest request,

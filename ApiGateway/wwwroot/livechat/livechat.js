@@ -1,11 +1,21 @@
 // The live-chat page: pre-fills the form from the cookies POST /livechat/session sets, shows
-// the server's messages next to their fields, and keeps the session token for the WebSocket
-// connection in sessionStorage. Everything the server or a cookie says is written with
-// textContent or value, never parsed as HTML.
+// the server's messages next to their fields, and keeps the session token in sessionStorage.
+// Then it opens a chat (PUT /v2/chats/{new id}, offered to the commercials GET /livechat/config
+// names), talks on the hub (/lib/conversation.js) and, after a reload in the same tab, resumes
+// that chat. Everything the server or a cookie says is written with textContent or value,
+// never parsed as HTML.
 "use strict";
 
 const FIELDS = ["name", "city", "country"];
 const TOKEN_KEY = "livechat.sessionToken";
+const USER_KEY = "livechat.userId";
+const CHAT_KEY = "livechat.chatId";
+
+const STATUS_TEXT = {
+  PENDING: "Menunggu penyiar menerima obrolan Anda…",
+  ACTIVE: "Diterima — penyiar sudah bergabung.",
+  CLOSED: "Obrolan sudah ditutup.",
+};
 
 function readCookie(name) {
   for (const part of document.cookie ? document.cookie.split("; ") : []) {
@@ -54,7 +64,11 @@ async function startSession(event) {
     if (response.status === 201 && result.sessionToken) {
       sessionStorage.setItem(TOKEN_KEY, result.sessionToken);
       sessionStorage.setItem("livechat.sessionId", result.sessionId);
+      sessionStorage.setItem(USER_KEY, result.userId);
       showStatus(`Sesi dimulai. Selamat datang, ${body.name.trim()}! Anda sudah bisa terhubung ke obrolan.`, true);
+      // Not awaited: the form is done; the chat reports its own errors below it.
+      openChat(result.sessionToken, result.userId, body)
+        .catch(() => showChatError("Gagal membuka obrolan. Muat ulang halaman untuk mencoba lagi."));
     } else if (response.status === 422 && result.errors) {
       showFieldErrors(result.errors);
     } else {
@@ -67,10 +81,172 @@ async function startSession(event) {
   }
 }
 
+function showChatError(text) {
+  document.getElementById("chat-error").textContent = text;
+}
+
+// PUT /v2/chats/{new id} with the session token, offered to the configured commercials.
+async function openChat(token, userId, listener) {
+  showChatError("");
+  let commercialIds = [];
+  try {
+    const config = await fetch("/livechat/config", { headers: { Accept: "application/json" } });
+    commercialIds = config.ok ? (await config.json()).commercialIds || [] : [];
+  } catch {
+    showChatError("Tidak dapat memuat pengaturan obrolan. Muat ulang halaman untuk mencoba lagi.");
+    return;
+  }
+  if (commercialIds.length === 0) {
+    showChatError("Obrolan belum tersedia: belum ada penyiar yang bertugas.");
+    return;
+  }
+  const chatId = Conversation.newUuid();
+  let response;
+  try {
+    response = await fetch(`/v2/chats/${chatId}`, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json", Accept: "application/json", Authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        visitorId: userId,
+        // Spec 001 asks no e-mail; the chat API requires one. A reserved .invalid address says
+        // "none" without inventing one anybody could receive mail at.
+        visitorInfo: {
+          name: listener.name.trim(),
+          email: `${userId}@livechat.invalid`,
+          location: { city: listener.city.trim(), country: listener.country.trim() },
+        },
+        availableCommercialIds: commercialIds,
+        metadata: { source: "livechat" },
+      }),
+    });
+  } catch {
+    showChatError("Tidak dapat terhubung ke server. Periksa koneksi Anda lalu coba lagi.");
+    return;
+  }
+  if (response.status !== 200) {
+    showChatError(
+      response.status === 429 ? "Terlalu banyak obrolan dibuka. Coba lagi sebentar lagi."
+        : response.status === 409 ? "Anda sudah membuka terlalu banyak obrolan."
+          : `Gagal membuka obrolan (status ${response.status}). Silakan coba lagi.`);
+    return;
+  }
+  const chat = await response.json();
+  sessionStorage.setItem(CHAT_KEY, chat.id);
+  await joinConversation(token, userId, chat);
+}
+
+// The conversation on the hub: live events, reconnects and resyncs catch up with JoinChat.
+async function joinConversation(token, userId, chat) {
+  const connection = Conversation.connect(token);
+  const transcript = new Conversation.Transcript(document.getElementById("messages"), (message) =>
+    message.senderRole === "visitor" && message.senderId === userId ? { who: "Anda", mine: true } : { who: "Penyiar", mine: false });
+  const outbox = new Conversation.Outbox();
+  const connectionText = document.getElementById("connection");
+  const reconnect = document.getElementById("reconnect");
+  let current = null;
+
+  const showChat = (resource) => {
+    if (!Conversation.isNewer(resource, current)) {
+      return;
+    }
+    current = resource;
+    const status = document.getElementById("chat-status");
+    status.textContent = STATUS_TEXT[resource.status] || resource.status;
+    status.dataset.status = resource.status;
+  };
+  const showConnection = (text, state) => {
+    connectionText.textContent = text;
+    connectionText.dataset.state = state;
+    reconnect.hidden = state !== "closed";
+  };
+  const catchUp = async () => {
+    try {
+      showChat(await Conversation.catchUp(connection, chat.id, transcript));
+    } catch (error) {
+      showChatError(`Gagal memuat pesan (${Conversation.errorCode(error) || "koneksi"}). Pesan baru tetap diterima.`);
+    }
+  };
+  const start = async () => {
+    showConnection("Menghubungkan…", "connecting");
+    try {
+      await connection.start();
+    } catch (error) {
+      showConnection(Conversation.unauthorized(error) ? "Sesi Anda sudah berakhir. Muat ulang halaman untuk memulai sesi baru." : "Tidak dapat terhubung.", "closed");
+      if (Conversation.unauthorized(error)) {
+        sessionStorage.removeItem(CHAT_KEY);
+        reconnect.hidden = true;
+      }
+      return;
+    }
+    showConnection("Terhubung.", "connected");
+    await catchUp();
+  };
+
+  connection.on("message", (message) => {
+    if (message.chatId === chat.id) {
+      transcript.add(message);
+    }
+  });
+  connection.on("chatAccepted", (resource) => {
+    if (resource.id === chat.id) {
+      showChat(resource);
+    }
+  });
+  connection.on("resync", catchUp);
+  connection.onreconnecting(() => showConnection("Koneksi terputus, menyambung ulang…", "lost"));
+  connection.onreconnected(async () => {
+    showConnection("Terhubung.", "connected");
+    await catchUp();
+  });
+  connection.onclose(() => showConnection("Koneksi terputus.", "closed"));
+  reconnect.addEventListener("click", start);
+
+  const composer = document.getElementById("composer");
+  const text = document.getElementById("text");
+  Conversation.sendOnEnter(text, composer);
+  composer.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = text.value;
+    if (value.trim() === "") {
+      return;
+    }
+    const send = document.getElementById("send");
+    send.disabled = true;
+    showChatError("");
+    try {
+      transcript.add(await outbox.send(connection, chat.id, value));
+      if (text.value === value) {
+        text.value = "";
+      }
+    } catch (error) {
+      const code = Conversation.errorCode(error);
+      showChatError(code === "VALIDATION_FAILED" ? "Pesan harus berisi 1–4000 karakter tanpa karakter kontrol (misalnya tab)."
+        : code ? `Pesan tidak terkirim (${code}).` : "Pesan tidak terkirim: koneksi terputus. Tekan Kirim lagi untuk mencoba ulang.");
+    } finally {
+      send.disabled = false;
+      text.focus();
+    }
+  });
+
+  document.getElementById("session-form").hidden = true;
+  document.getElementById("chat").hidden = false;
+  showChat(chat);
+  await start();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("session-form");
   for (const field of FIELDS) {
     form.elements[field].value = readCookie(`livechat_${field}`);
   }
   form.addEventListener("submit", startSession);
+
+  // A reload in the same tab resumes the chat it opened (JoinChat from the first message).
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const userId = sessionStorage.getItem(USER_KEY);
+  const chatId = sessionStorage.getItem(CHAT_KEY);
+  if (token && userId && chatId) {
+    joinConversation(token, userId, { id: chatId, status: "PENDING" })
+      .catch(() => showChatError("Gagal melanjutkan obrolan. Muat ulang halaman untuk mencoba lagi."));
+  }
 });

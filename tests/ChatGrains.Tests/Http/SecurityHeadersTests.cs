@@ -88,6 +88,9 @@ public sealed class SecurityHeadersTests(SqliteNodeFixture fixture) : IClassFixt
     [InlineData("/livechat/livechat.js")]
     [InlineData("/livechat/livechat.css")]
     [InlineData("/operators/sign-in.css")]
+    [InlineData("/agent/agent.js")]
+    [InlineData("/lib/conversation.js")]
+    [InlineData("/lib/signalr/signalr.min.js")]
     public async Task AStaticFileSaysNoSniff(string path)
     {
         using var response = await Node.Client.GetAsync(new Uri(path, UriKind.Relative));
@@ -109,6 +112,21 @@ public sealed class SecurityHeadersTests(SqliteNodeFixture fixture) : IClassFixt
         Assert.Contains("Suara Pendengar", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(StaticPages.ContentSecurityPolicy, response.Headers.GetValues("Content-Security-Policy").Single());
         Assert.Contains("frame-ancestors 'none'", StaticPages.ContentSecurityPolicy, StringComparison.Ordinal);
+        Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+        AssertNoSniff(response);
+    }
+
+    [Theory]
+    [InlineData("/agent")]
+    [InlineData("/agent/index.html")]
+    public async Task TheAgentConsoleHasThePagesPolicyAlsoByItsFileName(string path)
+    {
+        using var response = await Node.Client.GetAsync(new Uri(path, UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Agent console", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(StaticPages.ContentSecurityPolicy, response.Headers.GetValues("Content-Security-Policy").Single());
         Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
         AssertNoSniff(response);
     }

@@ -1,0 +1,149 @@
+// What the live-chat page and the agent console share: the hub connection, a transcript that
+// shows each message once in sequence order, catching up with JoinChat, and sending with a
+// client message id that a retry reuses. Needs /lib/signalr/signalr.min.js first.
+// Everything from the server is written with textContent, never parsed as HTML.
+"use strict";
+
+const Conversation = (() => {
+  const HUB = "/hubs/livechat";
+
+  // crypto.randomUUID exists only in secure contexts; getRandomValues everywhere.
+  function newUuid() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  // The hub's refusal code ("... HubException: CHAT_ALREADY_TAKEN: ..."), or null when the call
+  // failed before the hub answered (connection lost).
+  function errorCode(error) {
+    const match = /HubException: ([A-Z_]+): /.exec((error && error.message) || "");
+    return match ? match[1] : null;
+  }
+
+  // True when the server refused the token (negotiation answered 401).
+  function unauthorized(error) {
+    return (error && error.statusCode === 401) || /\b401\b/.test((error && error.message) || "");
+  }
+
+  function connect(token) {
+    return new signalR.HubConnectionBuilder()
+      .withUrl(HUB, { accessTokenFactory: () => token })
+      .withAutomaticReconnect()
+      .configureLogging(signalR.LogLevel.Warning)
+      .build();
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  // One chat's messages in an <ol>: a seq already shown is ignored (a message arrives as the
+  // SendMessage result, as a live event and again from a catch-up), and each is placed by seq.
+  class Transcript {
+    constructor(list, describe) {
+      this.list = list;
+      this.describe = describe; // message => { who, mine }
+      this.shown = new Map();
+      this.contiguous = 0;
+    }
+
+    // The last seq up to which nothing is missing: what JoinChat's afterSeq should be.
+    get lastSeq() {
+      return this.contiguous;
+    }
+
+    get highestSeq() {
+      return this.shown.size === 0 ? 0 : Math.max(...this.shown.keys());
+    }
+
+    add(message) {
+      if (this.shown.has(message.seq)) {
+        return false;
+      }
+      const { who, mine } = this.describe(message);
+      const item = element("li", `message ${mine ? "mine" : "theirs"}`);
+      item.dataset.seq = String(message.seq);
+      item.dataset.sender = message.senderRole;
+      const head = element("p", "meta");
+      head.append(element("span", "who", who));
+      const sent = new Date(message.sentAt);
+      const time = element("time", "sent", sent.toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" }));
+      time.dateTime = message.sentAt;
+      head.append(time);
+      item.append(head, element("p", "text", message.text));
+
+      let before = null;
+      for (const [seq, shown] of this.shown) {
+        if (seq > message.seq && (before === null || seq < Number(before.dataset.seq))) {
+          before = shown;
+        }
+      }
+      this.list.insertBefore(item, before);
+      this.shown.set(message.seq, item);
+      while (this.shown.has(this.contiguous + 1)) {
+        this.contiguous++;
+      }
+      item.scrollIntoView({ block: "nearest" });
+      return true;
+    }
+  }
+
+  // Fetches what came after the transcript's last seq, page after page; returns the chat.
+  async function catchUp(connection, chatId, transcript) {
+    for (;;) {
+      const from = transcript.lastSeq;
+      const joined = await connection.invoke("JoinChat", chatId, from);
+      for (const message of joined.messages) {
+        transcript.add(message);
+      }
+      if (!joined.hasMore || transcript.lastSeq === from) {
+        return joined.chat;
+      }
+    }
+  }
+
+  // Sends text; a retry of the same text after a failure reuses its client message id, so a
+  // send whose answer was lost is stored once.
+  class Outbox {
+    constructor() {
+      this.pending = null;
+    }
+
+    async send(connection, chatId, text) {
+      if (!this.pending || this.pending.chatId !== chatId || this.pending.text !== text) {
+        this.pending = { chatId, text, id: newUuid() };
+      }
+      const message = await connection.invoke("SendMessage", chatId, this.pending.id, text);
+      this.pending = null;
+      return message;
+    }
+  }
+
+  // Enter sends, Shift+Enter starts a new line.
+  function sendOnEnter(textarea, form) {
+    textarea.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+  }
+
+  // A chat's status only moves forward; an older resource (a slow JoinChat) never undoes a newer one.
+  const STATUS_ORDER = { PENDING: 0, ACTIVE: 1, CLOSED: 2 };
+  function isNewer(chat, current) {
+    return !current || (STATUS_ORDER[chat.status] ?? 0) >= (STATUS_ORDER[current.status] ?? 0);
+  }
+
+  return { newUuid, errorCode, unauthorized, connect, element, Transcript, catchUp, Outbox, sendOnEnter, isNewer };
+})();
