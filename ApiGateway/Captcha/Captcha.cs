@@ -18,6 +18,28 @@ public sealed class CaptchaCheck(IOptions<CaptchaOptions> options, IServiceProvi
         IsEnabled && (options.Value.Endpoints is { Length: > 0 } endpoints ? endpoints : [CaptchaEndpoints.LiveChatSession])
             .Contains(endpoint, StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>What the live-chat page renders, or null without a captcha.</summary>
+    public LiveChat.CaptchaWidget? Widget() => Provider is { } provider
+        ? new LiveChat.CaptchaWidget(provider.Name, options.Value.SiteKey!, options.Value.ScriptUrl ?? provider.ScriptUrl, provider.WidgetClass, provider.ResponseField)
+        : null;
+
+    /// <summary>
+    /// The live-chat page's policy: the pages' strict one, plus — with a captcha — the widget's
+    /// origins for its script, its frame, its styles and its calls home (what hCaptcha and
+    /// Turnstile document), and nothing else external.
+    /// </summary>
+    public string PagePolicy()
+    {
+        if (Provider is not { } provider)
+        {
+            return Http.StaticPages.ContentSecurityPolicy;
+        }
+        var script = options.Value.ScriptUrl ?? provider.ScriptUrl;
+        var origins = string.Join(' ', new[] { script.GetLeftPart(UriPartial.Authority) }.Concat(provider.Origins).Distinct(StringComparer.Ordinal));
+        return $"default-src 'none'; script-src 'self' {origins}; style-src 'self' {origins}; connect-src 'self' {origins}; " +
+               $"frame-src {origins}; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+    }
+
     /// <summary>True when the token passed; false when the provider rejected it; throws <see cref="CaptchaUnavailableException"/> when it could not say.</summary>
     public async Task<bool> PassesAsync(string token, HttpContext http) =>
         await services.GetRequiredService<CaptchaVerifier>().VerifyAsync(token, http.Connection.RemoteIpAddress, http.RequestAborted) switch

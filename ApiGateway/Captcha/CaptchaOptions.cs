@@ -39,15 +39,21 @@ public static class CaptchaEndpoints
     public static readonly IReadOnlyList<string> All = [LiveChatSession, GuestSession];
 }
 
-/// <summary>What a provider is: where to verify, the widget's script, and the form field the widget fills.</summary>
-public sealed record CaptchaProvider(string Name, Uri VerifyUrl, Uri ScriptUrl, string WidgetClass, string ResponseField)
+/// <summary>
+/// What a provider is: where to verify, the widget's script, the element it renders into, the
+/// form field the widget fills, and the origins it loads from and talks to (what the page's
+/// policy must allow).
+/// </summary>
+public sealed record CaptchaProvider(string Name, Uri VerifyUrl, Uri ScriptUrl, string WidgetClass, string ResponseField, string[] Origins)
 {
     public static readonly CaptchaProvider HCaptcha = new(
-        "hcaptcha", new Uri("https://api.hcaptcha.com/siteverify"), new Uri("https://js.hcaptcha.com/1/api.js"), "h-captcha", "h-captcha-response");
+        "hcaptcha", new Uri("https://api.hcaptcha.com/siteverify"), new Uri("https://js.hcaptcha.com/1/api.js"), "h-captcha", "h-captcha-response",
+        ["https://hcaptcha.com", "https://*.hcaptcha.com"]);
 
     public static readonly CaptchaProvider Turnstile = new(
         "turnstile", new Uri("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
-        new Uri("https://challenges.cloudflare.com/turnstile/v0/api.js"), "cf-turnstile", "cf-turnstile-response");
+        new Uri("https://challenges.cloudflare.com/turnstile/v0/api.js"), "cf-turnstile", "cf-turnstile-response",
+        ["https://challenges.cloudflare.com"]);
 
     public static CaptchaProvider? Named(string? name) => name?.Trim().ToLowerInvariant() switch
     {

@@ -39,18 +39,21 @@ public static class StaticPages
             },
         });
 
-    /// <summary>Maps <paramref name="path"/> to <c>wwwroot/{folder}/index.html</c>.</summary>
-    public static RouteHandlerBuilder MapStaticPage(this IEndpointRouteBuilder routes, string path, string folder) =>
+    /// <summary>
+    /// Maps <paramref name="path"/> to <c>wwwroot/{folder}/index.html</c>, under
+    /// <see cref="ContentSecurityPolicy"/> or the one <paramref name="policy"/> gives for the request.
+    /// </summary>
+    public static RouteHandlerBuilder MapStaticPage(this IEndpointRouteBuilder routes, string path, string folder, Func<HttpContext, string>? policy = null) =>
         routes.MapGet(path, (IWebHostEnvironment environment, HttpContext http) =>
             {
-                ApplyPagePolicy(http.Response.Headers);
+                ApplyPagePolicy(http.Response.Headers, policy?.Invoke(http));
                 return TypedResults.PhysicalFile(Path.Combine(environment.WebRootPath, folder, "index.html"), "text/html; charset=utf-8");
             })
             .ExcludeFromDescription();
 
-    private static void ApplyPagePolicy(IHeaderDictionary headers)
+    private static void ApplyPagePolicy(IHeaderDictionary headers, string? policy = null)
     {
-        headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        headers.ContentSecurityPolicy = policy ?? ContentSecurityPolicy;
         headers.XContentTypeOptions = "nosniff";
         headers["Referrer-Policy"] = "no-referrer";
     }

@@ -61,9 +61,11 @@ public static class LiveChatApi
     /// </summary>
     public static IEndpointRouteBuilder MapLiveChatPage(this IEndpointRouteBuilder routes)
     {
-        routes.MapStaticPage("/livechat", "livechat");
-        routes.MapGet("/livechat/config", (IOptions<LiveChatOptions> options) =>
-                TypedResults.Ok(new LiveChatPageConfig(options.Value.Commercials())))
+        // With a captcha, the page's policy also lets the provider's widget in (its script and frame).
+        routes.MapStaticPage("/livechat", "livechat", http =>
+            http.RequestServices.GetRequiredService<CaptchaCheck>().PagePolicy());
+        routes.MapGet("/livechat/config", (IOptions<LiveChatOptions> options, CaptchaCheck captcha) =>
+                TypedResults.Ok(new LiveChatPageConfig(options.Value.Commercials(), captcha.Widget())))
             .ExcludeFromDescription();
         return routes;
     }

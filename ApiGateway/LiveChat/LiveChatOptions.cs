@@ -15,5 +15,8 @@ public sealed class LiveChatOptions
     public IReadOnlyList<Guid> Commercials() => [.. CommercialIds.Select(id => Guid.ParseExact(id, "D"))];
 }
 
-/// <summary><c>GET /livechat/config</c>: what the page needs to open a chat.</summary>
-public sealed record LiveChatPageConfig(IReadOnlyList<Guid> CommercialIds);
+/// <summary><c>GET /livechat/config</c>: what the page needs to open a chat, and the captcha widget to render (null: none).</summary>
+public sealed record LiveChatPageConfig(IReadOnlyList<Guid> CommercialIds, CaptchaWidget? Captcha = null);
+
+/// <summary>How the page renders the provider's widget and where it finds the widget's response token.</summary>
+public sealed record CaptchaWidget(string Provider, string SiteKey, Uri ScriptUrl, string WidgetClass, string ResponseField);

@@ -46,12 +46,63 @@ function showStatus(text, ok) {
   status.hidden = false;
 }
 
+// The captcha widget, when the node has one (GET /livechat/config): the provider's script renders
+// it into a div of its class and puts its response token in a form field of a known name.
+let captcha = null;
+
+async function renderCaptcha(form) {
+  const response = await fetch("/livechat/config", { headers: { Accept: "application/json" } });
+  captcha = response.ok ? (await response.json()).captcha || null : null;
+  if (!captcha) {
+    return;
+  }
+  const widget = document.createElement("div");
+  widget.className = captcha.widgetClass;
+  widget.dataset.sitekey = captcha.siteKey;
+  const error = document.createElement("p");
+  error.className = "error";
+  error.id = "captchaToken-error";
+  error.setAttribute("role", "alert");
+  const field = document.createElement("div");
+  field.className = "field";
+  field.append(widget, error);
+  form.insertBefore(field, document.getElementById("start"));
+  const script = document.createElement("script");
+  script.src = captcha.scriptUrl;
+  script.async = true;
+  document.head.appendChild(script);
+}
+
+function captchaToken(form) {
+  const field = captcha ? form.querySelector(`[name="${captcha.responseField}"]`) : null;
+  return field ? field.value : "";
+}
+
+function showCaptchaError(messages) {
+  const error = document.getElementById("captchaToken-error");
+  if (error) {
+    error.textContent = (messages || []).join(" ");
+  }
+}
+
+// A token is good once: after any answer the widget is solved again for the next attempt.
+function resetCaptcha() {
+  const api = captcha && (captcha.provider === "turnstile" ? window.turnstile : window.hcaptcha);
+  if (api && typeof api.reset === "function") {
+    api.reset();
+  }
+}
+
 async function startSession(event) {
   event.preventDefault();
   const form = event.currentTarget;
   const button = document.getElementById("start");
   const body = Object.fromEntries(FIELDS.map((field) => [field, form.elements[field].value]));
+  if (captcha) {
+    body.captchaToken = captchaToken(form);
+  }
   showFieldErrors({});
+  showCaptchaError([]);
   document.getElementById("status").hidden = true;
   button.disabled = true;
   try {
@@ -71,6 +122,7 @@ async function startSession(event) {
         .catch(() => showChatError("Gagal membuka obrolan. Muat ulang halaman untuk mencoba lagi."));
     } else if (response.status === 422 && result.errors) {
       showFieldErrors(result.errors);
+      showCaptchaError(result.errors.captchaToken);
     } else {
       showStatus(result.message || "Gagal memulai sesi. Silakan coba lagi.", false);
     }
@@ -78,6 +130,9 @@ async function startSession(event) {
     showStatus("Tidak dapat terhubung ke server. Periksa koneksi Anda lalu coba lagi.", false);
   } finally {
     button.disabled = false;
+    if (captcha) {
+      resetCaptcha();
+    }
   }
 }
 
@@ -240,6 +295,7 @@ document.addEventListener("DOMContentLoaded", () => {
     form.elements[field].value = readCookie(`livechat_${field}`);
   }
   form.addEventListener("submit", startSession);
+  renderCaptcha(form).catch(() => showStatus("Verifikasi captcha tidak dapat dimuat. Muat ulang halaman.", false));
 
   // A reload in the same tab resumes the chat it opened (JoinChat from the first message).
   const token = sessionStorage.getItem(TOKEN_KEY);

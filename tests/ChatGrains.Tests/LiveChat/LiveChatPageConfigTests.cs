@@ -17,7 +17,7 @@ public sealed class LiveChatPageConfigTests(SqliteNodeFixture fixture) : IClassF
         using var response = await fixture.Node.Client.GetAsync(Config);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("""{"commercialIds":[]}""", await response.Content.ReadAsStringAsync());
+        Assert.Equal("""{"commercialIds":[],"captcha":null}""", await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
