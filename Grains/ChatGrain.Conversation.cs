@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Orleans.Storage;
 
 namespace ChatGrains.Grains;
 
@@ -231,30 +230,8 @@ public sealed partial class ChatGrain
     private IChatHistoryPageGrain Page(int index) =>
         GrainFactory.GetGrain<IChatHistoryPageGrain>(ChatRecord.PageKey(this.GetPrimaryKey(), index));
 
-    /// <summary>Stores the record; on failure memory goes back to <paramref name="before"/>, so it never answers with what was not stored.</summary>
-    private async Task StoreAsync(ChatRecord before)
-    {
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch (InconsistentStateException)
-        {
-            // Another activation (possible while the membership changes) wrote since this one
-            // read: take its state; the caller retries against it.
-            await state.ReadStateAsync();
-            throw;
-        }
-        catch (Exception exception)
-        {
-            state.State = before;
-            if (StorageFailures.AreTransient(exception))
-            {
-                throw new StorageUnavailableException();
-            }
-            throw;
-        }
-    }
+    /// <summary>Stores the record; on failure memory goes back to <paramref name="before"/>.</summary>
+    private Task StoreAsync(ChatRecord before) => state.WriteOrRestoreAsync(() => state.State = before);
 
     [LoggerMessage(LogLevel.Warning, "Delivering {Event} of chat {ChatId} failed; the stored chat stands and clients catch up")]
     private static partial void LogDeliveryFailed(ILogger logger, Exception exception, string @event, Guid chatId);

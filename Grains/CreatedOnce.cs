@@ -71,6 +71,38 @@ internal static class CreatedOnceExtensions
     }
 }
 
+internal static class StateWrites
+{
+    /// <summary>
+    /// Writes a grain's changed state. On failure memory goes back to what is stored
+    /// (<paramref name="restore"/>), so the grain never answers with what was not; when another
+    /// activation wrote since this one read (possible while the membership changes), its state
+    /// is taken and the caller retries against it; a database that cannot serve is
+    /// <see cref="StorageUnavailableException"/>.
+    /// </summary>
+    public static async Task WriteOrRestoreAsync<T>(this IPersistentState<T> state, Action restore)
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (InconsistentStateException)
+        {
+            await state.ReadStateAsync();
+            throw;
+        }
+        catch (Exception exception)
+        {
+            restore();
+            if (StorageFailures.AreTransient(exception))
+            {
+                throw new StorageUnavailableException();
+            }
+            throw;
+        }
+    }
+}
+
 /// <summary>
 /// Which storage failures mean "the database cannot serve now" (down, restarting, busy,
 /// unreachable), as opposed to a bug such as a missing table: the ADO.NET providers say so

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Placement;
-using Orleans.Storage;
 
 namespace ChatGrains.Grains;
 
@@ -49,31 +48,10 @@ public sealed class VisitorGrain(
         }
     }
 
-    /// <summary>Stores <paramref name="openChatIds"/>; on failure memory goes back to what is stored, so it never answers with what was not.</summary>
-    private async Task WriteAsync(Guid[] openChatIds)
+    private Task WriteAsync(Guid[] openChatIds)
     {
         var before = state.State.OpenChatIds;
         state.State.OpenChatIds = openChatIds;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch (InconsistentStateException)
-        {
-            // Another activation (possible while the membership changes) wrote since this one
-            // read: take its state; the caller gets 503 and retries against it.
-            await state.ReadStateAsync();
-            throw;
-        }
-        catch (Exception exception) when (StorageFailures.AreTransient(exception))
-        {
-            state.State.OpenChatIds = before;
-            throw new StorageUnavailableException();
-        }
-        catch
-        {
-            state.State.OpenChatIds = before;
-            throw;
-        }
+        return state.WriteOrRestoreAsync(() => state.State.OpenChatIds = before);
     }
 }

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Placement;
-using Orleans.Storage;
 
 namespace ChatGrains.Grains;
 
@@ -99,31 +98,11 @@ public sealed partial class CommercialGrain(
         }
     }
 
-    /// <summary>Stores <paramref name="offers"/>; on failure memory goes back to what is stored.</summary>
-    private async Task WriteAsync(Dictionary<Guid, DateTimeOffset> offers)
+    private Task WriteAsync(Dictionary<Guid, DateTimeOffset> offers)
     {
         var before = state.State.Offers;
         state.State.Offers = offers;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch (InconsistentStateException)
-        {
-            // Another activation (possible while the membership changes) wrote since this one
-            // read: take its state; the caller retries against it.
-            await state.ReadStateAsync();
-            throw;
-        }
-        catch (Exception exception)
-        {
-            state.State.Offers = before;
-            if (StorageFailures.AreTransient(exception))
-            {
-                throw new StorageUnavailableException();
-            }
-            throw;
-        }
+        return state.WriteOrRestoreAsync(() => state.State.Offers = before);
     }
 
     [LoggerMessage(LogLevel.Warning, "Could not forget a commercial's stale offers; they are checked again next time")]
