@@ -96,13 +96,19 @@ public sealed partial class ConversationRelay(
     private async Task ResyncOnSiloChangesAsync(CancellationToken stopping)
     {
         HashSet<SiloAddress> active = [];
+        HashSet<SiloAddress> notDead = [];
         try
         {
             await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stopping))
             {
                 var now = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).ToHashSet();
-                var lost = active.Count > 0 && active.Except(now).Any();
+                var stillThere = snapshot.Members.Values.Where(m => m.Status != SiloStatus.Dead).Select(m => m.SiloAddress).ToHashSet();
+                // A silo that stops gracefully is no longer Active before it has deactivated its
+                // grains, and Dead only after: a refresh at the first can land on a participant
+                // grain about to go (its registrations with it), so the second counts too.
+                var lost = (active.Count > 0 && active.Except(now).Any()) || notDead.Except(stillThere).Any();
                 active = now;
+                notDead = stillThere;
                 if (lost && !_connections.IsEmpty)
                 {
                     await RefreshAsync();

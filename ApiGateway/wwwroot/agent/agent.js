@@ -283,6 +283,9 @@ function onMessage(message) {
     return;
   }
   if (entry.transcript.add(message)) {
+    if (entry.transcript.hasGap) {
+      catchUp(entry);
+    }
     markRead(entry);
     render(entry);
   }
@@ -389,7 +392,9 @@ document.addEventListener("DOMContentLoaded", () => {
     $("send").disabled = true;
     $("conversation-error").textContent = "";
     try {
-      entry.transcript.add(await state.outbox.send(state.connection, entry.chat.id, value));
+      if (entry.transcript.add(await state.outbox.send(state.connection, entry.chat.id, value)) && entry.transcript.hasGap) {
+        catchUp(entry);
+      }
       if (text.value === value) {
         text.value = "";
       }

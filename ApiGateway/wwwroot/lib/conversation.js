@@ -62,6 +62,11 @@ const Conversation = (() => {
       return this.contiguous;
     }
 
+    // A message arrived past one not seen: an event was lost, JoinChat brings it.
+    get hasGap() {
+      return this.highestSeq > this.contiguous;
+    }
+
     get highestSeq() {
       return this.shown.size === 0 ? 0 : Math.max(...this.shown.keys());
     }

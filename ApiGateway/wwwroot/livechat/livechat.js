@@ -238,8 +238,8 @@ async function joinConversation(token, userId, chat) {
   };
 
   connection.on("message", (message) => {
-    if (message.chatId === chat.id) {
-      transcript.add(message);
+    if (message.chatId === chat.id && transcript.add(message) && transcript.hasGap) {
+      catchUp();
     }
   });
   connection.on("chatAccepted", (resource) => {
@@ -269,7 +269,9 @@ async function joinConversation(token, userId, chat) {
     send.disabled = true;
     showChatError("");
     try {
-      transcript.add(await outbox.send(connection, chat.id, value));
+      if (transcript.add(await outbox.send(connection, chat.id, value)) && transcript.hasGap) {
+        catchUp();
+      }
       if (text.value === value) {
         text.value = "";
       }
