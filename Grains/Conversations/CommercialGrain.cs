@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Placement;
-using Orleans.Storage;
 
 namespace ChatGrains.Grains;
 
@@ -29,34 +28,28 @@ public sealed partial class CommercialGrain(
     /// <summary>How long an offer whose chat does not exist (yet) is kept: its creation may still be under way.</summary>
     private static readonly TimeSpan UnconfirmedOfferLifetime = TimeSpan.FromMinutes(1);
 
-    // The write batching of SaveAsync: callers waiting for the next write; whether one is under
-    // way; whether memory holds changes no finished write has stored.
-    private TaskCompletionSource? _nextWrite;
-    private bool _writing;
-    private bool _unsaved;
-
     protected override Participant Self => new(ParticipantRole.Commercial, this.GetPrimaryKey());
 
-    public Task RecordOffer(Guid chatId)
+    public async Task RecordOffer(Guid chatId)
     {
         var offers = state.State.Offers;
-        // Already recorded and stored (no write under way that might still fail): nothing to do.
-        if (!offers.TryAdd(chatId, clock.GetUtcNow()) && !_unsaved && !_writing)
+        if (offers.ContainsKey(chatId))
         {
-            return Task.CompletedTask;
+            return;
         }
-        if (offers.Count > MaxOffers)
+        var next = new Dictionary<Guid, DateTimeOffset>(offers) { [chatId] = clock.GetUtcNow() };
+        if (next.Count > MaxOffers)
         {
-            offers.Remove(offers.MinBy(offer => offer.Value).Key);
+            next.Remove(next.MinBy(offer => offer.Value).Key);
         }
-        return SaveAsync();
+        await WriteAsync(next);
     }
 
     public async Task Withdraw(Guid chatId, Guid acceptedBy)
     {
-        if (state.State.Offers.Remove(chatId))
+        if (state.State.Offers.ContainsKey(chatId))
         {
-            await SaveAsync();
+            await WriteAsync(new Dictionary<Guid, DateTimeOffset>(state.State.Offers.Where(offer => offer.Key != chatId)));
         }
         if (acceptedBy != this.GetPrimaryKey())
         {
@@ -70,34 +63,34 @@ public sealed partial class CommercialGrain(
         var offers = state.State.Offers.ToArray();
         var chats = await Task.WhenAll(offers.Select(offer => GrainFactory.GetGrain<IChatGrain>(offer.Key).Current()));
         var now = clock.GetUtcNow();
+        var keep = new Dictionary<Guid, DateTimeOffset>();
         var pending = new List<Chat>();
-        var stale = 0;
         for (var i = 0; i < offers.Length; i++)
         {
-            if (chats[i] is { Status: ChatStatus.Pending } chat && chat.AvailableCommercialIds.Contains(me))
+            var chat = chats[i];
+            if (chat is { Status: ChatStatus.Pending } && chat.AvailableCommercialIds.Contains(me))
             {
                 pending.Add(chat);
+                keep[offers[i].Key] = offers[i].Value;
             }
-            else if (chats[i] is not null || now - offers[i].Value >= UnconfirmedOfferLifetime)
+            else if (chat is null && now - offers[i].Value < UnconfirmedOfferLifetime)
             {
-                // Removed by key: offers recorded while the chats were asked stay.
-                state.State.Offers.Remove(offers[i].Key);
-                stale++;
+                keep[offers[i].Key] = offers[i].Value;
             }
         }
-        if (stale > 0)
+        if (keep.Count != offers.Length)
         {
-            await TryForgetAsync();
+            await TryForgetAsync(keep);
         }
         return [.. pending.OrderBy(chat => chat.CreatedAt).ThenBy(chat => chat.Id)];
     }
 
     /// <summary>Forgetting stale offers is housekeeping: a failure leaves them for the next time.</summary>
-    private async Task TryForgetAsync()
+    private async Task TryForgetAsync(Dictionary<Guid, DateTimeOffset> keep)
     {
         try
         {
-            await SaveAsync();
+            await WriteAsync(keep);
         }
         catch (Exception exception)
         {
@@ -105,70 +98,11 @@ public sealed partial class CommercialGrain(
         }
     }
 
-    /// <summary>
-    /// Stores the offers as they are now. Writes are batched: while one is under way, every change
-    /// made meanwhile waits for the next, which stores them all — so a commercial offered many
-    /// chats at once (every visitor's chat names the few on duty) costs a write per batch, not
-    /// per offer. A failed write fails its whole batch; its changes stay in memory and are stored
-    /// by the next write (an unstored offer is harmless: its chat fails too, and a chat that does
-    /// not exist is forgotten as an offer).
-    /// </summary>
-    private Task SaveAsync()
+    private Task WriteAsync(Dictionary<Guid, DateTimeOffset> offers)
     {
-        _unsaved = true;
-        _nextWrite ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var stored = _nextWrite.Task;
-        if (!_writing)
-        {
-            _ = WriteBatchesAsync();
-        }
-        return stored;
-    }
-
-    private async Task WriteBatchesAsync()
-    {
-        _writing = true;
-        try
-        {
-            while (_nextWrite is { } batch)
-            {
-                _nextWrite = null;
-                _unsaved = false;
-                try
-                {
-                    await state.WriteStateAsync();
-                    batch.SetResult();
-                }
-                catch (Exception exception)
-                {
-                    _unsaved = true;
-                    batch.SetException(await FailureOfAsync(exception));
-                }
-            }
-        }
-        finally
-        {
-            _writing = false;
-        }
-    }
-
-    private async Task<Exception> FailureOfAsync(Exception exception)
-    {
-        if (exception is InconsistentStateException)
-        {
-            // Another activation (possible while the membership changes) wrote since this one
-            // read: take its state; the callers retry against it.
-            try
-            {
-                await state.ReadStateAsync();
-            }
-            catch (Exception reload)
-            {
-                LogForgetFailed(logger, reload);
-            }
-            return exception;
-        }
-        return StorageFailures.AreTransient(exception) ? new StorageUnavailableException() : exception;
+        var before = state.State.Offers;
+        state.State.Offers = offers;
+        return state.WriteOrRestoreAsync(() => state.State.Offers = before);
     }
 
     [LoggerMessage(LogLevel.Warning, "Could not forget a commercial's stale offers; they are checked again next time")]
