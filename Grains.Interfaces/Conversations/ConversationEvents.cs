@@ -57,12 +57,15 @@ public interface IParticipantGrain : IGrainWithGuidKey
 [Alias("chatgrains.ICommercialGrain")]
 public interface ICommercialGrain : IParticipantGrain
 {
-    /// <summary>Records, durably, that the chat is offered to this commercial (before the chat is stored).</summary>
-    [Alias("RecordOffer")]
+    /// <summary>
+    /// Records, durably, that the chat is offered to this commercial (before the chat is stored).
+    /// Interleaved, so the offers of concurrent creations are stored by one write.
+    /// </summary>
+    [Alias("RecordOffer"), AlwaysInterleave]
     Task RecordOffer(Guid chatId);
 
     /// <summary>Forgets the offer of a chat someone accepted; tells this commercial unless it was the one.</summary>
-    [Alias("Withdraw")]
+    [Alias("Withdraw"), AlwaysInterleave]
     Task Withdraw(Guid chatId, Guid acceptedBy);
 
     /// <summary>The chats offered to this commercial that are still PENDING, oldest first.</summary>

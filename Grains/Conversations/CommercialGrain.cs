@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Placement;
+using Orleans.Storage;
 
 namespace ChatGrains.Grains;
 
@@ -28,28 +29,34 @@ public sealed partial class CommercialGrain(
     /// <summary>How long an offer whose chat does not exist (yet) is kept: its creation may still be under way.</summary>
     private static readonly TimeSpan UnconfirmedOfferLifetime = TimeSpan.FromMinutes(1);
 
+    // The write batching of SaveAsync: callers waiting for the next write; whether one is under
+    // way; whether memory holds changes no finished write has stored.
+    private TaskCompletionSource? _nextWrite;
+    private bool _writing;
+    private bool _unsaved;
+
     protected override Participant Self => new(ParticipantRole.Commercial, this.GetPrimaryKey());
 
-    public async Task RecordOffer(Guid chatId)
+    public Task RecordOffer(Guid chatId)
     {
         var offers = state.State.Offers;
-        if (offers.ContainsKey(chatId))
+        // Already recorded and stored (no write under way that might still fail): nothing to do.
+        if (!offers.TryAdd(chatId, clock.GetUtcNow()) && !_unsaved && !_writing)
         {
-            return;
+            return Task.CompletedTask;
         }
-        var next = new Dictionary<Guid, DateTimeOffset>(offers) { [chatId] = clock.GetUtcNow() };
-        if (next.Count > MaxOffers)
+        if (offers.Count > MaxOffers)
         {
-            next.Remove(next.MinBy(offer => offer.Value).Key);
+            offers.Remove(offers.MinBy(offer => offer.Value).Key);
         }
-        await WriteAsync(next);
+        return SaveAsync();
     }
 
     public async Task Withdraw(Guid chatId, Guid acceptedBy)
     {
-        if (state.State.Offers.ContainsKey(chatId))
+        if (state.State.Offers.Remove(chatId))
         {
-            await WriteAsync(new Dictionary<Guid, DateTimeOffset>(state.State.Offers.Where(offer => offer.Key != chatId)));
+            await SaveAsync();
         }
         if (acceptedBy != this.GetPrimaryKey())
         {
@@ -63,34 +70,34 @@ public sealed partial class CommercialGrain(
         var offers = state.State.Offers.ToArray();
         var chats = await Task.WhenAll(offers.Select(offer => GrainFactory.GetGrain<IChatGrain>(offer.Key).Current()));
         var now = clock.GetUtcNow();
-        var keep = new Dictionary<Guid, DateTimeOffset>();
         var pending = new List<Chat>();
+        var stale = 0;
         for (var i = 0; i < offers.Length; i++)
         {
-            var chat = chats[i];
-            if (chat is { Status: ChatStatus.Pending } && chat.AvailableCommercialIds.Contains(me))
+            if (chats[i] is { Status: ChatStatus.Pending } chat && chat.AvailableCommercialIds.Contains(me))
             {
                 pending.Add(chat);
-                keep[offers[i].Key] = offers[i].Value;
             }
-            else if (chat is null && now - offers[i].Value < UnconfirmedOfferLifetime)
+            else if (chats[i] is not null || now - offers[i].Value >= UnconfirmedOfferLifetime)
             {
-                keep[offers[i].Key] = offers[i].Value;
+                // Removed by key: offers recorded while the chats were asked stay.
+                state.State.Offers.Remove(offers[i].Key);
+                stale++;
             }
         }
-        if (keep.Count != offers.Length)
+        if (stale > 0)
         {
-            await TryForgetAsync(keep);
+            await TryForgetAsync();
         }
         return [.. pending.OrderBy(chat => chat.CreatedAt).ThenBy(chat => chat.Id)];
     }
 
     /// <summary>Forgetting stale offers is housekeeping: a failure leaves them for the next time.</summary>
-    private async Task TryForgetAsync(Dictionary<Guid, DateTimeOffset> keep)
+    private async Task TryForgetAsync()
     {
         try
         {
-            await WriteAsync(keep);
+            await SaveAsync();
         }
         catch (Exception exception)
         {
@@ -98,11 +105,70 @@ public sealed partial class CommercialGrain(
         }
     }
 
-    private Task WriteAsync(Dictionary<Guid, DateTimeOffset> offers)
+    /// <summary>
+    /// Stores the offers as they are now. Writes are batched: while one is under way, every change
+    /// made meanwhile waits for the next, which stores them all — so a commercial offered many
+    /// chats at once (every visitor's chat names the few on duty) costs a write per batch, not
+    /// per offer. A failed write fails its whole batch; its changes stay in memory and are stored
+    /// by the next write (an unstored offer is harmless: its chat fails too, and a chat that does
+    /// not exist is forgotten as an offer).
+    /// </summary>
+    private Task SaveAsync()
     {
-        var before = state.State.Offers;
-        state.State.Offers = offers;
-        return state.WriteOrRestoreAsync(() => state.State.Offers = before);
+        _unsaved = true;
+        _nextWrite ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stored = _nextWrite.Task;
+        if (!_writing)
+        {
+            _ = WriteBatchesAsync();
+        }
+        return stored;
+    }
+
+    private async Task WriteBatchesAsync()
+    {
+        _writing = true;
+        try
+        {
+            while (_nextWrite is { } batch)
+            {
+                _nextWrite = null;
+                _unsaved = false;
+                try
+                {
+                    await state.WriteStateAsync();
+                    batch.SetResult();
+                }
+                catch (Exception exception)
+                {
+                    _unsaved = true;
+                    batch.SetException(await FailureOfAsync(exception));
+                }
+            }
+        }
+        finally
+        {
+            _writing = false;
+        }
+    }
+
+    private async Task<Exception> FailureOfAsync(Exception exception)
+    {
+        if (exception is InconsistentStateException)
+        {
+            // Another activation (possible while the membership changes) wrote since this one
+            // read: take its state; the callers retry against it.
+            try
+            {
+                await state.ReadStateAsync();
+            }
+            catch (Exception reload)
+            {
+                LogForgetFailed(logger, reload);
+            }
+            return exception;
+        }
+        return StorageFailures.AreTransient(exception) ? new StorageUnavailableException() : exception;
     }
 
     [LoggerMessage(LogLevel.Warning, "Could not forget a commercial's stale offers; they are checked again next time")]
