@@ -172,58 +172,20 @@ public sealed class BalancedCluster : IAsyncDisposable
         throw new TimeoutException($"nginx did not listen on port {port}: {BalancerLog()}");
     }
 
+    /// <summary>The configuration deploy/cluster.sh writes too, from the same template, with this test's balancer options.</summary>
     private string NginxConfig(int port, BalancerOptions balancer)
     {
-        var servers = string.Concat(_nodes.Select(n =>
-            string.Create(CultureInfo.InvariantCulture, $"        server 127.0.0.1:{n.Port} max_fails={balancer.MaxFails} fail_timeout=5s;\n")));
-        var d = _directory;
-        return $$"""
-            worker_processes 1;
-            pid {{d}}/nginx.pid;
-            error_log {{d}}/error.log;
-            events {
-                worker_connections 1024;
-            }
-            http {
-                client_body_temp_path {{d}}/client_body;
-                proxy_temp_path {{d}}/proxy;
-                fastcgi_temp_path {{d}}/fastcgi;
-                uwsgi_temp_path {{d}}/uwsgi;
-                scgi_temp_path {{d}}/scgi;
-                access_log off;
-                map $http_upgrade $connection_upgrade {
-                    default upgrade;
-                    '' '';
-                }
-                upstream nodes {
-            {{servers}}        keepalive 32;
-                }
-                server {
-                    listen 127.0.0.1:{{port}};
-                    location /hubs/ {
-                        proxy_pass http://nodes;
-                        proxy_http_version 1.1;
-                        proxy_set_header Upgrade $http_upgrade;
-                        proxy_set_header Connection $connection_upgrade;
-                        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-                        proxy_read_timeout 1h;
-                        proxy_buffering off;
-                        proxy_connect_timeout 1s;
-                    }
-                    location / {
-                        proxy_pass http://nodes;
-                        proxy_http_version 1.1;
-                        proxy_set_header Connection "";
-                        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-                        proxy_next_upstream {{balancer.NextUpstream}};
-                        proxy_next_upstream_tries 3;
-                        proxy_connect_timeout 1s;
-                        proxy_read_timeout 10s;
-                    }
-                }
-            }
-
-            """;
+        Directory.CreateDirectory(Path.Combine(_directory, "tmp"));
+        var servers = string.Join('\n', _nodes.Select(n =>
+            string.Create(CultureInfo.InvariantCulture, $"        server 127.0.0.1:{n.Port} max_fails={balancer.MaxFails} fail_timeout=5s;")));
+        return File.ReadAllText(RepositoryPaths.Of("deploy", "nginx-local.conf.template"))
+            .Replace("{{STATE}}", _directory, StringComparison.Ordinal)
+            .Replace("{{USER}}", "", StringComparison.Ordinal)
+            .Replace("{{ACCESS_LOG}}", "off", StringComparison.Ordinal)
+            .Replace("{{MAX_FAILS}}", balancer.MaxFails.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{{SERVERS}}", servers, StringComparison.Ordinal)
+            .Replace("{{PORT}}", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{{NEXT_UPSTREAM}}", balancer.NextUpstream, StringComparison.Ordinal);
     }
 
     public async ValueTask DisposeAsync()
