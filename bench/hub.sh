@@ -143,6 +143,8 @@ run_hubload() {
     out=$BENCH_OUT/$scenario.txt
     err=$BENCH_OUT/$scenario-hubload.log
     urls=$(IFS=,; echo "${HUB_URLS[*]}")
+    # Setup and warm-up on a quiet machine too (measured_start checks again).
+    wait_for_quiet "$scenario/setup"
     log "$scenario: HubLoad, $HUB_CONVERSATIONS conversations on ${#HUB_URLS[@]} node(s), rates $rates msg/s"
     coproc HUBLOAD {
         exec dotnet "$HUBLOAD_DLL" --urls "$urls" --key "$HUB_KEY" --conversations "$HUB_CONVERSATIONS" \
