@@ -65,6 +65,7 @@ declare -A RUN_RSS=()     # -> each node's peak RSS MB "a / b / c", then HubLoad
 declare -A RUN_HWM=()     # -> each node's VmHWM MB at the end of the run
 declare -A RUN_QUIET=()   # -> "load=<1-min load average> waited=<s>[ not-quiet]"
 declare -A RUN_PG=()      # -> "commits=N wal_syncs=N" during the run
+declare -A RUN_METRICS=() # -> the nodes' own figures during the run (metrics_summary)
 declare -A SCENARIO_SETUP=() # scenario -> HubLoad's SETUP line
 declare -A SCENARIO_FINAL=() # scenario -> HubLoad's FINAL line
 FAILED=0
@@ -98,6 +99,56 @@ pg_counters() {
     "$HUB_PSQL" "SELECT 'commits=' || (SELECT sum(xact_commit) FROM pg_stat_database) || ' wal_syncs=' || (SELECT wal_sync FROM pg_stat_wal)"
 }
 
+# metrics_snapshot FILE: every node's /metrics (OpenTelemetry's Prometheus exporter), one after the other.
+metrics_snapshot() {
+    local url
+    : >"$1"
+    for url in "${HUB_URLS[@]}"; do curl -s --max-time 5 "$url/metrics" >>"$1" || true; done
+}
+
+# metrics_summary BEFORE AFTER: what the nodes (summed) did between two snapshots, as key=value:
+# GC pauses and collections by generation; the chat grains' storage writes (count, mean,
+# and the histogram bucket holding the 50th and 99th percentiles: "le" bounds in ms, as
+# Orleans records them); all grain calls the same way; PostgreSQL commands (Npgsql); lock contentions.
+metrics_summary() {
+    awk '
+        /^#/ { next }
+        {
+            name = $1; sub(/\{.*/, "", name)
+            le = ""; if (match($0, /le="[^"]*"/)) le = substr($0, RSTART + 4, RLENGTH - 5)
+            state = ""; if (match($0, /state_name="[^"]*"/)) state = substr($0, RSTART + 12, RLENGTH - 13)
+            gen = ""; if (match($0, /gc_heap_generation="[^"]*"/)) gen = substr($0, RSTART + 20, RLENGTH - 21)
+            k = name "|" le "|" state "|" gen
+            if (FILENAME == ARGV[1]) v[k] -= $NF; else v[k] += $NF
+            keys[k] = 1
+        }
+        # pct(metric, state, p): the smallest bucket bound with at least p % of the count.
+        function pct(metric, st, p,    count, k, n, i, j, t, bounds, f) {
+            count = v[metric "_count||" st "|"]
+            if (count <= 0) return "-"
+            n = 0
+            for (k in keys) {
+                split(k, f, "|")
+                if (f[1] == metric "_bucket" && f[3] == st && f[2] != "+Inf") bounds[++n] = f[2] + 0
+            }
+            for (i = 2; i <= n; i++) for (j = i; j > 1 && bounds[j - 1] > bounds[j]; j--) { t = bounds[j]; bounds[j] = bounds[j - 1]; bounds[j - 1] = t }
+            for (i = 1; i <= n; i++) if (v[metric "_bucket|" bounds[i] "|" st "|"] >= count * p / 100) return "<=" bounds[i]
+            return ">" bounds[n]
+        }
+        function mean(metric, st, scale,    count) {
+            count = v[metric "_count||" st "|"]
+            return count > 0 ? sprintf("%.1f", v[metric "_sum||" st "|"] / count * scale) : "-"
+        }
+        END {
+            w = "orleans_storage_write_latency_milliseconds"; c = "orleans_app_requests_latency_milliseconds"; d = "db_client_operation_duration_seconds"
+            printf "gc_pause_ms=%.0f gc0=%d gc1=%d gc2=%d", v["dotnet_gc_pause_time_seconds_total|||"] * 1000,
+                v["dotnet_gc_collections_total|||gen0"], v["dotnet_gc_collections_total|||gen1"], v["dotnet_gc_collections_total|||gen2"]
+            printf " chat_writes=%d chat_write_mean_ms=%s chat_write_p50_ms=%s chat_write_p99_ms=%s", v[w "_count||chat|"], mean(w, "chat", 1), pct(w, "chat", 50), pct(w, "chat", 99)
+            printf " grain_calls=%d grain_call_mean_ms=%s grain_call_p99_ms=%s", v[c "_count|||"], mean(c, "", 1), pct(c, "", 99)
+            printf " db_commands=%d db_command_mean_ms=%s lock_contentions=%d\n", v[d "_count|||"], mean(d, "", 1000), v["dotnet_monitor_lock_contentions_total|||"]
+        }' "$1" "$2"
+}
+
 MEASURE_KEY=""
 MEASURE_CPU=""
 MEASURE_HUB_TICKS=0
@@ -110,6 +161,7 @@ measured_start() {
     read -ra MEASURE_PIDS <<<"$(bench_node_pids)"
     start_rss_samplers "$BENCH_TMP/rss" "${MEASURE_PIDS[@]}" "$HUB_PID"
     MEASURE_PG=$(pg_counters)
+    metrics_snapshot "$BENCH_TMP/metrics-before"
     cpu_snapshot
     MEASURE_CPU=$CPU_SNAPSHOT
     MEASURE_HUB_TICKS=$(proc_stat_ticks "$HUB_PID")
@@ -122,6 +174,8 @@ measured_end() {
     cpu_snapshot
     RUN_CPU[$key]="$(cpu_delta "$MEASURE_CPU" "$CPU_SNAPSHOT") hubload=$((hub_ticks - MEASURE_HUB_TICKS))"
     pg_after=$(pg_counters)
+    metrics_snapshot "$BENCH_TMP/metrics-after"
+    RUN_METRICS[$key]=$(metrics_summary "$BENCH_TMP/metrics-before" "$BENCH_TMP/metrics-after")
     RUN_PG[$key]="commits=$(($(result_field " $pg_after" commits) - $(result_field " $MEASURE_PG" commits))) wal_syncs=$(($(result_field " $pg_after" wal_syncs) - $(result_field " $MEASURE_PG" wal_syncs)))"
     stop_rss_sampler
     for i in "${!MEASURE_PIDS[@]}"; do
@@ -278,6 +332,23 @@ cpu_table() {
     echo "¹ $(nproc) CPUs ÷ (node(s) + PostgreSQL + kernel networking CPU per message): the rate these costs would allow if nothing else (HubLoad) ran on the machine. CPU from /proc/<pid>/stat and /proc/stat over the measured window (a little longer than the $BENCH_DURATION s of sends: it includes waiting for the last deliveries); commits and WAL syncs from pg_stat_database and pg_stat_wal over the same window; \"other\" = busy time none of the listed processes accounts for."
 }
 
+# What the nodes themselves measured (their /metrics, summed over the nodes) during each run.
+node_metrics_table() {
+    echo "| run | GC pause ms (gen0 / gen1 / gen2 collections) | chat record writes | write mean ms | write p50 ms | write p99 ms | grain calls | grain call mean ms | grain call p99 ms | PostgreSQL commands (mean ms) | lock contentions |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    local key m
+    for key in "${RUNS[@]}"; do
+        m=" ${RUN_METRICS[$key]:-}"
+        printf '| %s | %s (%s / %s / %s) | %s | %s | %s | %s | %s | %s | %s | %s (%s) | %s |\n' "$key" \
+            "$(field "$m" gc_pause_ms)" "$(field "$m" gc0)" "$(field "$m" gc1)" "$(field "$m" gc2)" \
+            "$(field "$m" chat_writes)" "$(field "$m" chat_write_mean_ms)" "$(field "$m" chat_write_p50_ms)" "$(field "$m" chat_write_p99_ms)" \
+            "$(field "$m" grain_calls)" "$(field "$m" grain_call_mean_ms)" "$(field "$m" grain_call_p99_ms)" \
+            "$(field "$m" db_commands)" "$(field "$m" db_command_mean_ms)" "$(field "$m" lock_contentions)"
+    done
+    echo
+    echo "From the nodes' /metrics before and after the run: .NET GC pause time and collections; Orleans' storage write latency of the chat grains' records (one per message) and the latency of every grain call, as histogram buckets (\"≤25\": the bucket bound holding that percentile); Npgsql's command durations."
+}
+
 verdicts() {
     local r key best="" best_p99="" stop_key="" rate
     r=${RUN_RESULT[one/rate-$HUB_RATE]:-}
@@ -331,6 +402,10 @@ print_hub_report() {
     echo "CPU per message during each measured run:"
     echo
     cpu_table
+    echo
+    echo "The nodes' own measurements during each run:"
+    echo
+    node_metrics_table
     echo
     verdicts
     echo
