@@ -293,19 +293,19 @@ scenario_ramp() {
 field() { result_field "$1" "$2"; }
 
 results_table() {
-    echo "| run | nodes | rate msg/s | sent (per s) | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | ack p99 ms | errors | unanswered | lost | doubled | out of order | resyncs / closed | peak RSS MB per node | VmHWM MB | HubLoad RSS MB | load avg (1 min) |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| run | nodes | rate msg/s | sent (per s) | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | ack p99 ms | errors | unanswered | lost | doubled | out of order | resyncs / closed | peak RSS MB per node | VmHWM MB | HubLoad RSS MB | HubLoad send lag p99 ms / GC pauses ms | load avg (1 min) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     local key r rss quiet
     for key in "${RUNS[@]}"; do
         r=${RUN_RESULT[$key]:-}
         rss=${RUN_RSS[$key]}
         quiet=${RUN_QUIET[$key]}
-        printf '| %s | %s | %s | %s (%s) | %s | %s | **%s** | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s%s |\n' \
+        printf '| %s | %s | %s | %s (%s) | %s | %s | **%s** | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s / %s | %s%s |\n' \
             "$key" "${RUN_NODES[$key]}" "$(field "$r" rate)" "$(field "$r" sent)" "$(field "$r" sent_per_s)" \
             "$(field "$r" p50_ms)" "$(field "$r" p90_ms)" "$(field "$r" p99_ms)" "$(field "$r" p999_ms)" "$(field "$r" max_ms)" \
             "$(field "$r" ack_p99_ms)" "$(field "$r" errors)" "$(field "$r" unacked)" \
             "$(field "$r" lost)+$(field "$r" lost_own)" "$(field "$r" doubled)" "$(field "$r" order_violations)" \
-            "$(field "$r" resyncs)" "$(field "$r" closed)" "${rss%|*}" "${RUN_HWM[$key]}" "${rss#*|}" \
+            "$(field "$r" resyncs)" "$(field "$r" closed)" "${rss%|*}" "${RUN_HWM[$key]}" "${rss#*|}" "$(field "$r" lag_p99_ms)" "$(field "$r" client_gc_pause_ms)" \
             "$(field " $quiet" load)" "$([[ $quiet == *not-quiet* ]] && echo ' (tests running)')"
     done
 }

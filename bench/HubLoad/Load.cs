@@ -116,6 +116,7 @@ internal sealed class Load(Options options)
         var messages = new List<SentMessage>((int)total);
         var sends = new List<Task>((int)total);
         var before = Snapshot();
+        var gcBefore = GC.GetTotalPauseDuration();
 
         // A dedicated thread keeps the schedule: each millisecond it sends whatever is due.
         var started = Stopwatch.GetTimestamp();
@@ -159,7 +160,8 @@ internal sealed class Load(Options options)
             await Task.Delay(50);
         }
         var after = Snapshot();
-        return Summarise(name, rate, duration.TotalSeconds, messages, before, after, started, lastDue, sendingSeconds);
+        var gcPause = GC.GetTotalPauseDuration() - gcBefore;
+        return Summarise(name, rate, duration.TotalSeconds, messages, before, after, started, lastDue, sendingSeconds, gcPause);
     }
 
     /// <summary>Messages of every phase: lost or doubled ones, counted again after the last phase.</summary>
@@ -235,7 +237,7 @@ internal sealed class Load(Options options)
 
     private static PhaseResult Summarise(string name, int rate, double seconds, List<SentMessage> messages,
         (long Order, long Unknown, long Resyncs, long Closed) before, (long Order, long Unknown, long Resyncs, long Closed) after,
-        long started, long lastDue, double sendingSeconds)
+        long started, long lastDue, double sendingSeconds, TimeSpan gcPause)
     {
         static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
         var acked = messages.Where(m => m.Acked != 0).ToList();
@@ -277,7 +279,8 @@ internal sealed class Load(Options options)
             ("ack_p50_ms", Percentile(ack, 50)),
             ("ack_p99_ms", Percentile(ack, 99)),
             ("lag_p99_ms", Percentile(lag, 99)),
-            ("lag_max_ms", lag.Length > 0 ? Math.Round(lag[^1], 1) : double.NaN));
+            ("lag_max_ms", lag.Length > 0 ? Math.Round(lag[^1], 1) : double.NaN),
+            ("client_gc_pause_ms", Math.Round(gcPause.TotalMilliseconds)));
         var clean = lost == 0 && lostOwn == 0 && doubled == 0 && errors == 0 && unacked == 0 && order == 0;
         return new PhaseResult(name, rate, seconds, line, p99, clean);
     }
