@@ -22,12 +22,13 @@
 # Every rate: BENCH_WARMUP (15) s unmeasured, then BENCH_DURATION (30) s measured, then up
 # to 10 s for the last answers and deliveries. Before each measured run the script waits
 # (at most HUB_QUIET_WAIT s, 900) until no `dotnet test` / testhost process runs on the
-# machine, and records the 1-minute load average. During the measured run it samples every
+# machine and its CPU is at most HUB_QUIET_BUSY % (25) busy over 5 s, and records the 1-minute
+# load average. During the measured run it samples every
 # node's RSS (peak) and reads the CPU time of the node(s), PostgreSQL, HubLoad and the
 # machine, and PostgreSQL's commits and WAL syncs, for "what bounds it".
 #
 # Environment: HUB_SCENARIOS, HUB_CONVERSATIONS, HUB_RATE, HUB_RAMP ("500 750 1000 1250
-# 1500 2000 2500 3000"), HUB_LIMIT_P99, HUB_QUIET_WAIT, BENCH_WARMUP, BENCH_DURATION,
+# 1500 2000 2500 3000"), HUB_LIMIT_P99, HUB_QUIET_WAIT, HUB_QUIET_BUSY, BENCH_WARMUP, BENCH_DURATION,
 # BENCH_PG_FAST (see bench/lib.sh).
 # Prints markdown for bench/RESULTS.md; HubLoad's outputs and the nodes' logs go to
 # bench/out/hub-<time>/. Exits 1 after the report if a measured run lost, doubled or
@@ -47,6 +48,7 @@ HUB_RATE=${HUB_RATE:-500}
 read -ra RAMP <<<"${HUB_RAMP:-500 750 1000 1250 1500 2000 2500 3000}"
 HUB_LIMIT_P99=${HUB_LIMIT_P99:-250}
 HUB_QUIET_WAIT=${HUB_QUIET_WAIT:-900}
+HUB_QUIET_BUSY=${HUB_QUIET_BUSY:-25}
 # The issue's target at HUB_RATE on one node.
 TARGET_P99_MS=100
 
@@ -55,6 +57,7 @@ HUB_PID=""            # the running HubLoad
 HUB_URLS=()           # the nodes HubLoad uses
 HUB_PSQL=bench_psql   # how to ask the database of the nodes under test (cluster_psql for a cluster)
 HUB_KEY=""            # the nodes' signing key (PEM): HubLoad mints the commercials' tokens with it
+HUB_ADMIN_TOKEN=""    # for the nodes' /metrics
 
 # Per measured run, keyed "scenario/phase" (phase: rate-<msg/s>), in run order.
 RUNS=()
@@ -75,21 +78,40 @@ FAILED=0
 
 test_processes() { pgrep -af 'testhost|dotnet test' 2>/dev/null || true; }
 
-# wait_for_quiet KEY: waits (at most HUB_QUIET_WAIT s) until no test run is on the machine,
-# then records the 1-minute load average under KEY.
+# busy_pct SECONDS: the share (%) of the machine's CPU time that was busy over the next SECONDS.
+busy_pct() {
+    local before after
+    before=$(cpu_ticks_machine)
+    sleep "$1"
+    after=$(cpu_ticks_machine)
+    awk -v b=" $before" -v a=" $after" 'BEGIN {
+        split(b, x, /[ =]+/); split(a, y, /[ =]+/)
+        # fields: "" busy N irq N steal N all N
+        printf "%.0f", (y[3] - x[3]) / ((y[9] - x[9]) > 0 ? (y[9] - x[9]) : 1) * 100 }'
+}
+
+# wait_for_quiet KEY: waits (at most HUB_QUIET_WAIT s) until no test run is on the machine and
+# its CPU is at most HUB_QUIET_BUSY % busy over 5 s (the nodes under test are idle then:
+# between runs, or between a warm-up and its measured run), then records the 1-minute load
+# average and that busy share under KEY.
 wait_for_quiet() {
-    local key=$1 waited=0 found
-    while found=$(test_processes) && [[ -n $found ]]; do
-        if ((waited == 0)); then log "waiting for test runs to end before measuring: $(head -n 3 <<<"$found" | cut -c1-120 | tr '\n' ';')"; fi
-        if ((waited >= HUB_QUIET_WAIT)); then
-            log "still not quiet after ${HUB_QUIET_WAIT} s: measuring anyway (noted in the report)"
-            RUN_QUIET[$key]="load=$(cut -d' ' -f1 /proc/loadavg) waited=$waited not-quiet"
+    local key=$1 start=$SECONDS found busy
+    while true; do
+        found=$(test_processes)
+        busy=$(busy_pct 5)
+        if [[ -z $found ]] && ((busy <= HUB_QUIET_BUSY)); then
+            RUN_QUIET[$key]="load=$(cut -d' ' -f1 /proc/loadavg) busy=$busy waited=$((SECONDS - start))"
             return 0
         fi
-        sleep 5
-        waited=$((waited + 5))
+        if ((SECONDS - start >= HUB_QUIET_WAIT)); then
+            log "still not quiet after ${HUB_QUIET_WAIT} s (CPU $busy % busy${found:+, tests running}): measuring anyway (noted in the report)"
+            RUN_QUIET[$key]="load=$(cut -d' ' -f1 /proc/loadavg) busy=$busy waited=$((SECONDS - start)) not-quiet"
+            return 0
+        fi
+        if (((SECONDS - start) % 60 < 6)); then
+            log "waiting for a quiet machine before $key: CPU $busy % busy${found:+; tests: $(head -n 2 <<<"$found" | cut -c1-100 | tr '\n' ';')}"
+        fi
     done
-    RUN_QUIET[$key]="load=$(cut -d' ' -f1 /proc/loadavg) waited=$waited"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -103,7 +125,10 @@ pg_counters() {
 metrics_snapshot() {
     local url
     : >"$1"
-    for url in "${HUB_URLS[@]}"; do curl -s --max-time 5 "$url/metrics" >>"$1" || true; done
+    for url in "${HUB_URLS[@]}"; do
+        curl -fsS --max-time 5 -H "Authorization: Bearer $HUB_ADMIN_TOKEN" "$url/metrics" >>"$1" ||
+            log "warning: no /metrics from $url"
+    done
 }
 
 # metrics_summary BEFORE AFTER: what the nodes (summed) did between two snapshots, as key=value:
@@ -256,6 +281,7 @@ single_node_up() {
     start_node
     HUB_URLS=("$NODE_URL")
     HUB_KEY=$SIGNING_KEY
+    HUB_ADMIN_TOKEN=$(mint_token admin)
     HUB_PSQL=bench_psql
 }
 
@@ -275,6 +301,7 @@ scenario_three() {
     cluster_up 3
     HUB_URLS=("${CLUSTER_NODE_URLS[@]}")
     HUB_KEY=$(cluster_value SIGNING_KEY)
+    HUB_ADMIN_TOKEN=$(cluster_token admin)
     HUB_PSQL=cluster_psql
     run_hubload three "$HUB_RATE"
     cluster_down
@@ -293,7 +320,7 @@ scenario_ramp() {
 field() { result_field "$1" "$2"; }
 
 results_table() {
-    echo "| run | nodes | rate msg/s | sent (per s) | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | ack p99 ms | errors | unanswered | lost | doubled | out of order | resyncs / closed | peak RSS MB per node | VmHWM MB | HubLoad RSS MB | HubLoad send lag p99 ms / GC pauses ms | load avg (1 min) |"
+    echo "| run | nodes | rate msg/s | sent (per s) | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | ack p99 ms | errors | unanswered | lost | doubled | out of order | resyncs / closed | peak RSS MB per node | VmHWM MB | HubLoad RSS MB | HubLoad send lag p99 ms / GC pauses ms | before: load avg (1 min), CPU busy |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     local key r rss quiet
     for key in "${RUNS[@]}"; do
@@ -306,7 +333,7 @@ results_table() {
             "$(field "$r" ack_p99_ms)" "$(field "$r" errors)" "$(field "$r" unacked)" \
             "$(field "$r" lost)+$(field "$r" lost_own)" "$(field "$r" doubled)" "$(field "$r" order_violations)" \
             "$(field "$r" resyncs)" "$(field "$r" closed)" "${rss%|*}" "${RUN_HWM[$key]}" "${rss#*|}" "$(field "$r" lag_p99_ms)" "$(field "$r" client_gc_pause_ms)" \
-            "$(field " $quiet" load)" "$([[ $quiet == *not-quiet* ]] && echo ' (tests running)')"
+            "$(field " $quiet" load), $(field " $quiet" busy) %" "$([[ $quiet == *not-quiet* ]] && echo ' (not quiet)')"
     done
 }
 
