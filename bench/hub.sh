@@ -320,20 +320,37 @@ scenario_ramp() {
 field() { result_field "$1" "$2"; }
 
 results_table() {
-    echo "| run | nodes | rate msg/s | sent (per s) | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | ack p99 ms | errors | unanswered | lost | doubled | out of order | resyncs / closed | peak RSS MB per node | VmHWM MB | HubLoad RSS MB | HubLoad send lag p99 ms / GC pauses ms | before: load avg (1 min), CPU busy |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    local key r rss quiet
+    echo "| run | nodes | rate msg/s | sent (per s) | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | due → taken p50 / p99 ms | taken → received p50 / p99 ms | ack p99 ms | errors | unanswered | lost | doubled | out of order | resyncs / closed |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    local key r
+    for key in "${RUNS[@]}"; do
+        r=${RUN_RESULT[$key]:-}
+        printf '| %s | %s | %s | %s (%s) | %s | %s | **%s** | %s | %s | %s / %s | %s / %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' \
+            "$key" "${RUN_NODES[$key]}" "$(field "$r" rate)" "$(field "$r" sent)" "$(field "$r" sent_per_s)" \
+            "$(field "$r" p50_ms)" "$(field "$r" p90_ms)" "$(field "$r" p99_ms)" "$(field "$r" p999_ms)" "$(field "$r" max_ms)" \
+            "$(field "$r" in_p50_ms)" "$(field "$r" in_p99_ms)" "$(field "$r" out_p50_ms)" "$(field "$r" out_p99_ms)" \
+            "$(field "$r" ack_p99_ms)" "$(field "$r" errors)" "$(field "$r" unacked)" \
+            "$(field "$r" lost)+$(field "$r" lost_own)" "$(field "$r" doubled)" "$(field "$r" order_violations)" \
+            "$(field "$r" resyncs)" "$(field "$r" closed)"
+    done
+}
+
+# Memory, the load generator's own health, and how quiet the machine was.
+resources_table() {
+    echo "| run | peak RSS MB per node | VmHWM MB per node | HubLoad peak RSS MB | HubLoad send lag p99 / max ms | HubLoad GC pauses ms | before the run: load avg (1 min), CPU busy | CPU of other processes during the run |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    local key r rss quiet c
     for key in "${RUNS[@]}"; do
         r=${RUN_RESULT[$key]:-}
         rss=${RUN_RSS[$key]}
         quiet=${RUN_QUIET[$key]}
-        printf '| %s | %s | %s | %s (%s) | %s | %s | **%s** | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s / %s | %s%s |\n' \
-            "$key" "${RUN_NODES[$key]}" "$(field "$r" rate)" "$(field "$r" sent)" "$(field "$r" sent_per_s)" \
-            "$(field "$r" p50_ms)" "$(field "$r" p90_ms)" "$(field "$r" p99_ms)" "$(field "$r" p999_ms)" "$(field "$r" max_ms)" \
-            "$(field "$r" ack_p99_ms)" "$(field "$r" errors)" "$(field "$r" unacked)" \
-            "$(field "$r" lost)+$(field "$r" lost_own)" "$(field "$r" doubled)" "$(field "$r" order_violations)" \
-            "$(field "$r" resyncs)" "$(field "$r" closed)" "${rss%|*}" "${RUN_HWM[$key]}" "${rss#*|}" "$(field "$r" lag_p99_ms)" "$(field "$r" client_gc_pause_ms)" \
-            "$(field " $quiet" load), $(field " $quiet" busy) %" "$([[ $quiet == *not-quiet* ]] && echo ' (not quiet)')"
+        c=" ${RUN_CPU[$key]}"
+        printf '| %s | %s | %s | %s | %s / %s | %s | %s%s | %s |\n' "$key" "${rss%|*}" "${RUN_HWM[$key]}" "${rss#*|}" \
+            "$(field "$r" lag_p99_ms)" "$(field "$r" lag_max_ms)" "$(field "$r" client_gc_pause_ms)" \
+            "$(field " $quiet" load), $(field " $quiet" busy) %" "$([[ $quiet == *not-quiet* ]] && echo ' (not quiet)')" \
+            "$(awk -v busy="$(field "$c" busy)" -v all="$(field "$c" all)" -v node="$(field "$c" node)" -v pg="$(field "$c" postgres)" \
+                -v nginx="$(field "$c" nginx)" -v hub="$(field "$c" hubload)" -v irq="$(field "$c" irq)" \
+                'BEGIN { printf "%.0f %% of the machine", (busy - node - pg - nginx - hub - irq) / all * 100 }')"
     done
 }
 
@@ -424,7 +441,11 @@ print_hub_report() {
     echo
     results_table
     echo
+    echo "Latency = receipt at the other participant's connection − the moment the message was due (open loop). \"taken\": the message's \`sentAt\`, the chat grain's clock when it took the message, before storing it (same machine, millisecond resolution): due → taken is the way in (HubLoad's send, the hub, the grain call's queue), taken → received the store and the delivery."
+    echo
     echo "lost = acknowledged but never received within 10 s, at the other participant + at the sender's own connection; doubled = received twice by one connection; out of order = a connection received a seq other than its last + 1."
+    echo
+    resources_table
     echo
     echo "CPU per message during each measured run:"
     echo

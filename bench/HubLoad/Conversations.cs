@@ -16,6 +16,8 @@ internal sealed class MessageEvent
     public long Seq { get; init; }
 
     public Guid Id { get; init; }
+
+    public DateTimeOffset SentAt { get; init; }
 }
 
 /// <summary>One participant's hub connection. Its <c>message</c> handler runs for one event at a time, in arrival order.</summary>

@@ -40,20 +40,18 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"SETUP conversations={conversations.Length} connections={conversations.Length * 2} nodes={options.Nodes.Count} setup_s={setupTime.TotalSeconds:F1} retries={setup.Retries}"));
 
 var clean = true;
-var phase = 0;
 foreach (var rate in options.Rates)
 {
-    phase++;
     if (options.Warmup > TimeSpan.Zero)
     {
         await Console.Error.WriteLineAsync($"[hubload] {rate} msg/s: warm-up {options.Warmup.TotalSeconds} s");
-        var warm = await load.RunPhaseAsync(-phase, "warmup", rate, options.Warmup);
+        var warm = await load.RunPhaseAsync("warmup", rate, options.Warmup);
         Console.WriteLine(warm.Line);
     }
     var name = string.Create(CultureInfo.InvariantCulture, $"rate-{rate}");
     Sync("start", name);
     await Console.Error.WriteLineAsync($"[hubload] {rate} msg/s: measured {options.Duration.TotalSeconds} s");
-    var result = await load.RunPhaseAsync(phase, name, rate, options.Duration);
+    var result = await load.RunPhaseAsync(name, rate, options.Duration);
     Sync("end", name);
     Console.WriteLine(result.Line);
     clean &= result.Clean;
