@@ -337,7 +337,7 @@ results_table() {
 
 # Memory, the load generator's own health, and how quiet the machine was.
 resources_table() {
-    echo "| run | peak RSS MB per node | VmHWM MB per node | HubLoad peak RSS MB | HubLoad send lag p99 / max ms | HubLoad GC pauses ms | before the run: load avg (1 min), CPU busy | CPU of other processes during the run |"
+    echo "| run | peak RSS MB per node | VmHWM MB per node | HubLoad peak RSS MB | HubLoad send lag p99 / max ms | HubLoad GC pauses ms (collections ≥gen0 / ≥gen1 / gen2) | before the run: load avg (1 min), CPU busy | CPU of other processes during the run |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     local key r rss quiet c
     for key in "${RUNS[@]}"; do
@@ -346,7 +346,7 @@ resources_table() {
         quiet=${RUN_QUIET[$key]}
         c=" ${RUN_CPU[$key]}"
         printf '| %s | %s | %s | %s | %s / %s | %s | %s%s | %s |\n' "$key" "${rss%|*}" "${RUN_HWM[$key]}" "${rss#*|}" \
-            "$(field "$r" lag_p99_ms)" "$(field "$r" lag_max_ms)" "$(field "$r" client_gc_pause_ms)" \
+            "$(field "$r" lag_p99_ms)" "$(field "$r" lag_max_ms)" "$(field "$r" client_gc_pause_ms) ($(field "$r" client_gcs))" \
             "$(field " $quiet" load), $(field " $quiet" busy) %" "$([[ $quiet == *not-quiet* ]] && echo ' (not quiet)')" \
             "$(awk -v busy="$(field "$c" busy)" -v all="$(field "$c" all)" -v node="$(field "$c" node)" -v pg="$(field "$c" postgres)" \
                 -v nginx="$(field "$c" nginx)" -v hub="$(field "$c" hubload)" -v irq="$(field "$c" irq)" \

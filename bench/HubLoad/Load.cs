@@ -134,6 +134,7 @@ internal sealed class Load
         var sends = new Task[total];
         var before = Snapshot();
         var gcBefore = GC.GetTotalPauseDuration();
+        int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         var latencyMode = GCSettings.LatencyMode;
         // No blocking full collections while measuring (background ones only).
         GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
@@ -178,7 +179,9 @@ internal sealed class Load
         }
         GCSettings.LatencyMode = latencyMode;
         var gcPause = GC.GetTotalPauseDuration() - gcBefore;
-        return Summarise(name, rate, duration.TotalSeconds, first, first + total, before, Snapshot(), started, lastDue, sendingSeconds, gcPause);
+        var collections = string.Create(CultureInfo.InvariantCulture,
+            $"{GC.CollectionCount(0) - collectionsBefore[0]}/{GC.CollectionCount(1) - collectionsBefore[1]}/{GC.CollectionCount(2) - collectionsBefore[2]}");
+        return Summarise(name, rate, duration.TotalSeconds, first, first + total, before, Snapshot(), started, lastDue, sendingSeconds, gcPause, collections);
     }
 
     /// <summary>Messages of every phase (warm-ups too), counted again after the last phase: late deliveries count as delivered here.</summary>
@@ -288,7 +291,7 @@ internal sealed class Load
 
     private PhaseResult Summarise(string name, int rate, double seconds, long from, long to,
         (long Order, long Unknown, long Resyncs, long Closed) before, (long Order, long Unknown, long Resyncs, long Closed) after,
-        long started, long lastDue, double sendingSeconds, TimeSpan gcPause)
+        long started, long lastDue, double sendingSeconds, TimeSpan gcPause, string collections)
     {
         static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
         var delivery = new List<double>();
@@ -363,7 +366,8 @@ internal sealed class Load
             ("ack_p99_ms", Percentile(ack, 99)),
             ("lag_p99_ms", Percentile(lag, 99)),
             ("lag_max_ms", lag.Count > 0 ? Math.Round(lag[^1], 1) : double.NaN),
-            ("client_gc_pause_ms", Math.Round(gcPause.TotalMilliseconds)));
+            ("client_gc_pause_ms", Math.Round(gcPause.TotalMilliseconds)),
+            ("client_gcs", collections));
         var clean = lost == 0 && lostOwn == 0 && doubled == 0 && errors == 0 && unacked == 0 && order == 0;
         return new PhaseResult(name, rate, line, p99, clean);
     }
