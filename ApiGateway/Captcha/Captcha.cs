@@ -10,9 +10,10 @@ namespace ChatGrains.ApiGateway.Captcha;
 /// </summary>
 public sealed class CaptchaCheck(IOptions<CaptchaOptions> options, IServiceProvider services)
 {
-    public bool IsEnabled => CaptchaProvider.Named(options.Value.Provider) is not null;
+    /// <summary>The configured provider, read once (options are validated at start), or null without a captcha.</summary>
+    public CaptchaProvider? Provider { get; } = CaptchaProvider.Named(options.Value.Provider);
 
-    public CaptchaProvider? Provider => CaptchaProvider.Named(options.Value.Provider);
+    public bool IsEnabled => Provider is not null;
 
     public bool IsRequiredFor(string endpoint) =>
         IsEnabled && (options.Value.Endpoints is { Length: > 0 } endpoints ? endpoints : [CaptchaEndpoints.LiveChatSession])
