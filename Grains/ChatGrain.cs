@@ -67,11 +67,7 @@ public sealed partial class ChatGrain(
     {
         if (state.State.Value is null)
         {
-            // Recorded before the chat is stored, so a silo dying right after the write loses no
-            // offer: a commercial connecting later finds it (an offer whose chat was never stored
-            // is forgotten when the commercial checks it).
-            await Task.WhenAll(command.AvailableCommercialIds.Select(id =>
-                GrainFactory.GetGrain<ICommercialGrain>(id).RecordOffer(this.GetPrimaryKey())));
+            state.State.UnrecordedOffers = await RecordOffersAsync(command.AvailableCommercialIds);
         }
         var (chat, created) = await state.GetOrCreateAsync(() => NewChat(command));
         if (created)
@@ -80,7 +76,12 @@ public sealed partial class ChatGrain(
             await this.PublishAsync(EventStreamIds.For(EventStreams.ChatCreated, chat.Id),
                 new ChatCreated(chat.Id, chat.VisitorId, chat.AvailableCommercialIds, chat.Priority, chat.Metadata.Department, chat.CreatedAt),
                 logger);
-            await DeliverAsync(chat.AvailableCommercialIds.Select(Commercial), new ChatOffered(chat));
+            var unrecorded = state.State.UnrecordedOffers;
+            await DeliverAsync(chat.AvailableCommercialIds.Except(unrecorded).Select(Commercial), new ChatOffered(chat));
+            if (unrecorded.Length > 0)
+            {
+                KeepRecordingOffers();
+            }
         }
         return new ChatCreation(chat, created);
     }
@@ -97,8 +98,8 @@ public sealed partial class ChatGrain(
         {
             var limiter = GrainFactory.GetGrain<IRateLimitGrain>(rules[i].Key);
             decisions[i] = refused
-                ? await limiter.Peek(rules[i].Limit, rules[i].Window)
-                : await limiter.Acquire(rules[i].Limit, rules[i].Window);
+                ? await limiter.PeekOrAdmitAsync(rules[i].Limit, rules[i].Window, logger)
+                : await limiter.AcquireOrAdmitAsync(rules[i].Limit, rules[i].Window, logger);
             refused |= !decisions[i].Admitted;
         }
         return decisions;

@@ -1,3 +1,5 @@
+using Orleans.Placement;
+
 namespace ChatGrains.Grains;
 
 /// <summary>
@@ -5,7 +7,10 @@ namespace ChatGrains.Grains;
 /// whatever the limit, and the window slides in one-second steps. Nothing is persisted: when
 /// the grain's silo dies the count restarts at zero, which forgives at most one window.
 /// Collected only after the window has passed, so deactivation never forgives a counted request.
+/// Placed on the node that first asks (a balancer that keeps a client on one node then makes every
+/// decision a local call); a caller that gets no answer admits (<see cref="RateLimiterCalls"/>).
 /// </summary>
+[PreferLocalPlacement]
 [CollectionAgeLimit(Minutes = 2)]
 public sealed class RateLimitGrain(TimeProvider clock) : Grain, IRateLimitGrain
 {

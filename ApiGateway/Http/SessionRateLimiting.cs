@@ -53,7 +53,11 @@ public static class SessionRateLimiting
     }
 
     /// <summary>The limiter itself: endpoints without <see cref="RateLimitedPerClient"/> pass untouched.</summary>
-    internal sealed class ClientRateLimiter(IGrainFactory grains, ClientKeys clients, Microsoft.Extensions.Options.IOptions<RateLimitingOptions> options) : PartitionedRateLimiter<HttpContext>
+    internal sealed class ClientRateLimiter(
+        IGrainFactory grains,
+        ClientKeys clients,
+        Microsoft.Extensions.Options.IOptions<RateLimitingOptions> options,
+        ILogger<ClientRateLimiter> logger) : PartitionedRateLimiter<HttpContext>
     {
         private static readonly RateLimitLease Unlimited = new Lease(true, null);
 
@@ -72,7 +76,7 @@ public static class SessionRateLimiting
                 return Unlimited;
             }
             var client = clients.Of(resource);
-            var decision = await ClusterAvailability.CallAsync(resource, () => grains.GetGrain<IRateLimitGrain>($"{bucket}:{client}").Acquire(Limit, Window));
+            var decision = await ClusterAvailability.CallAsync(resource, () => grains.GetGrain<IRateLimitGrain>($"{bucket}:{client}").AcquireOrAdmitAsync(Limit, Window, logger));
 
             var policy = RateLimitHeaders.PolicyItem("per-client", Limit, Window);
             var state = RateLimitHeaders.StateItem("per-client", decision);

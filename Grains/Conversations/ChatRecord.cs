@@ -22,6 +22,12 @@ public sealed class ChatRecord : CreatedOnce<Chat>
     /// <summary>The assigned commercial has read the visitor's messages up to this sequence number.</summary>
     public long ReadUpToSeq { get; set; }
 
+    /// <summary>
+    /// The commercials whose grain could not record this chat's offer when it was created (its
+    /// silo had just died): the chat grain records them as soon as those grains answer again.
+    /// </summary>
+    public Guid[] UnrecordedOffers { get; set; } = [];
+
     /// <summary>The sequence number of the first message kept here.</summary>
     public long FirstOpenSeq => (long)SealedPages * PageSize + 1;
 

@@ -65,6 +65,54 @@ public sealed class ConversationFaultTests(ITestOutputHelper output)
         Assert.True(guest.Reconnects >= 1, "the visitor's node was killed, yet it never reconnected");
     }
 
+    [Fact]
+    public async Task ChatsOfferedWhileTheCommercialsNodeIsDeadAreCreatedAndWaitForItsNextConnection()
+    {
+        await using var cluster = await BalancedCluster.StartAsync();
+        var commercial = Guid.NewGuid();
+        var doomed = cluster.Nodes[1];
+        // Offered through the doomed node first, so the commercial's grain lives there.
+        var chats = new List<Guid> { await CreateChatAsync(cluster, doomed.BaseAddress, commercial) };
+        await doomed.KillAsync();
+
+        // Straight to a live node, no balancer retrying: each creation is answered by itself,
+        // while the commercial's grain cannot answer until its silo is declared dead.
+        chats.AddRange(await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => CreateChatAsync(cluster, cluster.Nodes[0].BaseAddress, commercial))));
+
+        // Each offer is recorded once the grain answers again; bounded, the death being
+        // declared within seconds.
+        var token = BalancedCluster.IssueToken(Roles.Commercial, commercial);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var offered = new HashSet<Guid>();
+        while (!offered.IsSupersetOf(chats))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"offered on connecting: {offered.Count} of {chats.Count} chats");
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            try
+            {
+                await using var agent = await HubClient.ConnectAsync(cluster.Address, token);
+                offered = [.. agent.Drain("chatOffered").Select(offer => offer.ChatId())];
+            }
+            catch (Exception exception)
+            {
+                // The commercial's grain is still on the dead silo: its catch-up cannot be read yet.
+                output.WriteLine($"connecting: {exception.GetType().Name}");
+            }
+        }
+        Assert.Equal(chats.Order(), offered.Order());
+    }
+
+    private static async Task<Guid> CreateChatAsync(BalancedCluster cluster, Uri node, Guid commercial)
+    {
+        using var client = cluster.CreateClient(node);
+        var chatId = Guid.NewGuid();
+        var body = ChatRequests.MinimalBody(Guid.NewGuid());
+        body["availableCommercialIds"] = new System.Text.Json.Nodes.JsonArray(commercial.ToString());
+        using var created = await client.PutChatAsync(chatId, body);
+        Assert.True(created.StatusCode == HttpStatusCode.OK, $"{(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
+        return chatId;
+    }
+
     /// <summary>
     /// One side of the conversation: sends its messages one after another, each until it is
     /// acknowledged (resending the same client message id, which the chat stores once), and

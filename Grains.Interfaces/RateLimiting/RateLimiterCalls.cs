@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using Orleans.Runtime.Messaging;
+
+namespace ChatGrains.Grains;
+
+/// <summary>
+/// Asking a limiter that may not answer. Its count lives in one activation; when that
+/// activation's silo dies, nothing can answer for it until the membership declares the death
+/// (seconds), and the count restarts at zero after. Refusing its clients meanwhile would turn one
+/// node's death into seconds of outage for every client whose limiter lived there; admitting
+/// forgives no more than the restart at zero does. A limiter that answers, slowly or not, decides.
+/// </summary>
+public static partial class RateLimiterCalls
+{
+    /// <summary>How long a caller waits for a limiter (an in-memory count answers in microseconds).</summary>
+    public static readonly TimeSpan AnswerWait = TimeSpan.FromSeconds(1);
+
+    public static Task<RateLimitDecision> AcquireOrAdmitAsync(this IRateLimitGrain limiter, int limit, TimeSpan window, ILogger logger) =>
+        OrAdmitAsync(limiter.Acquire(limit, window), limit, window, logger);
+
+    public static Task<RateLimitDecision> PeekOrAdmitAsync(this IRateLimitGrain limiter, int limit, TimeSpan window, ILogger logger) =>
+        OrAdmitAsync(limiter.Peek(limit, window), limit, window, logger);
+
+    private static async Task<RateLimitDecision> OrAdmitAsync(Task<RateLimitDecision> call, int limit, TimeSpan window, ILogger logger)
+    {
+        try
+        {
+            return await call.WaitAsync(AnswerWait);
+        }
+        catch (Exception exception) when (IsUnanswered(exception))
+        {
+            LogAdmittedUnanswered(logger, exception.GetType().Name);
+            // As if the count had restarted with this request, which is what the limiter's next activation does.
+            return new RateLimitDecision(Admitted: true, limit, Math.Max(limit - 1, 0), window);
+        }
+    }
+
+    private static bool IsUnanswered(Exception exception) =>
+        exception is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException;
+
+    [LoggerMessage(LogLevel.Warning, "A rate limiter did not answer ({Failure}); the request is admitted")]
+    private static partial void LogAdmittedUnanswered(ILogger logger, string failure);
+}
