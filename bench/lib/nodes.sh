@@ -192,8 +192,9 @@ nodes_down() {
         local tag
         tag=$(basename "$CLUSTER_STATE")
         mkdir -p "$BENCH_OUT/$tag"
+        # (No nginx with --no-nginx, so not every file is there.)
         cp "$CLUSTER_STATE"/nodes/*.log "$CLUSTER_STATE/postgres/server.log" "$CLUSTER_STATE/nginx/error.log" \
-            "$BENCH_OUT/$tag/" 2>/dev/null
+            "$BENCH_OUT/$tag/" 2>/dev/null || true
         cluster_sh down >>"$BENCH_OUT/$tag-down.log" 2>&1 ||
             log "deploy/cluster.sh down failed (log: $BENCH_OUT/$tag-down.log)"
     fi
