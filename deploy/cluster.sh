@@ -1,24 +1,42 @@
 #!/usr/bin/env bash
 # A local ChatGrains cluster on loopback: PostgreSQL, N nodes (Release build) and nginx in
 # front of them. Everything it starts is recorded by PID in the state folder, and `down`
-# stops exactly those processes.
+# stops exactly those processes. The benchmarks (bench/run.sh) start what they measure with it.
 #
-#   deploy/cluster.sh up        start (refuses while a cluster is up)
-#   deploy/cluster.sh status    PIDs alive? /health/ready of each node and through nginx
-#   deploy/cluster.sh token [ROLE] [SUB]   print a token signed with the cluster's key
-#   deploy/cluster.sh down      stop everything it started, remove the state folder
+#   deploy/cluster.sh up [options]    start (refuses while a cluster is up)
+#   deploy/cluster.sh restart [--dll PATH]   stop the nodes and start new ones on the same
+#                                     PostgreSQL (its data kept), nginx reloaded onto them
+#   deploy/cluster.sh status          PIDs alive? /health/ready of each node and through nginx
+#   deploy/cluster.sh token [ROLE] [SUB] [--lifetime [d.]hh:mm:ss]   print a token signed with
+#                                     the cluster's key (admin, a random SUB, one hour)
+#   deploy/cluster.sh down            stop everything it started, remove the state folder
 #
-# Settings (environment):
-#   NODES=3              number of nodes
+# Options of `up`, each also a setting in the environment (an option wins):
+#   --nodes N          NODES=3        number of nodes
+#   --no-nginx         NO_NGINX=1     no balancer: the nodes only (cluster.env's LB_URL is empty)
+#   --dll PATH         NODE_DLL       the node build to run (e.g. another revision's ApiGateway.dll),
+#                                     used as it is; without it the Release build of this tree,
+#                                     built first
+#   --pool N           NODE_POOL=30   each node's connection pool (Npgsql Maximum Pool Size)
+#   --pg-setting NAME=VALUE           a line for the throwaway server's postgresql.conf, e.g.
+#                      PG_SETTINGS    synchronous_commit=off; repeatable (PG_SETTINGS: "a=1;b=2")
+#   --conn-extra 'Key=Value;...'      Npgsql settings appended to the nodes' connection string
+#                      CONN_EXTRA
+# Other settings (environment):
 #   LB_PORT              nginx's loopback port (default: a free one)
 #   STATE_DIR            state folder (default deploy/.state): logs, key, PostgreSQL data, cluster.env
 #   CHATGRAINS_PG        an existing PostgreSQL (Npgsql connection string): used as is, never
 #                        started or stopped by this script
 #   SKIP_BUILD=1         use the existing Release build instead of running `dotnet build`
-# Any other node setting: put it in the environment of `up` in ASP.NET's form (`:` written
-# `__`); the nodes inherit it, e.g. `RateLimiting__Enabled=false deploy/cluster.sh up` for a
-# benchmark from one client IP. The script sets only ConnectionStrings__ChatGrains,
-# Jwt__SigningKeyPath and ForwardedHeaders__KnownProxies__0 itself (those override yours).
+# Any other node setting: put it in the environment of `up` (or `restart`) in ASP.NET's form
+# (`:` written `__`); the nodes inherit it, e.g. `RateLimiting__Enabled=false deploy/cluster.sh up`
+# for a benchmark from one client IP. The script sets only ConnectionStrings__ChatGrains,
+# Jwt__SigningKeyPath, ForwardedHeaders__KnownProxies__0 and the Orleans ports itself (those
+# override yours).
+#
+# `up` writes $STATE_DIR/cluster.env for scripts: LB_URL NGINX_PID NODES NODE_URLS NODE_PIDS
+# PG_CONN PG_PID PG_PORT PG_BIN PG_STARTED SIGNING_KEY NODE_DLL NODE_POOL NGINX_CONF LOG_DIR
+# (node i logs to $LOG_DIR/nodes/node-i.log, PostgreSQL to $LOG_DIR/postgres/server.log).
 set -euo pipefail
 
 DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,12 +46,19 @@ LOG_TAG=cluster
 source "$DEPLOY_DIR/lib.sh"
 
 NODES=${NODES:-3}
+NO_NGINX=${NO_NGINX:-0}
 LB_PORT=${LB_PORT:-}
 STATE_DIR=${STATE_DIR:-$DEPLOY_DIR/.state}
 SKIP_BUILD=${SKIP_BUILD:-0}
-NODE_DLL=$ROOT/ApiGateway/bin/Release/net10.0/ApiGateway.dll
+# This tree's Release build, unless the caller names another build (which is then not built).
+RELEASE_DLL=$ROOT/ApiGateway/bin/Release/net10.0/ApiGateway.dll
+NODE_DLL=${NODE_DLL:-}
 # Per-node connection pool cap; the throwaway server gets room for all of them.
-NODE_POOL=30
+NODE_POOL=${NODE_POOL:-30}
+IFS=';' read -ra PG_SETTINGS <<<"${PG_SETTINGS:-}"
+CONN_EXTRA=${CONN_EXTRA:-}
+TOKEN_LIFETIME=""
+ARGS=()               # what is left of the command line once the options are read
 # A node drains in-flight requests for Cluster:ShutdownTimeout (10 s) after SIGTERM.
 NODE_STOP_SECONDS=20
 
@@ -49,6 +74,32 @@ NGINX_DIR=$STATE_DIR/nginx          # nginx.conf, nginx.pid, logs, temp folders
 
 NODE_PATTERN='ApiGateway\.dll'
 NGINX_PATTERN='^nginx'
+
+# ---------------------------------------------------------------------------------------
+# Options
+
+# parse_options ARGS...: the options of the header into their settings, the rest into ARGS.
+parse_options() {
+    while (($#)); do
+        case $1 in
+            --nodes | --dll | --pool | --pg-setting | --conn-extra | --lifetime)
+                (($# >= 2)) || die "$1 needs a value"
+                case $1 in
+                    --nodes) NODES=$2 ;;
+                    --dll) NODE_DLL=$2 ;;
+                    --pool) NODE_POOL=$2 ;;
+                    --pg-setting) PG_SETTINGS+=("$2") ;;
+                    --conn-extra) CONN_EXTRA=$2 ;;
+                    --lifetime) TOKEN_LIFETIME=$2 ;;
+                esac
+                shift 2
+                ;;
+            --no-nginx) NO_NGINX=1; shift ;;
+            -*) die "unknown option $1 (see $0 without arguments)" ;;
+            *) ARGS+=("$1"); shift ;;
+        esac
+    done
+}
 
 # ---------------------------------------------------------------------------------------
 # What is running
@@ -161,7 +212,7 @@ ensure_tools() {
     local missing=()
     command -v curl >/dev/null || missing+=(curl)
     command -v openssl >/dev/null || missing+=(openssl)
-    command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+    if ((!NO_NGINX)); then command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx); fi
     if [[ -z ${CHATGRAINS_PG:-} && -z $(pg_bin_dir) ]]; then missing+=(postgresql); fi
     if ((EUID == 0)) && ! command -v runuser >/dev/null; then missing+=(util-linux); fi
     if ((${#missing[@]})); then
@@ -178,14 +229,19 @@ ensure_tools() {
     NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
 }
 
+# build_node: this tree's Release build, unless a build was named (--dll) or SKIP_BUILD=1.
 build_node() {
+    if [[ -n $NODE_DLL ]]; then
+        [[ -f $NODE_DLL ]] || die "--dll $NODE_DLL does not exist"
+        NODE_DLL=$(cd "$(dirname "$NODE_DLL")" && pwd)/$(basename "$NODE_DLL")
+        return 0
+    fi
+    NODE_DLL=$RELEASE_DLL
     if [[ $SKIP_BUILD == 1 ]]; then
         [[ -f $NODE_DLL ]] || die "SKIP_BUILD=1 but $NODE_DLL does not exist"
         return 0
     fi
-    log "dotnet build -c Release ApiGateway"
-    (cd "$ROOT" && dotnet build -c Release ApiGateway -nologo) >"$STATE_DIR/build.log" 2>&1 ||
-        { tail -n 30 "$STATE_DIR/build.log" >&2; die "build failed (log: $STATE_DIR/build.log)"; }
+    dotnet_build_release "$ROOT" ApiGateway "$STATE_DIR/build.log"
 }
 
 start_pg() {
@@ -193,12 +249,14 @@ start_pg() {
         if grep -Eiq '(^|;)[[:space:]]*max pool size[[:space:]]*=' <<<"$CHATGRAINS_PG"; then
             die "CHATGRAINS_PG: Npgsql 10 rejects 'Max Pool Size'; write 'Maximum Pool Size'"
         fi
-        PG_CONN=$CHATGRAINS_PG
+        PG_CONN=$CHATGRAINS_PG${CONN_EXTRA:+;${CONN_EXTRA#;}}
         PG_PID=""
+        # shellcheck disable=SC2034 # read by write_env through ${!name}
+        PG_PORT="" PG_BIN=""
         log "using the existing PostgreSQL of CHATGRAINS_PG (not started or stopped here)"
         return 0
     fi
-    local bin port attempt
+    local bin port attempt setting
     bin=$(pg_bin_dir)
     echo "$bin" >"$STATE_DIR/pg_bin"
     mkdir -m 700 "$PG_DIR"
@@ -206,6 +264,12 @@ start_pg() {
     log "initdb ($("$bin/postgres" --version))"
     pg_init "$bin" "$PG_DATA" "$STATE_DIR/initdb.log"
     echo "max_connections = $((NODES * NODE_POOL + 20))" >>"$PG_DATA/postgresql.conf"
+    # The caller's lines come last: in postgresql.conf the last one of a name wins.
+    for setting in "${PG_SETTINGS[@]}"; do
+        [[ $setting =~ ^[A-Za-z_][A-Za-z0-9_.]*[[:space:]]*=.+ ]] || die "--pg-setting '$setting' is not NAME=VALUE"
+        echo "$setting" >>"$PG_DATA/postgresql.conf"
+    done
+    if ((${#PG_SETTINGS[@]})); then log "postgresql.conf: ${PG_SETTINGS[*]}"; fi
     for attempt in 1 2 3; do
         port=$(free_port)
         if pg_start "$bin" "$PG_DATA" "$port" "$PG_DIR/server.log"; then
@@ -213,7 +277,10 @@ start_pg() {
                 die "could not create the chatgrains database"
             # Npgsql 10 spells it "Maximum Pool Size": "Max Pool Size" is rejected.
             PG_CONN="Host=127.0.0.1;Port=$port;Username=postgres;Database=chatgrains;Maximum Pool Size=$NODE_POOL"
+            PG_CONN+=${CONN_EXTRA:+;${CONN_EXTRA#;}}
             PG_PID=$(pg_postmaster_pid "$PG_DATA")
+            # shellcheck disable=SC2034 # read by write_env through ${!name}
+            PG_PORT=$port PG_BIN=$bin
             echo "$port" >"$STATE_DIR/pg_port"
             log "PostgreSQL on 127.0.0.1:$port (pid $PG_PID)"
             return 0
@@ -348,6 +415,23 @@ start_nginx() {
     die "nginx did not start (logs: $NGINX_DIR/startup.log, error.log)"
 }
 
+# reload_nginx: the balancer's configuration rewritten for the nodes now running (their ports
+# change on `restart`), and HUP: new workers take it, the old ones finish their requests.
+reload_nginx() {
+    local pid port
+    pid=$(nginx_pid)
+    [[ -n $pid ]] && pid_is "$pid" "$NGINX_PATTERN" || return 0
+    port=${LB_URL##*:}
+    nginx_conf "$port" >"$NGINX_DIR/nginx.conf"
+    "$NGINX_BIN" -t -q -c "$NGINX_DIR/nginx.conf" -p "$NGINX_DIR/" -e "$NGINX_DIR/error.log" </dev/null ||
+        die "nginx rejects its new configuration ($NGINX_DIR/nginx.conf)"
+    log "nginx (pid $pid): reloading onto the new nodes"
+    kill -HUP "$pid"
+    # Ready through nginx once a new worker answers from a new node.
+    sleep 1
+    wait_http_ok "$LB_URL/health/ready" 30 "$pid" || die "no ready node through nginx at $LB_URL"
+}
+
 # A value quoted for sh: '...' with each ' written as '\''.
 sh_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
@@ -364,8 +448,8 @@ write_env() {
         {
             echo "# Written by deploy/cluster.sh up. Source it: . $ENV_FILE"
             local name
-            for name in STATE_DIR LB_URL NGINX_PID NODES NODE_URLS NODE_PIDS PG_CONN PG_PID \
-                PG_STARTED SIGNING_KEY NODE_DLL NGINX_CONF LOG_DIR; do
+            for name in STATE_DIR LB_URL NGINX_PID NODES NODE_URLS NODE_PIDS PG_CONN PG_PID PG_PORT \
+                PG_BIN PG_STARTED SIGNING_KEY NODE_DLL NODE_POOL NGINX_CONF LOG_DIR; do
                 echo "$name=$(sh_quote "${!name}")"
             done
         } >"$ENV_FILE"
@@ -378,7 +462,11 @@ print_summary() {
     read -ra pids <<<"$NODE_PIDS"
     echo
     echo "ChatGrains cluster is up"
-    echo "  balancer (nginx)  $LB_URL   pid $NGINX_PID"
+    if [[ -n $LB_URL ]]; then
+        echo "  balancer (nginx)  $LB_URL   pid $NGINX_PID"
+    else
+        echo "  balancer (nginx)  none (--no-nginx)"
+    fi
     for i in "${!urls[@]}"; do
         echo "  node $((i + 1))            ${urls[$i]}   pid ${pids[$i]}"
     done
@@ -389,7 +477,7 @@ print_summary() {
     fi
     echo "  connection string $PG_CONN"
     echo "  signing key       $SIGNING_KEY"
-    echo "  logs              $LOG_DIR/{nodes,nginx}"
+    echo "  logs              $LOG_DIR/{nodes,postgres${LB_URL:+,nginx}}"
     echo
     echo "A token (admin; or --role commercial|visitor):"
     echo "  dotnet $NODE_DLL token --role admin --sub $(new_uuid) --Jwt:SigningKeyPath=$SIGNING_KEY '--ConnectionStrings:ChatGrains=$PG_CONN'"
@@ -426,6 +514,8 @@ up_failed() {
 
 cmd_up() {
     [[ $NODES =~ ^[1-9][0-9]?$ ]] || die "NODES must be 1-99 (got '$NODES')"
+    [[ $NODE_POOL =~ ^[1-9][0-9]*$ ]] || die "NODE_POOL must be a positive number (got '$NODE_POOL')"
+    [[ $NO_NGINX =~ ^[01]$ ]] || die "NO_NGINX must be 0 or 1"
     [[ -z $LB_PORT || $LB_PORT =~ ^[0-9]+$ ]] || die "LB_PORT must be a port number"
     if [[ -e $STATE_DIR ]]; then
         if anything_alive; then
@@ -449,17 +539,43 @@ cmd_up() {
     gen_signing_key "$KEY_FILE"
     start_pg
     start_nodes
-    start_nginx
+    LB_URL="" NGINX_PID="" NGINX_CONF=""
+    if ((!NO_NGINX)); then
+        start_nginx
+        # shellcheck disable=SC2034 # read by write_env through ${!name}
+        NGINX_CONF=$NGINX_DIR/nginx.conf
+    fi
 
     # Read by write_env through ${!name}.
     # shellcheck disable=SC2034
     SIGNING_KEY=$KEY_FILE
-    # shellcheck disable=SC2034
-    NGINX_CONF=$NGINX_DIR/nginx.conf
     LOG_DIR=$STATE_DIR
     PG_STARTED=$([[ -z ${CHATGRAINS_PG:-} ]] && echo 1 || echo 0)
     write_env
     UP_DONE=1
+    print_summary
+}
+
+# ---------------------------------------------------------------------------------------
+# restart
+
+# cmd_restart: the nodes stopped as by `down`, then started again with the same settings (or
+# the build --dll names) and the environment of this call, on the same PostgreSQL and key.
+cmd_restart() {
+    local dll_given=$NODE_DLL
+    [[ -f $ENV_FILE ]] || die "no cluster is up ($ENV_FILE does not exist)"
+    # shellcheck source=/dev/null
+    source "$ENV_FILE"
+    if [[ -n $dll_given ]]; then
+        [[ -f $dll_given ]] || die "--dll $dll_given does not exist"
+        NODE_DLL=$(cd "$(dirname "$dll_given")" && pwd)/$(basename "$dll_given")
+    fi
+    NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
+    stop_nodes
+    rm -f "$NODES_DIR"/node-*.pid "$NODES_DIR"/node-*.url "$NODES_DIR"/node-*.silo
+    start_nodes
+    reload_nginx
+    write_env
     print_summary
 }
 
@@ -492,12 +608,16 @@ cmd_status() {
         [[ $code == 200 ]] || ok=0
         printf '  node %-3s %-28s pid %-8s %-6s /health/ready %s\n' "$i" "$url" "$pid" "$state" "$code"
     done
-    pid=$(nginx_pid)
-    if [[ -n $pid ]] && pid_is "$pid" "$NGINX_PATTERN"; then state=alive; else state=dead; ok=0; fi
-    code=000
-    [[ -n ${LB_URL:-} ]] && code=$(http_code "$LB_URL/health/ready")
-    [[ $code == 200 ]] || ok=0
-    printf '  nginx    %-28s pid %-8s %-6s /health/ready %s\n' "${LB_URL:-?}" "${pid:-?}" "$state" "$code"
+    if [[ -f $ENV_FILE && -z ${LB_URL:-} ]]; then
+        echo "  nginx    none (--no-nginx)"
+    else
+        pid=$(nginx_pid)
+        if [[ -n $pid ]] && pid_is "$pid" "$NGINX_PATTERN"; then state=alive; else state=dead; ok=0; fi
+        code=000
+        [[ -n ${LB_URL:-} ]] && code=$(http_code "$LB_URL/health/ready")
+        [[ $code == 200 ]] || ok=0
+        printf '  nginx    %-28s pid %-8s %-6s /health/ready %s\n' "${LB_URL:-?}" "${pid:-?}" "$state" "$code"
+    fi
     if pg_started_here; then
         pid=$(pg_postmaster_pid "$PG_DATA")
         if [[ -n $pid ]] && pid_alive "$pid"; then state=alive; else state=dead; ok=0; fi
@@ -515,20 +635,25 @@ cmd_status() {
 # token
 
 cmd_token() {
-    local role=${1:-admin} sub=${2:-$(new_uuid)} out
+    local role=${1:-admin} sub=${2:-$(new_uuid)} out lifetime=()
     [[ -f $ENV_FILE ]] || die "no cluster is up"
     # shellcheck source=/dev/null
     source "$ENV_FILE"
+    if [[ -n $TOKEN_LIFETIME ]]; then lifetime=(--lifetime "$TOKEN_LIFETIME"); fi
     out=$(ConnectionStrings__ChatGrains=$PG_CONN Jwt__SigningKeyPath=$SIGNING_KEY \
-        dotnet "$NODE_DLL" token --role "$role" --sub "$sub" </dev/null) || die "the token command failed"
+        dotnet "$NODE_DLL" token --role "$role" --sub "$sub" "${lifetime[@]}" </dev/null) || die "the token command failed"
     grep -E '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' <<<"$out" | tail -n 1
 }
 
-case ${1:-} in
+COMMAND=${1:-}
+if (($#)); then shift; fi
+parse_options "$@"
+case $COMMAND in
     up) cmd_up ;;
+    restart) cmd_restart ;;
     down) cmd_down ;;
     status) cmd_status ;;
-    token) shift; cmd_token "$@" ;;
+    token) cmd_token "${ARGS[@]}" ;;
     *)
         sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
         exit 2

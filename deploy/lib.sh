@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# Small helpers for scripts that run ChatGrains pieces on this machine: OS packages, free
-# loopback ports, a throwaway PostgreSQL (as the postgres OS user when root), an RSA signing
-# key, waiting for a URL, stopping a process by PID. Sourced, not run; no global state: each
-# function takes what it needs as arguments, so deploy/cluster.sh and bench/lib.sh can share it.
+# Small helpers for scripts that run ChatGrains pieces on this machine: OS packages, a Release
+# build, free loopback ports, a throwaway PostgreSQL (as the postgres OS user when root), an RSA
+# signing key, waiting for a URL, stopping a process by PID. Sourced, not run; no global state:
+# each function takes what it needs as arguments, so deploy/cluster.sh and bench/lib/*.sh can
+# share it.
 #
 # LOG_TAG (default "deploy") prefixes log lines, which go to stderr.
 
@@ -38,6 +39,19 @@ pg_bin_dir() {
     for dir in /usr/lib/postgresql/*/bin; do
         if [[ -x $dir/initdb && -x $dir/pg_ctl ]]; then echo "$dir"; fi
     done | sort -V | tail -n 1
+}
+
+# ---------------------------------------------------------------------------------------
+# Builds
+
+# dotnet_build_release SOURCE_DIR PROJECT LOG [LABEL]: `dotnet build -c Release PROJECT` in
+# SOURCE_DIR (the repository, or a worktree of another revision: LABEL says which in the log
+# line), its output in LOG; on failure the log's tail goes to stderr and the script stops.
+dotnet_build_release() {
+    local dir=$1 project=$2 logfile=$3
+    log "dotnet build -c Release $project${4:+ ($4)}"
+    (cd "$dir" && dotnet build -c Release "$project" -nologo) >"$logfile" 2>&1 ||
+        { tail -n 30 "$logfile" >&2; die "build failed (log: $logfile)"; }
 }
 
 # ---------------------------------------------------------------------------------------

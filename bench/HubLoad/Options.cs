@@ -35,7 +35,7 @@ internal sealed record Options(
           --stop-p99 MS         stop after a phase whose p99 exceeds MS, or that lost a message
                                 or had an error (a rate ramp)
           --sync                before and after each measured phase print "SYNC start|end
-                                NAME" and wait for a line on stdin (bench/hub.sh samples the
+                                NAME" and wait for a line on stdin (bench/run.sh hub samples the
                                 nodes' CPU and memory there)
           --setup-parallel N    conversations set up at once                                 32
           --text-length N       characters per message                                       64

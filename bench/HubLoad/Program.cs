@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using ChatGrains.Bench.HubLoad;
 
-// bench/hub.sh's load generator: N conversations on /hubs/livechat, then messages at fixed
+// bench/run.sh hub's load generator: N conversations on /hubs/livechat, then messages at fixed
 // rates (see Options.Usage and Load).
 Options options;
 try
@@ -95,7 +95,7 @@ foreach (var client in http)
 }
 return clean ? 0 : 1;
 
-// With --sync: tell bench/hub.sh and wait for its go-ahead (a line on stdin).
+// With --sync: tell bench/run.sh hub and wait for its go-ahead (a line on stdin).
 void Sync(string what, string name)
 {
     if (!options.Sync)

@@ -3,7 +3,7 @@
 -- new chat grain's activation, its record's insert and its stream event).
 -- Body: the spec's full "Request Body" example (bench/payloads/chats-put.json).
 -- Env: BENCH_TOKEN (a Bearer token whose role may create chats); optionally BENCH_RATE and
--- BENCH_THREADS to pace the requests at a fixed total rate (common.pace; bench/soak.sh fresh).
+-- BENCH_THREADS to pace the requests at a fixed total rate (common.pace; bench/run.sh soak).
 -- Run: BENCH_TOKEN=... wrk -t2 -c32 -d15s --latency -s bench/lua/chats-fresh.lua http://127.0.0.1:PORT
 
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"

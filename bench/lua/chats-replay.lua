@@ -1,7 +1,7 @@
 -- PUT /v2/chats/{chatId} on one chat id that already exists: every request is an idempotent
 -- replay that returns the stored chat (before Orleans: the insert finds a conflict, then the
 -- read-back; on Orleans: the chat grain's activation answers from memory).
--- The chat id is the URL's path; bench/chats.sh creates the chat with curl first.
+-- The chat id is the URL's path; bench/scenarios/chats.sh creates the chat with curl first.
 -- Body: the spec's full "Request Body" example (bench/payloads/chats-put.json).
 -- Env: BENCH_TOKEN (a Bearer token whose role may create chats).
 -- Run: BENCH_TOKEN=... wrk -t2 -c32 -d15s --latency -s bench/lua/chats-replay.lua http://127.0.0.1:PORT/v2/chats/<uuid>

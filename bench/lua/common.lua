@@ -1,5 +1,5 @@
 -- Shared by the wrk scripts in bench/lua/: UUID generation, non-2xx counting and the
--- machine-readable RESULT line that bench/lib.sh parses.
+-- machine-readable RESULT line that bench/lib/wrk.sh parses.
 --
 -- Load it from a scenario script with:
 --   local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
@@ -134,7 +134,7 @@ function common.install(scenario, on_init)
    end
 end
 
--- Pacing at a fixed total rate (bench/soak.sh). With BENCH_RATE > 0 (total requests/s over
+-- Pacing at a fixed total rate (bench/scenarios/soak.sh). With BENCH_RATE > 0 (total requests/s over
 -- all threads; BENCH_THREADS is wrk's -t, to split it) this defines wrk's delay() hook and
 -- returns the rate; otherwise it defines nothing (as fast as possible) and returns nil.
 -- wrk calls delay() before each request of a connection and waits that many ms. Each thread

@@ -1,7 +1,7 @@
 -- POST /api/v1/chat/guest/session (spec 000) with a fresh random session_id on every
 -- request: each request opens a new guest session (answered 201). No auth.
 -- Body: {"session_id": "<uuid>", "guest_name": "Guest", "guest_email": "guest@example.com"}
--- Env: BENCH_SCENARIO (the scenario name in the RESULT line; bench/guest-sessions.sh runs
+-- Env: BENCH_SCENARIO (the scenario name in the RESULT line; bench/scenarios/guest-sessions.sh runs
 -- this one script under several node configurations).
 -- Run: wrk -t2 -c32 -d15s --latency -s bench/lua/guest-sessions.lua http://127.0.0.1:PORT/api/v1/chat/guest/session
 

@@ -1,4 +1,4 @@
--- The three endpoints in rotation, optionally at a fixed total rate (bench/soak.sh):
+-- The three endpoints in rotation, optionally at a fixed total rate (bench/scenarios/soak.sh):
 --   1. PUT  /v2/chats/<fresh uuid>          the spec's full body (bench/payloads/chats-put.json), Bearer token
 --   2. POST /api/v1/chat/guest/session      {"session_id": "<fresh uuid>", "guest_name": ..., "guest_email": ...}
 --   3. POST /livechat/session               {"name": "Budi", "city": "Solo", "country": "Indonesia"}

@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+# shellcheck shell=bash
 # Real-time conversations under load (issue 12, item 8): HUB_CONVERSATIONS (1,000)
 # conversations on /hubs/livechat, each a visitor and a commercial with a WebSocket connection
 # of their own (2,000 connections), the chat created (PUT /v2/chats with the visitor's
@@ -9,7 +9,7 @@
 # other participant's connection, and checks every connection of both participants got it
 # exactly once, in seq order. Everything on this machine, over loopback.
 #
-#   bench/hub.sh
+#   bench/run.sh hub
 #
 # Scenarios (HUB_SCENARIOS, default "one three ramp"):
 #   one    one node (its own fresh durable PostgreSQL), HUB_RATE (500) msg/s
@@ -29,49 +29,37 @@
 #
 # Environment: HUB_SCENARIOS, HUB_CONVERSATIONS, HUB_RATE, HUB_RAMP ("500 750 1000 1250
 # 1500 2000 2500 3000"), HUB_LIMIT_P99, HUB_QUIET_WAIT, HUB_QUIET_BUSY, BENCH_WARMUP, BENCH_DURATION,
-# BENCH_PG_FAST (see bench/lib.sh).
+# BENCH_PG_FAST (see bench/lib/common.sh).
 # Prints markdown for bench/RESULTS.md; HubLoad's outputs and the nodes' logs go to
 # bench/out/hub-<time>/. Exits 1 after the report if a measured run lost, doubled or
 # reordered a message.
-set -euo pipefail
 
-cd "$(dirname "$0")/.."
-# Longer than lib.sh's defaults: a delivery's p99 over 30 s of sends. Set before lib.sh reads them.
-BENCH_DURATION=${BENCH_DURATION:-30}
-BENCH_WARMUP=${BENCH_WARMUP:-15}
-# shellcheck source=bench/lib.sh
-source bench/lib.sh
-
-read -ra SCENARIOS <<<"${HUB_SCENARIOS:-one three ramp}"
-HUB_CONVERSATIONS=${HUB_CONVERSATIONS:-1000}
-HUB_RATE=${HUB_RATE:-500}
-read -ra RAMP <<<"${HUB_RAMP:-500 750 1000 1250 1500 2000 2500 3000}"
-HUB_LIMIT_P99=${HUB_LIMIT_P99:-250}
-HUB_QUIET_WAIT=${HUB_QUIET_WAIT:-900}
-HUB_QUIET_BUSY=${HUB_QUIET_BUSY:-25}
+# Longer than the other scenarios' default: a delivery's p99 over 30 s of sends.
+apply_defaults BENCH_DURATION=30 "HUB_SCENARIOS=one three ramp" HUB_CONVERSATIONS=1000 HUB_RATE=500 \
+    "HUB_RAMP=500 750 1000 1250 1500 2000 2500 3000" HUB_LIMIT_P99=250 HUB_QUIET_WAIT=900 HUB_QUIET_BUSY=25
+read -ra HUB_SELECTED <<<"$HUB_SCENARIOS"
+read -ra HUB_RAMP_RATES <<<"$HUB_RAMP"
 # The issue's target at HUB_RATE on one node.
-TARGET_P99_MS=100
+HUB_TARGET_P99_MS=100
 
 HUBLOAD_DLL=$BENCH_ROOT/bench/HubLoad/bin/Release/net10.0/HubLoad.dll
 HUB_PID=""            # the running HubLoad
 HUB_URLS=()           # the nodes HubLoad uses
-HUB_PSQL=bench_psql   # how to ask the database of the nodes under test (cluster_psql for a cluster)
 HUB_KEY=""            # the nodes' signing key (PEM): HubLoad mints the commercials' tokens with it
 HUB_ADMIN_TOKEN=""    # for the nodes' /metrics
 
 # Per measured run, keyed "scenario/phase" (phase: rate-<msg/s>), in run order.
 RUNS=()
-declare -A RUN_NODES=()   # -> number of nodes
-declare -A RUN_RESULT=()  # -> HubLoad's RESULT line
-declare -A RUN_CPU=()     # -> cpu_delta line (lib.sh) + hubload=N ticks
-declare -A RUN_RSS=()     # -> each node's peak RSS MB "a / b / c", then HubLoad's
-declare -A RUN_HWM=()     # -> each node's VmHWM MB at the end of the run
-declare -A RUN_QUIET=()   # -> "load=<1-min load average> waited=<s>[ not-quiet]"
-declare -A RUN_PG=()      # -> "commits=N wal_syncs=N" during the run
-declare -A RUN_METRICS=() # -> the nodes' own figures during the run (metrics_summary)
-declare -A SCENARIO_SETUP=() # scenario -> HubLoad's SETUP line
-declare -A SCENARIO_FINAL=() # scenario -> HubLoad's FINAL line
-FAILED=0
+declare -gA RUN_NODES=()   # -> number of nodes
+declare -gA RUN_RESULT=()  # -> HubLoad's RESULT line
+declare -gA RUN_CPU=()     # -> cpu_delta line (bench/lib/measure.sh) + hubload=N ticks
+declare -gA RUN_RSS=()     # -> each node's peak RSS MB "a / b / c", then HubLoad's
+declare -gA RUN_HWM=()     # -> each node's VmHWM MB at the end of the run
+declare -gA RUN_QUIET=()   # -> "load=<1-min load average> waited=<s>[ not-quiet]"
+declare -gA RUN_PG=()      # -> "commits=N wal_syncs=N" during the run
+declare -gA RUN_METRICS=() # -> the nodes' own figures during the run (metrics_summary)
+declare -gA SCENARIO_SETUP=() # scenario -> HubLoad's SETUP line
+declare -gA SCENARIO_FINAL=() # scenario -> HubLoad's FINAL line
 
 # ---------------------------------------------------------------------------------------
 # A quiet machine
@@ -118,7 +106,7 @@ wait_for_quiet() {
 # One HubLoad run, with measurements around each measured phase
 
 pg_counters() {
-    "$HUB_PSQL" "SELECT 'commits=' || (SELECT sum(xact_commit) FROM pg_stat_database) || ' wal_syncs=' || (SELECT wal_sync FROM pg_stat_wal)"
+    bench_psql "SELECT 'commits=' || (SELECT sum(xact_commit) FROM pg_stat_database) || ' wal_syncs=' || (SELECT wal_sync FROM pg_stat_wal)"
 }
 
 # metrics_snapshot FILE: every node's /metrics (OpenTelemetry's Prometheus exporter), one after the other.
@@ -273,45 +261,33 @@ stop_hubload() {
 # ---------------------------------------------------------------------------------------
 # Scenarios
 
-# A single node on a fresh PostgreSQL (lib.sh), rate limiting off (every visitor comes from
-# one client IP; one chat per visitor stays under Chats:MaxOpenPerVisitor).
-single_node_up() {
-    start_postgres
-    postgres_node_config "--RateLimiting:Enabled=false"
-    start_node
-    HUB_URLS=("$NODE_URL")
-    HUB_KEY=$SIGNING_KEY
-    HUB_ADMIN_TOKEN=$(mint_token admin)
-    HUB_PSQL=bench_psql
-}
-
-single_node_down() {
-    stop_node
-    stop_postgres
-}
-
-scenario_one() {
-    NODE_LOG_NAME="node-one"
-    single_node_up
-    run_hubload one "$HUB_RATE"
-    single_node_down
-}
-
-scenario_three() {
-    cluster_up 3
+# hub_nodes_up N: N nodes on a fresh PostgreSQL, rate limiting off (every visitor comes from
+# one client IP; one chat per visitor stays under Chats:MaxOpenPerVisitor; NODE_ENV's
+# default), and what HubLoad needs of them. One node runs without nginx, as measured before;
+# three with it (HubLoad talks to the nodes directly).
+hub_nodes_up() {
+    if (($1 == 1)); then single_node_up; else nodes_up "$1"; fi
     HUB_URLS=("${CLUSTER_NODE_URLS[@]}")
-    HUB_KEY=$(cluster_value SIGNING_KEY)
-    HUB_ADMIN_TOKEN=$(cluster_token admin)
-    HUB_PSQL=cluster_psql
-    run_hubload three "$HUB_RATE"
-    cluster_down
+    HUB_KEY=$SIGNING_KEY
+    HUB_ADMIN_TOKEN=$(node_token admin)
 }
 
-scenario_ramp() {
-    NODE_LOG_NAME="node-ramp"
-    single_node_up
-    run_hubload ramp "$(IFS=,; echo "${RAMP[*]}")" --stop-p99 "$HUB_LIMIT_P99"
-    single_node_down
+hub_one() {
+    hub_nodes_up 1
+    run_hubload one "$HUB_RATE"
+    nodes_down
+}
+
+hub_three() {
+    hub_nodes_up 3
+    run_hubload three "$HUB_RATE"
+    nodes_down
+}
+
+hub_ramp() {
+    hub_nodes_up 1
+    run_hubload ramp "$(IFS=,; echo "${HUB_RAMP_RATES[*]}")" --stop-p99 "$HUB_LIMIT_P99"
+    nodes_down
 }
 
 # ---------------------------------------------------------------------------------------
@@ -319,7 +295,7 @@ scenario_ramp() {
 
 field() { result_field "$1" "$2"; }
 
-results_table() {
+hub_results_table() {
     echo "| run | nodes | rate msg/s | sent (per s) | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | due → taken p50 / p99 ms | taken → received p50 / p99 ms | ack p99 ms | errors | unanswered | lost | doubled | out of order | resyncs / closed |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     local key r
@@ -336,7 +312,7 @@ results_table() {
 }
 
 # Memory, the load generator's own health, and how quiet the machine was.
-resources_table() {
+hub_resources_table() {
     echo "| run | peak RSS MB per node | VmHWM MB per node | HubLoad peak RSS MB | HubLoad send lag p99 / max ms | HubLoad GC pauses ms (collections ≥gen0 / ≥gen1 / gen2) | before the run: load avg (1 min), CPU busy | CPU of other processes during the run |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     local key r rss quiet c
@@ -354,7 +330,7 @@ resources_table() {
     done
 }
 
-cpu_table() {
+hub_cpu_table() {
     echo "| run | messages | node(s) µs/msg | PostgreSQL µs/msg | HubLoad µs/msg | kernel irq+softirq µs/msg | other µs/msg | machine busy | PostgreSQL commits / msg | WAL syncs / msg | ceiling msg/s ¹ |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     local key r c
@@ -377,7 +353,7 @@ cpu_table() {
 }
 
 # What the nodes themselves measured (their /metrics, summed over the nodes) during each run.
-node_metrics_table() {
+hub_node_metrics_table() {
     echo "| run | GC pause ms (gen0 / gen1 / gen2 collections) | chat record writes | write mean ms | write p50 ms | write p99 ms | grain calls | grain call mean ms | grain call p99 ms | PostgreSQL commands (mean ms) | lock contentions |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     local key m
@@ -393,12 +369,12 @@ node_metrics_table() {
     echo "From the nodes' /metrics before and after the run: .NET GC pause time and collections; Orleans' storage write latency of the chat grains' records (one per message) and the latency of every grain call, as histogram buckets (\"≤25\": the bucket bound holding that percentile); Npgsql's command durations."
 }
 
-verdicts() {
+hub_verdicts() {
     local r key best="" best_p99="" stop_key="" rate
     r=${RUN_RESULT[one/rate-$HUB_RATE]:-}
     if [[ -n $r ]]; then
         awk -v p99="$(field "$r" p99_ms)" -v lost="$(field "$r" lost)" -v own="$(field "$r" lost_own)" -v doubled="$(field "$r" doubled)" \
-            -v errors="$(field "$r" errors)" -v rate="$HUB_RATE" -v target="$TARGET_P99_MS" 'BEGIN {
+            -v errors="$(field "$r" errors)" -v rate="$HUB_RATE" -v target="$HUB_TARGET_P99_MS" 'BEGIN {
             ok = p99 <= target && lost + own + doubled + errors == 0
             printf "- target at %d msg/s on one node (p99 ≤ %d ms, no message lost or doubled): **%s** (p99 %.1f ms, lost %d, doubled %d, errors %d)\n",
                 rate, target, ok ? "met" : "missed", p99, lost + own, doubled, errors
@@ -418,75 +394,65 @@ verdicts() {
         fi
     done
     if [[ -n $best ]]; then
-        echo "- highest sustainable rate on one node (p99 ≤ $HUB_LIMIT_P99 ms, nothing lost, doubled or failed): **$best msg/s** (p99 $best_p99 ms)$([[ -n $stop_key ]] && echo "; the next step, $(field "${RUN_RESULT[$stop_key]}" rate) msg/s, had p99 $(field "${RUN_RESULT[$stop_key]}" p99_ms) ms, sent $(field "${RUN_RESULT[$stop_key]}" sent_per_s)/s" || echo "; the ramp's last step (${RAMP[-1]} msg/s) still passed: raise HUB_RAMP")"
-    elif [[ " ${SCENARIOS[*]} " == *" ramp "* ]]; then
-        echo "- highest sustainable rate on one node: below the ramp's first step (${RAMP[0]} msg/s)"
+        echo "- highest sustainable rate on one node (p99 ≤ $HUB_LIMIT_P99 ms, nothing lost, doubled or failed): **$best msg/s** (p99 $best_p99 ms)$([[ -n $stop_key ]] && echo "; the next step, $(field "${RUN_RESULT[$stop_key]}" rate) msg/s, had p99 $(field "${RUN_RESULT[$stop_key]}" p99_ms) ms, sent $(field "${RUN_RESULT[$stop_key]}" sent_per_s)/s" || echo "; the ramp's last step (${HUB_RAMP_RATES[-1]} msg/s) still passed: raise HUB_RAMP")"
+    elif [[ " ${HUB_SELECTED[*]} " == *" ramp "* ]]; then
+        echo "- highest sustainable rate on one node: below the ramp's first step (${HUB_RAMP_RATES[0]} msg/s)"
     fi
 }
 
 print_hub_report() {
     echo
-    local given
-    given=$(env | grep -E '^HUB_[A-Z_0-9]+=' | sed "s/^\([^=]*\)=\(.* .*\)$/\1='\2'/" | sort | tr '\n' ' ' || true)
-    echo "command: \`${BENCH_ENV_GIVEN}${given}bench/hub.sh\`"
+    print_command_line
     echo
     print_machine
     echo "- HubLoad (bench/HubLoad, Microsoft.AspNetCore.SignalR.Client, WebSockets, JSON protocol) on the same machine: $HUB_CONVERSATIONS conversations = $((HUB_CONVERSATIONS * 2)) connections, open-loop sends, senders alternating; per rate ${BENCH_WARMUP} s warm-up + ${BENCH_DURATION} s measured; messages of 64 characters; latency = receipt at the other participant's connection − the moment the message was due"
     local scenario setup final
-    for scenario in "${SCENARIOS[@]}"; do
+    for scenario in "${HUB_SELECTED[@]}"; do
         setup=${SCENARIO_SETUP[$scenario]:-}
         final=${SCENARIO_FINAL[$scenario]:-}
         echo "- $scenario: ${setup#SETUP }; over all its phases (warm-ups too): ${final#FINAL }"
     done
     echo
-    results_table
+    hub_results_table
     echo
     echo "Latency = receipt at the other participant's connection − the moment the message was due (open loop). \"taken\": the message's \`sentAt\`, the chat grain's clock when it took the message, before storing it (same machine, millisecond resolution): due → taken is the way in (HubLoad's send, the hub, the grain call's queue), taken → received the store and the delivery."
     echo
     echo "lost = acknowledged but never received within 10 s, at the other participant + at the sender's own connection; doubled = received twice by one connection; out of order = a connection received a seq other than its last + 1."
     echo
-    resources_table
+    hub_resources_table
     echo
     echo "CPU per message during each measured run:"
     echo
-    cpu_table
+    hub_cpu_table
     echo
     echo "The nodes' own measurements during each run:"
     echo
-    node_metrics_table
+    hub_node_metrics_table
     echo
-    verdicts
+    hub_verdicts
     echo
     echo "raw outputs and node logs: ${BENCH_OUT#"$BENCH_ROOT"/}/"
 }
 
-main() {
-    (($# == 0)) || { echo "usage: $0   (settings in the environment, see the header)" >&2; exit 2; }
+hub_main() {
     local s
-    for s in "${SCENARIOS[@]}"; do
+    for s in "${HUB_SELECTED[@]}"; do
         [[ $s =~ ^(one|three|ramp)$ ]] || die "unknown scenario '$s' in HUB_SCENARIOS (one, three, ramp)"
     done
-    ensure_tools
+    [[ -z $BENCH_BASELINE ]] || die "the hub scenario measures the working tree's node only: unset BENCH_BASELINE"
+    ensure_bench_tools
     bench_init hub
-    trap 'rc=$?; set +e; ((rc == 0)) || log "exiting with status $rc"; stop_hubload; cluster_down; (exit $rc); bench_cleanup' EXIT
-    build_node
-    log "dotnet build -c Release bench/HubLoad"
-    (cd "$BENCH_ROOT" && dotnet build -c Release bench/HubLoad -nologo) >"$BENCH_OUT/build-hubload.log" 2>&1 ||
-        { tail -n 30 "$BENCH_OUT/build-hubload.log" >&2; die "HubLoad build failed (see $BENCH_OUT/build-hubload.log)"; }
-    new_signing_key
+    BENCH_CLEANUP_HOOKS+=(stop_hubload)
+    build_bench_nodes
+    dotnet_build_release "$BENCH_ROOT" bench/HubLoad "$BENCH_OUT/build-hubload.log"
 
-    for s in "${SCENARIOS[@]}"; do "scenario_$s"; done
+    for s in "${HUB_SELECTED[@]}"; do "hub_$s"; done
 
     print_hub_report
     local key r
     for key in "${RUNS[@]}"; do
         r=${RUN_RESULT[$key]:-}
-        if (($(field "$r" lost) + $(field "$r" lost_own) + $(field "$r" doubled) + $(field "$r" order_violations) > 0)); then FAILED=1; fi
+        if (($(field "$r" lost) + $(field "$r" lost_own) + $(field "$r" doubled) + $(field "$r" order_violations) > 0)); then mark_failed; fi
     done
-    if ((FAILED)); then
-        log "a measured run lost, doubled or reordered messages: see the table and $BENCH_OUT"
-        exit 1
-    fi
+    exit_if_failed "a measured run lost, doubled or reordered messages: see the table"
 }
-
-main "$@"

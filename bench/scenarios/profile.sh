@@ -1,9 +1,9 @@
-#!/usr/bin/env bash
+# shellcheck shell=bash
 # What one request costs, and where: the CPU profile of the node and the statements it runs on
 # PostgreSQL, for one of the single-node scenarios, on one node (the working tree's) or, with
-# BENCH_BASELINE=<git revision>, on that revision's node too (see bench/lib.sh).
+# BENCH_BASELINE=<git revision>, on that revision's node too (see bench/lib/nodes.sh).
 #
-#   bench/profile.sh [fresh|replay|guest|livechat]      (default: fresh)
+#   bench/run.sh profile [fresh|replay|guest|livechat]      (default: fresh)
 #
 #   fresh     PUT /v2/chats/{fresh id}             (bench/lua/chats-fresh.lua)
 #   replay    PUT /v2/chats/{one existing id}      (bench/lua/chats-replay.lua)
@@ -12,64 +12,56 @@
 #
 # Per node: PostgreSQL with pg_stat_statements (track = all, so the statements inside PL/pgSQL
 # functions are counted too), the node with DOTNET_PerfMapEnabled=1 and
-# DOTNET_EnableWriteXorExecute=0 (so that perf can name JIT-compiled methods). A warm-up (BENCH_WARMUP), then the measured run (BENCH_DURATION; as in the other
-# benchmarks, with its CPU per request by process) with pg_stat_statements reset before it:
-# the statements per request, with their mean time; and the transactions per request. Then a
-# second run of PROFILE_SECONDS (10) under `perf record -e cpu-clock -F 999 -g` on the node's
-# process: its CPU by component (kernel, runtime, JIT, OpenSSL, managed code by namespace) and
-# the top PROFILE_TOP (25) symbols by self time.
+# DOTNET_EnableWriteXorExecute=0 (so that perf can name JIT-compiled methods). A warm-up
+# (BENCH_WARMUP), then the measured run (BENCH_DURATION; as in the other benchmarks, with its
+# CPU per request by process) with pg_stat_statements reset before it: the statements per
+# request, with their mean time; and the transactions per request. Then a second run of
+# PROFILE_SECONDS (10) under `perf record -e cpu-clock -F 999 -g` on the node's process: its
+# CPU by component (kernel, runtime, JIT, OpenSSL, managed code by namespace) and the top
+# PROFILE_TOP (25) symbols by self time.
 #
-# Environment: PROFILE_SECONDS, PROFILE_TOP, and BENCH_* as in bench/lib.sh. Needs perf
+# Environment: PROFILE_SECONDS, PROFILE_TOP, and BENCH_* (bench/lib/common.sh). Needs perf
 # (linux-perf). Raw outputs (perf.data, reports) go to bench/out/profile-*/.
-set -euo pipefail
 
-cd "$(dirname "$0")/.."
-# shellcheck source=bench/lib.sh
-source bench/lib.sh
-
-PROFILE_SECONDS=${PROFILE_SECONDS:-10}
-PROFILE_TOP=${PROFILE_TOP:-25}
-LUA=$BENCH_ROOT/bench/lua
-SCENARIO=""
-TOKEN=""
-WRK_ARGS=()
-# PostgreSQL with pg_stat_statements (bench/lib.sh's start_postgres).
+apply_defaults PROFILE_SECONDS=10 PROFILE_TOP=25
+PROFILE_LUA=$BENCH_ROOT/bench/lua
+PROFILE_SCENARIO=""
+PROFILE_TOKEN=""
+PROFILE_WRK_ARGS=()
+# PostgreSQL with pg_stat_statements (bench/lib/nodes.sh's nodes_up).
+# shellcheck disable=SC2034 # read by nodes_up
 BENCH_PG_STATEMENTS=1
 
-usage() { echo "usage: $0 [fresh|replay|guest|livechat]" >&2; exit 2; }
-
-# The scenario's script, URL and wrk variables (WRK_ARGS) on the node that is up.
-prepare_scenario() {
-    case $SCENARIO in
-        fresh) WRK_ARGS=("$LUA/chats-fresh.lua" "$NODE_URL" BENCH_TOKEN="$TOKEN") ;;
+# The scenario's script, URL and wrk variables (PROFILE_WRK_ARGS) on the node that is up.
+profile_prepare() {
+    case $PROFILE_SCENARIO in
+        fresh) PROFILE_WRK_ARGS=("$PROFILE_LUA/chats-fresh.lua" "$NODE_URL" BENCH_TOKEN="$PROFILE_TOKEN") ;;
         replay)
             local chat_id status
             chat_id=$(new_uuid)
-            status=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $TOKEN" \
-                -H "Content-Type: application/json" --data-binary "@$BENCH_ROOT/bench/payloads/chats-put.json" \
-                "$NODE_URL/v2/chats/$chat_id")
+            status=$(put_chat "$NODE_URL" "$PROFILE_TOKEN" /dev/null "$chat_id")
             [[ $status == 200 ]] || die "replay: creating chat $chat_id answered $status"
-            WRK_ARGS=("$LUA/chats-replay.lua" "$NODE_URL/v2/chats/$chat_id" BENCH_TOKEN="$TOKEN")
+            PROFILE_WRK_ARGS=("$PROFILE_LUA/chats-replay.lua" "$NODE_URL/v2/chats/$chat_id" BENCH_TOKEN="$PROFILE_TOKEN")
             ;;
-        guest) WRK_ARGS=("$LUA/guest-sessions.lua" "$NODE_URL/api/v1/chat/guest/session" BENCH_SCENARIO=guest) ;;
-        livechat) WRK_ARGS=("$LUA/livechat.lua" "$NODE_URL/livechat/session" BENCH_SCENARIO=livechat) ;;
+        guest) PROFILE_WRK_ARGS=("$PROFILE_LUA/guest-sessions.lua" "$NODE_URL/api/v1/chat/guest/session" BENCH_SCENARIO=guest) ;;
+        livechat) PROFILE_WRK_ARGS=("$PROFILE_LUA/livechat.lua" "$NODE_URL/livechat/session" BENCH_SCENARIO=livechat) ;;
     esac
 }
 
-XACT0=0
-# pg_transactions: transactions committed or rolled back in the node's database so far.
-pg_transactions() {
+PROFILE_XACT0=0
+# profile_pg_transactions: transactions committed or rolled back in the node's database so far.
+profile_pg_transactions() {
     bench_psql "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
 }
 
-# reset_statements: run_scenario's BENCH_BEFORE_MEASURED hook.
-reset_statements() {
+# profile_reset_statements: run_scenario's BENCH_BEFORE_MEASURED hook.
+profile_reset_statements() {
     bench_psql "SELECT pg_stat_statements_reset()" >/dev/null
-    XACT0=$(pg_transactions)
+    PROFILE_XACT0=$(profile_pg_transactions)
 }
 
-# statements_table REQUESTS: pg_stat_statements since the reset, per request of the run.
-statements_table() {
+# profile_statements_table REQUESTS: pg_stat_statements since the reset, per request of the run.
+profile_statements_table() {
     local requests=$1
     echo "| statement (first 110 characters) | calls per request | mean ms | share of PostgreSQL execution time |"
     echo "|---|---:|---:|---:|"
@@ -83,10 +75,10 @@ statements_table() {
         ORDER BY calls DESC, total_exec_time DESC LIMIT 15" | sed 's/^/| /; s/$/ |/'
 }
 
-# perf_components REPORT: self time by component, from the sorted `perf report --sort dso,sym`
+# profile_perf_components REPORT: self time by component, from the sorted `perf report --sort dso,sym`
 # lines (share, dso, symbol). JIT-compiled code is named through the perf map (its dso is the
 # map or "[JIT]"), ReadyToRun framework code by its assembly (the dso).
-perf_components() {
+profile_perf_components() {
     awk -F'\t' '
         function managed(name) {
             if (name ~ /Orleans/) return "managed: Orleans"
@@ -117,31 +109,31 @@ perf_components() {
 profile_on_node() {
     # Perf map for JIT-compiled code; W^X off so that code sits in anonymous memory, where perf
     # looks names up in the map (with W^X it is a memfd mapping perf cannot name).
-    export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
-    postgres_node_config "--RateLimiting:Enabled=false"
-    start_node
-    unset DOTNET_PerfMapEnabled DOTNET_EnableWriteXorExecute
-    TOKEN=$(mint_token admin)
-    prepare_scenario
+    # shellcheck disable=SC2034 # read by nodes_up
+    NODE_ENV=(RateLimiting__Enabled=false DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
+    single_node_up
+    PROFILE_TOKEN=$(node_token admin)
+    profile_prepare
 
-    local requests name=$SCENARIO xacts
+    local requests name=$PROFILE_SCENARIO xacts
     # Counted over the measured run only: run_scenario calls this between warm-up and run.
-    BENCH_BEFORE_MEASURED=reset_statements
-    run_scenario "$name" "${WRK_ARGS[@]}"
+    BENCH_BEFORE_MEASURED=profile_reset_statements
+    run_scenario "$name" "${PROFILE_WRK_ARGS[@]}"
+    # shellcheck disable=SC2034 # read by run_scenario
     BENCH_BEFORE_MEASURED=""
     requests=$(scenario_field "$name" requests)
     sleep 1   # backends report their statistics within a second of going idle
-    xacts=$(($(pg_transactions) - XACT0))
+    xacts=$(($(profile_pg_transactions) - PROFILE_XACT0))
     {
         echo
         echo "**$(node_label)**, \`$name\`: $requests requests measured, $(awk -v x="$xacts" -v r="$requests" 'BEGIN { printf "%.2f", x / r }') PostgreSQL transactions per request; statements (pg_stat_statements, track = all: a function's inner statements are listed too, beside its call):"
         echo
-        statements_table "$requests"
+        profile_statements_table "$requests"
     } >"$BENCH_OUT/$BENCH_NODE-statements.md"
 
     log "$name ($BENCH_NODE node): ${PROFILE_SECONDS}s under perf record"
     local perf_data=$BENCH_OUT/$BENCH_NODE-perf.data
-    run_wrk profiled "$((PROFILE_SECONDS + 2))" "$BENCH_OUT/$BENCH_NODE-$name-profiled.txt" "${WRK_ARGS[@]}" >/dev/null &
+    run_wrk profiled "$((PROFILE_SECONDS + 2))" "$BENCH_OUT/$BENCH_NODE-$name-profiled.txt" "${PROFILE_WRK_ARGS[@]}" >/dev/null &
     local wrk_job=$!
     sleep 1
     perf record -e cpu-clock -F 999 -g -p "$NODE_PID" -o "$perf_data" -- sleep "$PROFILE_SECONDS" \
@@ -157,7 +149,7 @@ profile_on_node() {
         echo
         echo "| component | share of the node's CPU samples |"
         echo "|---|---:|"
-        perf_components "$BENCH_OUT/$BENCH_NODE-perf-report.tsv"
+        profile_perf_components "$BENCH_OUT/$BENCH_NODE-perf-report.tsv"
         echo
         echo "Top $PROFILE_TOP symbols by self time:"
         echo
@@ -171,22 +163,19 @@ profile_on_node() {
     } >"$BENCH_OUT/$BENCH_NODE-perf.md"
 }
 
-main() {
-    SCENARIO=${1:-fresh}
-    case $SCENARIO in fresh | replay | guest | livechat) ;; *) usage ;; esac
-    (($# <= 1)) || usage
+# profile_main [fresh|replay|guest|livechat]
+profile_main() {
+    PROFILE_SCENARIO=${1:-fresh}
+    case $PROFILE_SCENARIO in fresh | replay | guest | livechat) ;; *) die "profile: unknown scenario '$PROFILE_SCENARIO' (fresh, replay, guest, livechat)" ;; esac
     command -v perf >/dev/null || apt_install linux-perf
-    ensure_tools
-    bench_init "profile-$SCENARIO"
-    build_node
-    new_signing_key
+    ensure_bench_tools
+    bench_init "profile-$PROFILE_SCENARIO"
+    build_bench_nodes
     for_each_node profile_on_node
 
-    print_report "${BENCH_ENV_GIVEN}${PROFILE_SECONDS:+PROFILE_SECONDS=$PROFILE_SECONDS }bench/profile.sh $SCENARIO"
+    print_report
     local node
     for node in $(bench_nodes); do
         cat "$BENCH_OUT/$node-statements.md" "$BENCH_OUT/$node-perf.md" 2>/dev/null || true
     done
 }
-
-main "$@"

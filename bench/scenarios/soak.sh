@@ -1,84 +1,59 @@
-#!/usr/bin/env bash
-# Soaks: a long run at a fixed rate, sampling memory, to see whether it levels off.
+# shellcheck shell=bash
+# Soaks: a long run at a fixed rate, sampling memory, to see whether it levels off. Two
+# scenarios of bench/run.sh:
 #
-#   bench/soak.sh [mixed|fresh]      (default: mixed)
-#
-# mixed: SOAK_MINUTES (10) at a fixed, moderate rate (SOAK_RATE, 300 requests/s in all)
-# through nginx on a 3-node cluster from deploy/cluster.sh, the three creation endpoints in
-# rotation (bench/lua/mixed.lua: PUT /v2/chats/{fresh id}, POST /api/v1/chat/guest/session,
-# POST /livechat/session). Once a minute, minute 0 (load starting) to SOAK_MINUTES, it records
-# each node's VmRSS, the PSS of nginx (master + worker) and of PostgreSQL (all its processes;
-# PSS shares the shared buffers out instead of counting them once per process), and the
-# requests and non-2xx answers nginx logged in that minute. Then it says whether each node's
-# RSS levelled off: grew less than SOAK_LEVEL_PERCENT (5) % over the last 5 minutes.
-# Environment: SOAK_MINUTES (10, at least 5), SOAK_RATE (300), SOAK_CONNECTIONS (8: must
+# mixed (bench/run.sh mixed): SOAK_MINUTES (10) at a fixed, moderate rate (SOAK_RATE, 300
+# requests/s in all) through nginx on a 3-node cluster from deploy/cluster.sh, the three creation
+# endpoints in rotation (bench/lua/mixed.lua: PUT /v2/chats/{fresh id}, POST
+# /api/v1/chat/guest/session, POST /livechat/session). Once a minute, minute 0 (load starting)
+# to SOAK_MINUTES, it records each node's VmRSS, the PSS of nginx (master + worker) and of
+# PostgreSQL (all its processes; PSS shares the shared buffers out instead of counting them once
+# per process), and the requests and non-2xx answers nginx logged in that minute. Then it says
+# whether each node's RSS levelled off: grew less than SOAK_LEVEL_PERCENT (5) % over the last 5
+# minutes. Environment: SOAK_MINUTES (10, at least 5), SOAK_RATE (300), SOAK_CONNECTIONS (8: must
 # exceed rate × latency), SOAK_THREADS (1), SOAK_LEVEL_PERCENT (5), CLUSTER_NODES (3),
 # SOAK_INTERVAL (60: seconds per "minute"; a smaller one only to check the script quickly).
 # No warm-up: minute 0 is the nodes just after start. Rate limiting is off (wrk is one IP).
 #
-# fresh: one node (the working tree's Release build) on its own durable PostgreSQL, chat
-# creations only (bench/lua/chats-fresh.lua, PUT /v2/chats/{fresh id}) for SOAK_MINUTES (10)
-# at the highest rate it sustains. Unless SOAK_RATE is given, that rate is found first: a
-# warm-up (BENCH_WARMUP) and an unpaced probe (SOAK_PROBE_SECONDS, 15) with wrk -t2 -c32 give
-# the node's maximum; then paced checks of SOAK_CHECK_SECONDS (20) each at 90, 80, 70 ... % of
-# it, and the first that holds its rate (≥ SOAK_HOLD_PERCENT, 95 % of it) with no error (and,
-# with SOAK_P99_MS > 0, p99 ≤ SOAK_P99_MS ms; default 0: latency is reported, not required) is
-# the soak's rate. The soak itself is paced (common.pace) with BENCH_THREADS × BENCH_CONNECTIONS
-# (2 × 32). Every SOAK_SAMPLE_SECONDS (30) it records the node's VmRSS, its CPU, the chat
-# records inserted (pg_stat_user_tables), PostgreSQL's PSS and, when dotnet-counters is
-# installed (dotnet tool install -g dotnet-counters), the node's chat activations and GC heap;
-# at the end, with dotnet-gcdump installed, the node's heap by type (SOAK_GCDUMP_LINES, 30).
-# RSS has levelled off when it grew less than SOAK_LEVEL_PERCENT (5) % over the second half.
+# soak (bench/run.sh soak): one node (the working tree's Release build) on its own durable
+# PostgreSQL, chat creations only (bench/lua/chats-fresh.lua, PUT /v2/chats/{fresh id}) for
+# SOAK_MINUTES (10) at the highest rate it sustains. Unless SOAK_RATE is given, that rate is
+# found first: a warm-up (BENCH_WARMUP) and an unpaced probe (SOAK_PROBE_SECONDS, 15) with wrk
+# -t2 -c32 give the node's maximum; then paced checks of SOAK_CHECK_SECONDS (20) each at 90, 80,
+# 70 ... % of it, and the first that holds its rate (≥ SOAK_HOLD_PERCENT, 95 % of it) with no
+# error (and, with SOAK_P99_MS > 0, p99 ≤ SOAK_P99_MS ms; default 0: latency is reported, not
+# required) is the soak's rate. The soak itself is paced (common.pace) with BENCH_THREADS ×
+# BENCH_CONNECTIONS (2 × 32). Every SOAK_SAMPLE_SECONDS (30) it records the node's VmRSS, its
+# CPU, the chat records inserted (pg_stat_user_tables), PostgreSQL's PSS and, when
+# dotnet-counters is installed (dotnet tool install -g dotnet-counters), the node's chat
+# activations and GC heap; at the end, with dotnet-gcdump installed, the node's heap by type
+# (SOAK_GCDUMP_LINES, 30). RSS has levelled off when it grew less than SOAK_LEVEL_PERCENT (5) %
+# over the second half.
 #
-# Prints markdown for bench/RESULTS.md; wrk's output and the logs go to bench/out/.
-# Exits 1 after the report if any request failed, a record is missing, or RSS did not level off.
-set -euo pipefail
+# Both print markdown for bench/RESULTS.md; wrk's output and the logs go to bench/out/.
+# Both exit 1 after the report if any request failed, a record is missing, or RSS did not level off.
 
-cd "$(dirname "$0")/.."
-# shellcheck source=bench/lib.sh
-source bench/lib.sh
+# Read before its default applies: the fresh soak searches for its rate unless one is given.
+SOAK_RATE_GIVEN=$(printenv SOAK_RATE || true)
+apply_defaults SOAK_MINUTES=10 SOAK_RATE=300 SOAK_CONNECTIONS=8 SOAK_THREADS=1 SOAK_LEVEL_PERCENT=5 \
+    SOAK_INTERVAL=60 CLUSTER_NODES=3 SOAK_SAMPLE_SECONDS=30 SOAK_PROBE_SECONDS=15 \
+    SOAK_CHECK_SECONDS=20 SOAK_P99_MS=0 SOAK_HOLD_PERCENT=95 SOAK_GCDUMP_LINES=30
+SOAK_MIXED_SCRIPT=$BENCH_ROOT/bench/lua/mixed.lua
+SOAK_FRESH_SCRIPT=$BENCH_ROOT/bench/lua/chats-fresh.lua
 
-SOAK_MINUTES=${SOAK_MINUTES:-10}
-SOAK_RATE_GIVEN=${SOAK_RATE:-}
-SOAK_RATE=${SOAK_RATE:-300}
-SOAK_CONNECTIONS=${SOAK_CONNECTIONS:-8}
-SOAK_THREADS=${SOAK_THREADS:-1}
-SOAK_LEVEL_PERCENT=${SOAK_LEVEL_PERCENT:-5}
-SOAK_INTERVAL=${SOAK_INTERVAL:-60}
-CLUSTER_NODES=${CLUSTER_NODES:-3}
-SOAK_SAMPLE_SECONDS=${SOAK_SAMPLE_SECONDS:-30}
-SOAK_PROBE_SECONDS=${SOAK_PROBE_SECONDS:-15}
-SOAK_CHECK_SECONDS=${SOAK_CHECK_SECONDS:-20}
-SOAK_P99_MS=${SOAK_P99_MS:-0}
-SOAK_HOLD_PERCENT=${SOAK_HOLD_PERCENT:-95}
-SOAK_GCDUMP_LINES=${SOAK_GCDUMP_LINES:-30}
-SOAK_ENV_GIVEN=$(env | grep -E '^(SOAK_[A-Z_]+|CLUSTER_NODES)=' | sort | tr '\n' ' ' || true)
-SCRIPT=$BENCH_ROOT/bench/lua/mixed.lua
-FRESH_SCRIPT=$BENCH_ROOT/bench/lua/chats-fresh.lua
-
-SAMPLES=()   # per minute: "minute rss_kb_node1 ... nginx_pss_kb pg_pss_kb requests non2xx"
-
-# pss_kb_of_tree PID: the PSS of PID and its live children, in kB (smaps_rollup).
-pss_kb_of_tree() {
-    local root=$1 pid total=0 pss
-    for pid in "$root" $(pgrep -P "$root" 2>/dev/null || true); do
-        pss=$(awk '$1 == "Pss:" { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || true)
-        total=$((total + ${pss:-0}))
-    done
-    echo "$total"
-}
+SOAK_SAMPLES=()   # per minute: "minute rss_kb_node1 ... nginx_pss_kb pg_pss_kb requests non2xx"
 
 # The access log's lines FROM+1..TO: "requests non2xx" (the status follows the quoted request).
 # One awk, no `tail | head`: the log grows meanwhile, and tail would die of SIGPIPE.
-access_counts() {
+soak_access_counts() {
     awk -F'"' -v from="$1" -v to="$2" 'NR <= from { next } NR > to { exit }
         { split($3, f, " "); n++; if (f[1] < 200 || f[1] > 299) bad++ } END { print n + 0, bad + 0 }' \
         "$CLUSTER_STATE/nginx/access.log"
 }
 
-LAST_LINES=0
-# sample MINUTE: one row of SAMPLES.
-sample() {
+SOAK_LAST_LINES=0
+# soak_sample_minute MINUTE: one row of SOAK_SAMPLES.
+soak_sample_minute() {
     local minute=$1 row pid rss lines
     row="$minute"
     for pid in "${BENCH_NODE_PIDS[@]}"; do
@@ -86,30 +61,30 @@ sample() {
         row+=" ${rss:-0}"
     done
     lines=$(cluster_access_lines)
-    row+=" $(pss_kb_of_tree "$BENCH_NGINX_PID") $(pss_kb_of_tree "$BENCH_PG_PID") $(access_counts "$LAST_LINES" "$lines")"
-    LAST_LINES=$lines
-    SAMPLES+=("$row")
+    row+=" $(pss_kb_of_tree "$BENCH_NGINX_PID") $(pss_kb_of_tree "$BENCH_PG_PID") $(soak_access_counts "$SOAK_LAST_LINES" "$lines")"
+    SOAK_LAST_LINES=$lines
+    SOAK_SAMPLES+=("$row")
     log "minute $minute: $row"
 }
 
-series_table() {
+soak_series_table() {
     local i header="| minute |" rule="|---:|"
     for i in $(seq "$CLUSTER_NODES"); do header+=" node $i RSS MB |"; rule+="---:|"; done
     echo "$header nginx PSS MB | PostgreSQL PSS MB | requests in the minute (nginx) | non-2xx in the minute |"
     echo "$rule---:|---:|---:|---:|"
-    printf '%s\n' "${SAMPLES[@]}" | awk -v nodes="$CLUSTER_NODES" '{
+    printf '%s\n' "${SOAK_SAMPLES[@]}" | awk -v nodes="$CLUSTER_NODES" '{
         line = "| " $1 " |"
         for (i = 2; i <= nodes + 3; i++) line = line sprintf(" %.1f |", $i / 1024)
         print line " " ($1 == 0 ? "–" : $(nodes + 4)) " | " ($1 == 0 ? "–" : $(nodes + 5)) " |"
     }'
 }
 
-# Per node: growth over the last 5 minutes, and the verdict. Sets LEVEL_FAILED.
-LEVEL_FAILED=0
-level_lines() {
+# Per node: growth over the last 5 minutes, and the verdict. Sets SOAK_LEVEL_FAILED.
+SOAK_LEVEL_FAILED=0
+soak_level_lines() {
     local first last i col verdict
-    first=${SAMPLES[$((SOAK_MINUTES - 5))]}
-    last=${SAMPLES[$SOAK_MINUTES]}
+    first=${SOAK_SAMPLES[$((SOAK_MINUTES - 5))]}
+    last=${SOAK_SAMPLES[$SOAK_MINUTES]}
     for i in $(seq "$CLUSTER_NODES"); do
         col=$((i + 1))
         verdict=$(awk -v a="$(cut -d' ' -f"$col" <<<"$first")" -v b="$(cut -d' ' -f"$col" <<<"$last")" \
@@ -119,7 +94,7 @@ level_lines() {
                 node, a / 1024, m0, b / 1024, m1, g, (g < limit) ? "levelled off" : "STILL GROWING"
         }')
         echo "$verdict"
-        [[ $verdict == *"levelled off" ]] || LEVEL_FAILED=1
+        [[ $verdict == *"levelled off" ]] || SOAK_LEVEL_FAILED=1
     done
     local nginx_col=$((CLUSTER_NODES + 2)) pg_col=$((CLUSTER_NODES + 3)) what col
     for what in nginx PostgreSQL; do
@@ -132,50 +107,60 @@ level_lines() {
     done
 }
 
+# soak_paced_wrk OUT INTERVAL SAMPLES STEP SAMPLE_FN SCRIPT URL TOKEN THREADS CONNECTIONS: wrk
+# with SCRIPT on URL, paced at SOAK_RATE requests/s in all (common.pace), for SAMPLES × INTERVAL
+# seconds and a little longer, so that every sample is taken under load: SAMPLE_FN 0 just
+# before it starts, then SAMPLE_FN i×STEP every INTERVAL s. wrk exiting early or a node dying
+# stops the run. wrk's output goes to OUT.
+soak_paced_wrk() {
+    local out=$1 interval=$2 samples=$3 step=$4 sample_fn=$5 script=$6 url=$7 token=$8 threads=$9 connections=${10}
+    local start n pid rc=0
+    "$sample_fn" 0
+    start=$EPOCHREALTIME
+    env BENCH_PHASE=soak BENCH_SCENARIO=soak BENCH_TOKEN="$token" BENCH_RATE="$SOAK_RATE" BENCH_THREADS="$threads" \
+        wrk -t"$threads" -c"$connections" -d"$((samples * interval + 3))s" --latency -s "$script" "$url" >"$out" 2>&1 &
+    WRK_PID=$!
+    for ((n = 1; n <= samples; n++)); do
+        # sleep in the background + wait: a signal interrupts wait at once (trap cleanup).
+        sleep "$(awk -v s="$start" -v t="$((n * interval))" -v now="$EPOCHREALTIME" \
+            'BEGIN { d = s + t - now; printf "%.3f", (d > 0 ? d : 0) }')" &
+        wait $!
+        kill -0 "$WRK_PID" 2>/dev/null || die "wrk exited early: $(tail -n 5 "$out")"
+        for pid in "${BENCH_NODE_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "node $pid died"; done
+        "$sample_fn" $((n * step))
+    done
+    wait "$WRK_PID" || rc=$?
+    WRK_PID=""
+    ((rc == 0)) || die "wrk failed ($rc): $(tail -n 5 "$out")"
+}
+
 soak_mixed() {
     if ! [[ $SOAK_MINUTES =~ ^[0-9]+$ ]] || ((SOAK_MINUTES < 5)); then die "SOAK_MINUTES must be at least 5"; fi
     [[ $SOAK_INTERVAL =~ ^[1-9][0-9]*$ ]] || die "SOAK_INTERVAL must be a number of seconds"
-    ensure_tools
+    [[ -z $BENCH_BASELINE ]] || die "the mixed soak measures the working tree's nodes only: unset BENCH_BASELINE"
+    ensure_bench_tools
     bench_init soak
-    trap 'rc=$?; set +e; ((rc == 0)) || log "exiting with status $rc"; [[ -n $WRK_PID ]] && kill "$WRK_PID" 2>/dev/null; cluster_down; (exit $rc); bench_cleanup' EXIT
-    build_node
-    cluster_up "$CLUSTER_NODES"
+    build_bench_nodes
+    nodes_up "$CLUSTER_NODES"
     local token
-    token=$(cluster_token admin)
+    token=$(node_token admin)
     cluster_smoke_all "$token"
     # The smoke requests' rows, so the check at the end counts only what wrk created.
     local chats0 guests0 live0
-    chats0=$(grain_records chat cluster_psql)
-    guests0=$(grain_records guestSession cluster_psql)
-    live0=$(grain_records liveChatSession cluster_psql)
+    chats0=$(grain_records chat)
+    guests0=$(grain_records guestSession)
+    live0=$(grain_records liveChatSession)
 
     # wrk a little longer than the last sample, so every sample is taken under load.
-    local seconds=$((SOAK_MINUTES * SOAK_INTERVAL + 3)) out=$BENCH_OUT/soak.txt start minute
+    local seconds=$((SOAK_MINUTES * SOAK_INTERVAL + 3)) out=$BENCH_OUT/soak.txt
     log "soak: ${SOAK_MINUTES} min at ${SOAK_RATE} requests/s (wrk -t$SOAK_THREADS -c$SOAK_CONNECTIONS, paced by delay()) through $LB_URL"
     # Each node log's length so far: errors are counted in what the nodes log from here on.
     local -A log_lines0=()
     local f
     for f in "$CLUSTER_STATE"/nodes/*.log; do log_lines0[$f]=$(wc -l <"$f"); done
-    LAST_LINES=$(cluster_access_lines)
-    sample 0
-    start=$EPOCHREALTIME
-    env BENCH_PHASE=soak BENCH_SCENARIO=soak BENCH_TOKEN="$token" BENCH_RATE="$SOAK_RATE" BENCH_THREADS="$SOAK_THREADS" \
-        wrk -t"$SOAK_THREADS" -c"$SOAK_CONNECTIONS" -d"${seconds}s" --latency -s "$SCRIPT" "$LB_URL" >"$out" 2>&1 &
-    WRK_PID=$!
-    for ((minute = 1; minute <= SOAK_MINUTES; minute++)); do
-        # sleep in the background + wait: a signal interrupts wait at once (trap cleanup).
-        sleep "$(awk -v s="$start" -v m="$minute" -v i="$SOAK_INTERVAL" -v now="$EPOCHREALTIME" \
-            'BEGIN { d = s + m * i - now; printf "%.3f", (d > 0 ? d : 0) }')" &
-        wait $!
-        kill -0 "$WRK_PID" 2>/dev/null || die "wrk exited early: $(tail -n 5 "$out")"
-        local pid
-        for pid in "${BENCH_NODE_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "node $pid died"; done
-        sample "$minute"
-    done
-    local rc=0
-    wait "$WRK_PID" || rc=$?
-    WRK_PID=""
-    ((rc == 0)) || die "wrk failed ($rc): $(tail -n 5 "$out")"
+    SOAK_LAST_LINES=$(cluster_access_lines)
+    soak_paced_wrk "$out" "$SOAK_INTERVAL" "$SOAK_MINUTES" 1 soak_sample_minute \
+        "$SOAK_MIXED_SCRIPT" "$LB_URL" "$token" "$SOAK_THREADS" "$SOAK_CONNECTIONS"
     cat "$out" >&2
 
     local result mix
@@ -183,22 +168,21 @@ soak_mixed() {
     mix=$(grep '^MIX ' "$out" | tail -n 1) || die "no MIX line from wrk"
     local non2xx sockets ok200 ok201
     non2xx=$(result_field "$result" non2xx)
-    sockets=$(($(result_field "$result" connect) + $(result_field "$result" read) +
-        $(result_field "$result" write) + $(result_field "$result" timeout)))
+    sockets=$(socket_errors "$result")
     ok200=$(result_field "$mix" status200_chats)
     ok201=$(result_field "$mix" status201_sessions)
-    ((non2xx == 0 && sockets == 0)) || BENCH_FAILED=1
+    ((non2xx == 0 && sockets == 0)) || mark_failed
 
     # Rows written against answers: every 200 is a chat, every 201 a guest or live-chat
     # session; requests in flight when wrk stopped were answered to nobody but still wrote.
     local chats guests live rows_verdict=ok
-    chats=$(($(grain_records chat cluster_psql) - chats0))
-    guests=$(($(grain_records guestSession cluster_psql) - guests0))
-    live=$(($(grain_records liveChatSession cluster_psql) - live0))
+    chats=$(($(grain_records chat) - chats0))
+    guests=$(($(grain_records guestSession) - guests0))
+    live=$(($(grain_records liveChatSession) - live0))
     if ((chats < ok200 || chats > ok200 + SOAK_CONNECTIONS || guests + live < ok201 ||
         guests + live > ok201 + SOAK_CONNECTIONS)); then
         rows_verdict=MISMATCH
-        BENCH_FAILED=1
+        mark_failed
     fi
     # Errors logged before the load (e.g. a readiness probe answered "schema not migrated
     # yet" during start-up) are reported apart.
@@ -209,12 +193,12 @@ soak_mixed() {
     done
 
     echo
-    echo "command: \`${SOAK_ENV_GIVEN}bench/soak.sh mixed\`"
+    print_command_line
     echo
     print_machine
     echo "- wrk 4.1: -t$SOAK_THREADS -c$SOAK_CONNECTIONS -d${seconds}s, bench/lua/mixed.lua paced at $SOAK_RATE requests/s (delay() hands out send slots), no warm-up; ${CLUSTER_NODES} nodes behind nginx from deploy/cluster.sh, rate limiting off"
     echo
-    series_table
+    soak_series_table
     echo
     awk -v r="$result" -v target="$SOAK_RATE" -v ok200="$ok200" -v ok201="$ok201" -v sockets="$sockets" 'BEGIN {
         n = split(r, kv, " ")
@@ -228,11 +212,11 @@ soak_mixed() {
     echo
     echo "RSS over the last 5 minutes (levelled off = grew less than ${SOAK_LEVEL_PERCENT} %):"
     echo
-    level_lines
+    soak_level_lines
     echo
     echo "wrk output and logs: ${BENCH_OUT#"$BENCH_ROOT"/}/"
 
-    if ((BENCH_FAILED || LEVEL_FAILED)); then
+    if ((BENCH_FAILED || SOAK_LEVEL_FAILED)); then
         log "failed: errors, missing rows or RSS still growing (see above and $BENCH_OUT)"
         exit 1
     fi
@@ -241,50 +225,44 @@ soak_mixed() {
 # ---------------------------------------------------------------------------------------
 # fresh: one node, chat creations at the highest rate it sustains
 
-FRESH_TOKEN=""
-LAST_RESULT=""     # the RESULT line of the last fresh_wrk
-RATE_LINES=()      # the rate search, one markdown table row per wrk run
-FRESH_SAMPLES=()   # per sample: "seconds rss_kb records node_ticks pg_pss_kb"
-COUNTERS_PID=""
+SOAK_TOKEN=""
+SOAK_LAST_RESULT=""     # the RESULT line of the last soak_fresh_wrk
+SOAK_RATE_LINES=()      # the rate search, one markdown table row per wrk run
+SOAK_FRESH_SAMPLES=()   # per sample: "seconds rss_kb records node_ticks pg_pss_kb"
+SOAK_COUNTERS_PID=""
 
-# errors_of RESULT: non-2xx answers plus socket errors.
-errors_of() {
-    echo $(($(result_field "$1" non2xx) + $(result_field "$1" connect) + $(result_field "$1" read) +
-        $(result_field "$1" write) + $(result_field "$1" timeout)))
-}
-
-# fresh_wrk PHASE SECONDS RATE OUTFILE: chats-fresh.lua on the node, paced at RATE requests/s
-# in all (0: as fast as it goes), with BENCH_THREADS × BENCH_CONNECTIONS. Sets LAST_RESULT.
-fresh_wrk() {
+# soak_fresh_wrk PHASE SECONDS RATE OUTFILE: chats-fresh.lua on the node, paced at RATE requests/s
+# in all (0: as fast as it goes), with BENCH_THREADS × BENCH_CONNECTIONS. Sets SOAK_LAST_RESULT.
+soak_fresh_wrk() {
     local phase=$1 seconds=$2 rate=$3 out=$4
-    run_wrk "$phase" "$seconds" "$out" "$FRESH_SCRIPT" "$NODE_URL" BENCH_TOKEN="$FRESH_TOKEN" \
+    run_wrk "$phase" "$seconds" "$out" "$SOAK_FRESH_SCRIPT" "$NODE_URL" BENCH_TOKEN="$SOAK_TOKEN" \
         BENCH_SCENARIO="$phase" BENCH_RATE="$rate" BENCH_THREADS="$BENCH_THREADS" -- --latency >/dev/null ||
         die "$phase: wrk failed: $(tail -n 5 "$out")"
-    LAST_RESULT=$(grep '^RESULT ' "$out" | tail -n 1) || die "$phase: no RESULT line from wrk"
+    SOAK_LAST_RESULT=$(grep '^RESULT ' "$out" | tail -n 1) || die "$phase: no RESULT line from wrk"
 }
 
-# rate_line LABEL TARGET: a row of the rate search's table from LAST_RESULT.
-rate_line() {
-    RATE_LINES+=("| $1 | $2 | $(result_field "$LAST_RESULT" rps) | $(result_field "$LAST_RESULT" p50_ms) | $(result_field "$LAST_RESULT" p99_ms) | $(errors_of "$LAST_RESULT") | ${3:-} |")
+# soak_rate_line LABEL TARGET: a row of the rate search's table from SOAK_LAST_RESULT.
+soak_rate_line() {
+    SOAK_RATE_LINES+=("| $1 | $2 | $(result_field "$SOAK_LAST_RESULT" rps) | $(result_field "$SOAK_LAST_RESULT" p50_ms) | $(result_field "$SOAK_LAST_RESULT" p99_ms) | $(errors_of "$SOAK_LAST_RESULT") | ${3:-} |")
 }
 
-# find_rate: sets SOAK_RATE to the highest rate the node holds (see the header).
-find_rate() {
+# soak_find_rate: sets SOAK_RATE to the highest rate the node holds (see the header).
+soak_find_rate() {
     local max pct rate verdict
     log "rate search: warm-up ${BENCH_WARMUP}s, unpaced probe ${SOAK_PROBE_SECONDS}s"
-    fresh_wrk warmup "$BENCH_WARMUP" 0 "$BENCH_OUT/rate-warmup.txt"
-    rate_line "warm-up, unpaced (${BENCH_WARMUP} s)" "–"
-    fresh_wrk probe "$SOAK_PROBE_SECONDS" 0 "$BENCH_OUT/rate-probe.txt"
-    max=$(result_field "$LAST_RESULT" rps)
-    rate_line "probe, unpaced (${SOAK_PROBE_SECONDS} s): the maximum" "–"
+    soak_fresh_wrk warmup "$BENCH_WARMUP" 0 "$BENCH_OUT/rate-warmup.txt"
+    soak_rate_line "warm-up, unpaced (${BENCH_WARMUP} s)" "–"
+    soak_fresh_wrk probe "$SOAK_PROBE_SECONDS" 0 "$BENCH_OUT/rate-probe.txt"
+    max=$(result_field "$SOAK_LAST_RESULT" rps)
+    soak_rate_line "probe, unpaced (${SOAK_PROBE_SECONDS} s): the maximum" "–"
     for pct in 90 80 70 60 50 40; do
         rate=$(awk -v m="$max" -v p="$pct" 'BEGIN { r = int(m * p / 100 / 10) * 10; print (r < 10 ? 10 : r) }')
         log "rate search: paced check at $rate requests/s ($pct % of $max) for ${SOAK_CHECK_SECONDS}s"
-        fresh_wrk "check-$pct" "$SOAK_CHECK_SECONDS" "$rate" "$BENCH_OUT/rate-check-$pct.txt"
-        verdict=$(awk -v rate="$rate" -v got="$(result_field "$LAST_RESULT" rps)" -v p99="$(result_field "$LAST_RESULT" p99_ms)" \
-            -v limit="$SOAK_P99_MS" -v hold="$SOAK_HOLD_PERCENT" -v errors="$(errors_of "$LAST_RESULT")" \
+        soak_fresh_wrk "check-$pct" "$SOAK_CHECK_SECONDS" "$rate" "$BENCH_OUT/rate-check-$pct.txt"
+        verdict=$(awk -v rate="$rate" -v got="$(result_field "$SOAK_LAST_RESULT" rps)" -v p99="$(result_field "$SOAK_LAST_RESULT" p99_ms)" \
+            -v limit="$SOAK_P99_MS" -v hold="$SOAK_HOLD_PERCENT" -v errors="$(errors_of "$SOAK_LAST_RESULT")" \
             'BEGIN { ok = got >= hold / 100 * rate && errors == 0 && (limit <= 0 || p99 <= limit); print (ok ? "sustained" : "not sustained") }')
-        rate_line "paced check, $pct % of the maximum (${SOAK_CHECK_SECONDS} s)" "$rate" "$verdict"
+        soak_rate_line "paced check, $pct % of the maximum (${SOAK_CHECK_SECONDS} s)" "$rate" "$verdict"
         if [[ $verdict == sustained ]]; then
             SOAK_RATE=$rate
             return 0
@@ -293,21 +271,21 @@ find_rate() {
     die "no paced check down to 40 % of the maximum ($max requests/s) held its rate (see $BENCH_OUT/rate-*.txt)"
 }
 
-# sample_fresh SECONDS: one row of FRESH_SAMPLES.
-sample_fresh() {
+# soak_sample_fresh SECONDS: one row of SOAK_FRESH_SAMPLES.
+soak_sample_fresh() {
     local rss records pg_pid
     rss=$(proc_status_kb "$NODE_PID" VmRSS)
     # Inserts as PostgreSQL's statistics count them (reported by each backend within ~1 s):
     # a cheap reading, unlike count(*) over a table of a million rows.
     records=$(bench_psql "SELECT coalesce(sum(n_tup_ins), 0) FROM pg_stat_user_tables WHERE relname IN ('orleansstorage', 'chats')")
-    pg_pid=$(pg_postmaster_pid "$PG_DATA")
-    FRESH_SAMPLES+=("$1 ${rss:-0} $records $(proc_stat_ticks "$NODE_PID") $(pss_kb_of_tree "$pg_pid")")
+    pg_pid=$BENCH_PG_PID
+    SOAK_FRESH_SAMPLES+=("$1 ${rss:-0} $records $(proc_stat_ticks "$NODE_PID") $(pss_kb_of_tree "$pg_pid")")
     log "t=$1 s: RSS $(kb_to_mb "${rss:-0}") MB, $records records inserted"
 }
 
-# counters_series: "index activations heap_mb" per report of dotnet-counters' CSV (its
+# soak_counters_series: "index activations heap_mb" per report of dotnet-counters' CSV (its
 # reports come every SOAK_SAMPLE_SECONDS from just before the soak's start).
-counters_series() {
+soak_counters_series() {
     [[ -s $BENCH_OUT/counters.csv ]] || return 0
     awk -F, '
         NR == 1 { next }
@@ -317,14 +295,14 @@ counters_series() {
         END { if (n) print n, act[n] + 0, heap[n] / 1048576 }' "$BENCH_OUT/counters.csv"
 }
 
-fresh_series_table() {
+soak_fresh_series_table() {
     local -A act=() heap=()
     local i a h
-    while read -r i a h; do act[$i]=$a; heap[$i]=$h; done < <(counters_series)
+    while read -r i a h; do act[$i]=$a; heap[$i]=$h; done < <(soak_counters_series)
     echo "| t (s) | node RSS MB | chat records inserted | creations/s in the interval | node CPU (cores) in the interval | PostgreSQL PSS MB | chat activations ¹ | GC heap MB ¹ |"
     echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
     local n=0 row prev=""
-    for row in "${FRESH_SAMPLES[@]}"; do
+    for row in "${SOAK_FRESH_SAMPLES[@]}"; do
         awk -v row="$row" -v prev="$prev" -v hz="$CLK_TCK" -v act="${act[$n]:-–}" -v heap="${heap[$n]:-}" 'BEGIN {
             split(row, r, " ")
             if (prev == "") { rate = "–"; cpu = "–" }
@@ -340,37 +318,33 @@ fresh_series_table() {
     done
 }
 
-stop_counters() {
-    [[ -n $COUNTERS_PID ]] || return 0
+soak_stop_counters() {
+    [[ -n $SOAK_COUNTERS_PID ]] || return 0
     # TERM: a background job of a script ignores INT. Its CSV is written as it goes.
-    kill -TERM "$COUNTERS_PID" 2>/dev/null || true
-    wait "$COUNTERS_PID" 2>/dev/null || true
-    COUNTERS_PID=""
+    kill -TERM "$SOAK_COUNTERS_PID" 2>/dev/null || true
+    wait "$SOAK_COUNTERS_PID" 2>/dev/null || true
+    SOAK_COUNTERS_PID=""
     return 0
 }
 
 soak_fresh() {
-    [[ -z $BENCH_BASELINE ]] || die "soak.sh fresh measures the working tree's node only: unset BENCH_BASELINE"
+    [[ -z $BENCH_BASELINE ]] || die "the soak measures the working tree's node only: unset BENCH_BASELINE"
     if ! [[ $SOAK_MINUTES =~ ^[0-9]+$ ]] || ((SOAK_MINUTES < 2)); then die "SOAK_MINUTES must be at least 2"; fi
     [[ $SOAK_SAMPLE_SECONDS =~ ^[1-9][0-9]*$ ]] || die "SOAK_SAMPLE_SECONDS must be a number of seconds"
-    ensure_tools
+    ensure_bench_tools
     bench_init soak-fresh
-    trap 'rc=$?; set +e; ((rc == 0)) || log "exiting with status $rc"; stop_counters; (exit $rc); bench_cleanup' EXIT
-    build_node
-    new_signing_key
-    start_postgres
-    # Rate limiting is off because wrk sends everything from one client IP.
-    postgres_node_config "--RateLimiting:Enabled=false"
-    start_node
-    FRESH_TOKEN=$(mint_token admin)
+    BENCH_CLEANUP_HOOKS+=(soak_stop_counters)
+    build_bench_nodes
+    single_node_up
+    SOAK_TOKEN=$(node_token admin)
 
     if [[ -n $SOAK_RATE_GIVEN ]]; then
         SOAK_RATE=$SOAK_RATE_GIVEN
         log "rate given: $SOAK_RATE requests/s; warm-up ${BENCH_WARMUP}s"
-        fresh_wrk warmup "$BENCH_WARMUP" 0 "$BENCH_OUT/rate-warmup.txt"
-        rate_line "warm-up, unpaced (${BENCH_WARMUP} s)" "–"
+        soak_fresh_wrk warmup "$BENCH_WARMUP" 0 "$BENCH_OUT/rate-warmup.txt"
+        soak_rate_line "warm-up, unpaced (${BENCH_WARMUP} s)" "–"
     else
-        find_rate
+        soak_find_rate
     fi
 
     local records0
@@ -381,33 +355,16 @@ soak_fresh() {
     if [[ -n $counters ]]; then
         "$counters" collect -p "$NODE_PID" --format csv --refresh-interval "$SOAK_SAMPLE_SECONDS" \
             --counters System.Runtime,Microsoft.Orleans -o "$BENCH_OUT/counters.csv" >"$BENCH_OUT/counters.log" 2>&1 &
-        COUNTERS_PID=$!
+        SOAK_COUNTERS_PID=$!
     else
         log "dotnet-counters not installed: no activation and GC heap columns"
     fi
 
-    local seconds=$((SOAK_MINUTES * 60 + 3)) out=$BENCH_OUT/soak.txt start n
-    local samples=$((SOAK_MINUTES * 60 / SOAK_SAMPLE_SECONDS))
+    local out=$BENCH_OUT/soak.txt samples=$((SOAK_MINUTES * 60 / SOAK_SAMPLE_SECONDS))
     log "soak: ${SOAK_MINUTES} min of chat creations paced at $SOAK_RATE requests/s (wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS), a sample every ${SOAK_SAMPLE_SECONDS}s"
-    sample_fresh 0
-    start=$EPOCHREALTIME
-    env BENCH_PHASE=soak BENCH_SCENARIO=soak BENCH_TOKEN="$FRESH_TOKEN" BENCH_RATE="$SOAK_RATE" BENCH_THREADS="$BENCH_THREADS" \
-        wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"${seconds}s" --latency -s "$FRESH_SCRIPT" "$NODE_URL" >"$out" 2>&1 &
-    WRK_PID=$!
-    for ((n = 1; n <= samples; n++)); do
-        # sleep in the background + wait: a signal interrupts wait at once (trap cleanup).
-        sleep "$(awk -v s="$start" -v t="$((n * SOAK_SAMPLE_SECONDS))" -v now="$EPOCHREALTIME" \
-            'BEGIN { d = s + t - now; printf "%.3f", (d > 0 ? d : 0) }')" &
-        wait $!
-        kill -0 "$WRK_PID" 2>/dev/null || die "wrk exited early: $(tail -n 5 "$out")"
-        kill -0 "$NODE_PID" 2>/dev/null || die "the node died"
-        sample_fresh $((n * SOAK_SAMPLE_SECONDS))
-    done
-    local rc=0
-    wait "$WRK_PID" || rc=$?
-    WRK_PID=""
-    ((rc == 0)) || die "wrk failed ($rc): $(tail -n 5 "$out")"
-    stop_counters
+    soak_paced_wrk "$out" "$SOAK_SAMPLE_SECONDS" "$samples" "$SOAK_SAMPLE_SECONDS" soak_sample_fresh \
+        "$SOAK_FRESH_SCRIPT" "$NODE_URL" "$SOAK_TOKEN" "$BENCH_THREADS" "$BENCH_CONNECTIONS"
+    soak_stop_counters
     cat "$out" >&2
 
     # What the heap holds at the end, by type (a full GC first: the dump walks live objects).
@@ -426,13 +383,13 @@ soak_fresh() {
     local result errors ok records verdict=ok hwm
     result=$(grep '^RESULT ' "$out" | tail -n 1) || die "no RESULT line from wrk"
     errors=$(errors_of "$result")
-    ((errors == 0)) || BENCH_FAILED=1
+    ((errors == 0)) || mark_failed
     ok=$(($(result_field "$result" requests) - $(result_field "$result" non2xx)))
     records=$(($(grain_records chat) - records0))
-    if ((records < ok || records > ok + BENCH_CONNECTIONS)); then verdict=MISMATCH; BENCH_FAILED=1; fi
+    if ((records < ok || records > ok + BENCH_CONNECTIONS)); then verdict=MISMATCH; mark_failed; fi
     hwm=$(proc_status_kb "$NODE_PID" VmHWM)
 
-    local half=${FRESH_SAMPLES[$((samples / 2))]} last=${FRESH_SAMPLES[$samples]} level
+    local half=${SOAK_FRESH_SAMPLES[$((samples / 2))]} last=${SOAK_FRESH_SAMPLES[$samples]} level
     level=$(awk -v a="$(cut -d' ' -f2 <<<"$half")" -v b="$(cut -d' ' -f2 <<<"$last")" -v ta="$(cut -d' ' -f1 <<<"$half")" \
         -v tb="$(cut -d' ' -f1 <<<"$last")" -v limit="$SOAK_LEVEL_PERCENT" 'BEGIN {
         g = (b - a) / a * 100
@@ -443,7 +400,7 @@ soak_fresh() {
     [[ $level == *"levelled off" ]] || level_failed=1
 
     echo
-    echo "command: \`${BENCH_ENV_GIVEN}${SOAK_ENV_GIVEN}bench/soak.sh fresh\`"
+    print_command_line
     echo
     print_machine
     echo "- one node on its own durable PostgreSQL, rate limiting off; wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS, bench/lua/chats-fresh.lua (every request creates a chat)"
@@ -452,11 +409,11 @@ soak_fresh() {
     echo
     echo "| run | target requests/s | requests/s | p50 ms | p99 ms | non-2xx + socket errors | verdict (≥ $SOAK_HOLD_PERCENT % of the target, no errors$( ((SOAK_P99_MS > 0)) && echo ", p99 ≤ $SOAK_P99_MS ms")) |"
     echo "|---|---:|---:|---:|---:|---:|---|"
-    printf '%s\n' "${RATE_LINES[@]}"
+    printf '%s\n' "${SOAK_RATE_LINES[@]}"
     echo
     echo "Soak: ${SOAK_MINUTES} min paced at **$SOAK_RATE requests/s**, a sample every ${SOAK_SAMPLE_SECONDS} s (t=0: just before the soak, after the rate search):"
     echo
-    fresh_series_table
+    soak_fresh_series_table
     echo
     echo "¹ from \`dotnet-counters collect --refresh-interval $SOAK_SAMPLE_SECONDS\` (orleans-catalog-activations for grain_type=chat; dotnet.gc.last_collection.heap.size summed over the generations), its n-th report beside the n-th sample: the same time to within a second or two."
     echo
@@ -487,13 +444,3 @@ soak_fresh() {
     fi
 }
 
-main() {
-    (($# <= 1)) || { echo "usage: $0 [mixed|fresh]   (settings in the environment, see the header)" >&2; exit 2; }
-    case ${1:-mixed} in
-        mixed) soak_mixed ;;
-        fresh) soak_fresh ;;
-        *) echo "usage: $0 [mixed|fresh]   (settings in the environment, see the header)" >&2; exit 2 ;;
-    esac
-}
-
-main "$@"

@@ -1,8 +1,8 @@
-#!/usr/bin/env bash
-# Load benchmark of POST /livechat/session (spec 001, Indonesian): one Release node on a
-# throwaway, durable PostgreSQL, driven by wrk over loopback. No auth.
+# shellcheck shell=bash
+# POST /livechat/session (spec 001, Indonesian): one Release node on a throwaway, durable
+# PostgreSQL, driven by wrk over loopback. No auth.
 #
-#   bench/livechat.sh [sessions|all]      (default: all, which is the one scenario)
+#   bench/run.sh livechat
 #
 #   sessions  every request posts the spec's {"name": "Budi", "city": "Solo", "country":
 #             "Indonesia"} and gets 201: a new session with its guest user (before Orleans:
@@ -18,45 +18,33 @@
 # With BENCH_BASELINE=<git revision> (e.g. e880b08) the scenario runs on that revision's node
 # first, then on the working tree's, each on a fresh PostgreSQL; the report gives the ratio
 # and checks issue 9's target (≥ 0.8× the baseline, no errors).
-#
-# Environment: BENCH_DURATION (measured seconds, default 15), BENCH_WARMUP, BENCH_THREADS,
-# BENCH_CONNECTIONS, BENCH_PG_FAST=1 (synchronous_commit=off), BENCH_BASELINE,
-# BENCH_CONN_EXTRA — see bench/lib.sh.
-# Prints a markdown table for bench/RESULTS.md; raw wrk outputs go to bench/out/.
 # Exits 1 after the report if any request failed or the rows written do not match.
-set -euo pipefail
 
-cd "$(dirname "$0")/.."
-# shellcheck source=bench/lib.sh
-source bench/lib.sh
+LIVECHAT_SCRIPT=$BENCH_ROOT/bench/lua/livechat.lua
+LIVECHAT_ENDPOINT=/livechat/session
+LIVECHAT_BODY='{"name": "Budi", "city": "Solo", "country": "Indonesia"}'
 
-SCRIPT=$BENCH_ROOT/bench/lua/livechat.lua
-ENDPOINT=/livechat/session
-BODY='{"name": "Budi", "city": "Solo", "country": "Indonesia"}'
+# From the issue: this 2-core machine should sustain LIVECHAT_TARGET_RPS sessions/s with p99 at
+# most LIVECHAT_TARGET_P99_MS; the spec's own SLO is LIVECHAT_SLO_RPS requests/s under LIVECHAT_SLO_MS.
+LIVECHAT_TARGET_RPS=1200
+LIVECHAT_TARGET_P99_MS=50
+LIVECHAT_SLO_RPS=100
+LIVECHAT_SLO_MS=200
 
-# From the issue: this 2-core machine should sustain TARGET_RPS sessions/s with p99 at most
-# TARGET_P99_MS; the spec's own SLO is SLO_RPS requests/s answered under SLO_MS.
-TARGET_RPS=1200
-TARGET_P99_MS=50
-SLO_RPS=100
-SLO_MS=200
-
-SIGN_PER_S=""   # RSA-2048 signatures per second on one core (openssl speed)
+LIVECHAT_SIGN_PER_S=""   # RSA-2048 signatures per second on one core (openssl speed)
 
 # Issue 9's target for the Orleans node against the pre-Orleans one (comparison_report).
-TARGET_RATIO[sessions]=0.8
-
-usage() { echo "usage: $0 [sessions|all]" >&2; exit 2; }
+TARGET_RATIO+=([sessions]=0.8)
 
 # How fast this machine signs RS256 (RSA-2048, PKCS#1 v1.5, SHA-256) on one core. .NET signs
 # through the same OpenSSL library, so this is the signature's CPU cost in the node.
-measure_rsa_sign() {
+livechat_measure_rsa_sign() {
     log "openssl speed -seconds 5 rsa2048 (one core, ~10 s)"
     openssl speed -seconds 5 rsa2048 >"$BENCH_OUT/openssl-speed.txt" 2>&1 ||
         die "openssl speed failed: $(tail -n 5 "$BENCH_OUT/openssl-speed.txt")"
     # The last line: "rsa 2048 bits 0.000269s 0.000019s   3714.6  52875.5" (sign/s verify/s).
-    SIGN_PER_S=$(awk '/^rsa +2048 bits/ { print $(NF - 1) }' "$BENCH_OUT/openssl-speed.txt" | tail -n 1)
-    [[ $SIGN_PER_S =~ ^[0-9.]+$ ]] || die "no sign/s in openssl speed's output ($BENCH_OUT/openssl-speed.txt)"
+    LIVECHAT_SIGN_PER_S=$(awk '/^rsa +2048 bits/ { print $(NF - 1) }' "$BENCH_OUT/openssl-speed.txt" | tail -n 1)
+    [[ $LIVECHAT_SIGN_PER_S =~ ^[0-9.]+$ ]] || die "no sign/s in openssl speed's output ($BENCH_OUT/openssl-speed.txt)"
 }
 
 # base64url_json PART: decodes one part of a JWT.
@@ -69,10 +57,11 @@ base64url_json() {
 
 # One request with curl before wrk, so a wrong setup fails fast with the response in hand:
 # 201 with an RS256 sessionToken, the cookies, and no rate-limit headers (limiter off).
-smoke_check() {
+livechat_smoke_check() {
+    # shellcheck disable=SC2153 # BENCH_NODE: bench/lib/nodes.sh
     local status headers=$BENCH_OUT/$BENCH_NODE-smoke.headers body=$BENCH_OUT/$BENCH_NODE-smoke.json
     status=$(curl -sS -o "$body" -D "$headers" -w '%{http_code}' -X POST \
-        -H "Content-Type: application/json" --data-binary "$BODY" "$NODE_URL$ENDPOINT")
+        -H "Content-Type: application/json" --data-binary "$LIVECHAT_BODY" "$NODE_URL$LIVECHAT_ENDPOINT")
     [[ $status == 201 ]] || die "smoke: a new session answered $status: $(head -c 600 "$body")"
     local token header
     token=$(sed -n 's/.*"sessionToken" *: *"\([^"]*\)".*/\1/p' "$body")
@@ -90,7 +79,7 @@ smoke_check() {
 # but still write, so each wrk run may leave up to BENCH_CONNECTIONS records more than the
 # 201s it counted. Adds a note (and sets BENCH_FAILED on a mismatch), so it runs in the
 # current shell.
-check_rows() {
+livechat_check_rows() {
     local ok runs sessions counts=() what
     read -r ok runs <<<"$(scenario_answered sessions)"
     ok=$((ok + 1))   # the smoke check's session
@@ -106,14 +95,14 @@ check_rows() {
     fi
     local slack=$((runs * BENCH_CONNECTIONS)) verdict=ok n
     for n in "${counts[@]}"; do
-        if ((n < ok || n > ok + slack || n != sessions)); then verdict="MISMATCH"; BENCH_FAILED=1; fi
+        if ((n < ok || n > ok + slack || n != sessions)); then verdict="MISMATCH"; mark_failed; fi
     done
     BENCH_NOTES+=("- $(node_label): records written: $what for $ok answered 201s (the smoke check + $runs wrk runs; up to $slack more were in flight when wrk stopped): $verdict")
 }
 
 # The signature's share of the cost, from openssl's rate and the measured CPU per request.
-signing_note() {
-    awk -v sign_per_s="$SIGN_PER_S" -v hz="$CLK_TCK" -v cpus="$(nproc)" \
+livechat_signing_note() {
+    awk -v sign_per_s="$LIVECHAT_SIGN_PER_S" -v hz="$CLK_TCK" -v cpus="$(nproc)" \
         -v requests="$(scenario_field sessions requests)" -v rps="$(scenario_field sessions rps)" \
         -v node="$(cpu_field sessions node)" -v busy="$(cpu_field sessions busy)" \
         -v openssl="$(openssl version | awk '{ print $1 " " $2 }')" 'BEGIN {
@@ -128,9 +117,9 @@ signing_note() {
     }'
 }
 
-targets_note() {
+livechat_targets_note() {
     awk -v rps="$(scenario_field sessions rps)" -v p99="$(scenario_field sessions p99_ms)" \
-        -v t_rps="$TARGET_RPS" -v t_p99="$TARGET_P99_MS" -v slo_rps="$SLO_RPS" -v slo_ms="$SLO_MS" 'BEGIN {
+        -v t_rps="$LIVECHAT_TARGET_RPS" -v t_p99="$LIVECHAT_TARGET_P99_MS" -v slo_rps="$LIVECHAT_SLO_RPS" -v slo_ms="$LIVECHAT_SLO_MS" 'BEGIN {
         printf "targets: >= %d sessions/s with p99 <= %d ms (absolute target of the live-chat issue, this 2-core machine): %s (%.0f sessions/s, p99 %.2f ms); " \
                "spec SLO %d requests/s answered under %d ms: %s (p99 %.2f ms at %.0f requests/s, full load).\n",
             t_rps, t_p99, (rps >= t_rps && p99 <= t_p99) ? "met" : "NOT met", rps, p99,
@@ -138,45 +127,28 @@ targets_note() {
     }'
 }
 
-scenario_sessions() {
-    smoke_check
-    run_scenario sessions "$SCRIPT" "$NODE_URL$ENDPOINT" BENCH_SCENARIO=sessions
+livechat_sessions() {
+    livechat_smoke_check
+    run_scenario sessions "$LIVECHAT_SCRIPT" "$NODE_URL$LIVECHAT_ENDPOINT" BENCH_SCENARIO=sessions
 }
 
-# One node (for_each_node): start it on this node's PostgreSQL, run the scenario, check the
+# One node (for_each_node): up on a PostgreSQL of its own, run the scenario, check the
 # records and add the notes about this node's run.
-run_on_node() {
-    # Rate limiting is off because wrk sends everything from one client IP.
-    postgres_node_config "--RateLimiting:Enabled=false"
-    start_node
-    scenario_sessions
+livechat_on_node() {
+    single_node_up
+    livechat_sessions
     BENCH_NOTES+=("" "**$(node_label)**:" "")
-    check_rows
-    BENCH_NOTES+=("" "$(targets_note)" "" "$(signing_note)" "" "$(cpu_breakdown sessions)")
+    livechat_check_rows
+    BENCH_NOTES+=("" "$(livechat_targets_note)" "" "$(livechat_signing_note)" "" "$(cpu_breakdown sessions)")
 }
 
-main() {
-    local selection=${1:-all}
-    case $selection in
-        sessions | all) ;;
-        *) usage ;;
-    esac
-    (($# <= 1)) || usage
-
-    ensure_tools
+livechat_main() {
+    ensure_bench_tools
     bench_init livechat
-    build_node
+    build_bench_nodes
     # Before the node and PostgreSQL start, so nothing of ours competes for the core.
-    measure_rsa_sign
-    new_signing_key
-    for_each_node run_on_node
-
-    print_report "${BENCH_ENV_GIVEN}bench/livechat.sh $selection"
-
-    if ((BENCH_FAILED)); then
-        log "some requests failed or rows are missing: see the table, the notes and $BENCH_OUT"
-        exit 1
-    fi
+    livechat_measure_rsa_sign
+    for_each_node livechat_on_node
+    print_report
+    exit_if_failed "some requests failed or rows are missing: see the table and the notes"
 }
-
-main "$@"
