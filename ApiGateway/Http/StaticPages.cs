@@ -42,9 +42,10 @@ public static class StaticPages
     /// <summary>
     /// Maps <paramref name="path"/> to <c>wwwroot/{folder}/index.html</c>, under
     /// <see cref="ContentSecurityPolicy"/> or the one <paramref name="policy"/> gives for the request.
+    /// HEAD too (the headers without the body), as link checkers and monitors ask.
     /// </summary>
     public static RouteHandlerBuilder MapStaticPage(this IEndpointRouteBuilder routes, string path, string folder, Func<HttpContext, string>? policy = null) =>
-        routes.MapGet(path, (IWebHostEnvironment environment, HttpContext http) =>
+        routes.MapMethods(path, [HttpMethods.Get, HttpMethods.Head], (IWebHostEnvironment environment, HttpContext http) =>
             {
                 ApplyPagePolicy(http.Response.Headers, policy?.Invoke(http));
                 return TypedResults.PhysicalFile(Path.Combine(environment.WebRootPath, folder, "index.html"), "text/html; charset=utf-8");

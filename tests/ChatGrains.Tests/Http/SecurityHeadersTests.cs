@@ -45,6 +45,23 @@ public sealed class SecurityHeadersTests(SqliteNodeFixture fixture) : IClassFixt
         AssertNoSniff(response);
     }
 
+    [Theory]
+    [InlineData("/")]
+    [InlineData("/livechat")]
+    [InlineData("/agent")]
+    public async Task APageAnswersHeadWithItsHeadersAndNoBody(string path)
+    {
+        using var get = await Node.Client.GetAsync(new Uri(path, UriKind.Relative));
+        using var head = await Node.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri(path, UriKind.Relative)));
+
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal("text/html", head.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(get.Content.Headers.ContentLength, head.Content.Headers.ContentLength);
+        Assert.Equal(get.Headers.GetValues("Content-Security-Policy"), head.Headers.GetValues("Content-Security-Policy"));
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        AssertNoSniff(head);
+    }
+
     [Fact]
     public async Task ANotFoundSaysNoSniff()
     {
