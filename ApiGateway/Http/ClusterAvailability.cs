@@ -45,7 +45,7 @@ public static class ClusterAvailability
         {
             return await call();
         }
-        catch (Exception exception) when (IsSiloFailure(exception) && Stopwatch.GetElapsedTime(started) < RetryableAttempt)
+        catch (Exception exception) when (SiloFailures.Caused(exception) && Stopwatch.GetElapsedTime(started) < RetryableAttempt)
         {
             if (!await MembershipMovedAsync(membership, version, aborted))
             {
@@ -60,24 +60,12 @@ public static class ClusterAvailability
     {
         for (var current = exception; current is not null; current = current.InnerException)
         {
-            if (current is InconsistentStateException || IsSiloFailure(current))
+            if (current is InconsistentStateException || SiloFailures.Caused(current))
             {
                 return true;
             }
         }
         return StorageFailures.AreTransient(exception);
-    }
-
-    private static bool IsSiloFailure(Exception exception)
-    {
-        for (var current = exception; current is not null; current = current.InnerException)
-        {
-            if (current is SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException)
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static async Task<bool> MembershipMovedAsync(IClusterMembershipService membership, MembershipVersion seen, CancellationToken aborted)

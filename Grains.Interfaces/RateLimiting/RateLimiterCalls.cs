@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Orleans.Runtime;
-using Orleans.Runtime.Messaging;
 
 namespace ChatGrains.Grains;
 
@@ -28,16 +26,13 @@ public static partial class RateLimiterCalls
         {
             return await call.WaitAsync(AnswerWait);
         }
-        catch (Exception exception) when (IsUnanswered(exception))
+        catch (Exception exception) when (exception is TimeoutException || SiloFailures.Caused(exception))
         {
             LogAdmittedUnanswered(logger, exception.GetType().Name);
             // As if the count had restarted with this request, which is what the limiter's next activation does.
             return new RateLimitDecision(Admitted: true, limit, Math.Max(limit - 1, 0), window);
         }
     }
-
-    private static bool IsUnanswered(Exception exception) =>
-        exception is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException;
 
     [LoggerMessage(LogLevel.Warning, "A rate limiter did not answer ({Failure}); the request is admitted")]
     private static partial void LogAdmittedUnanswered(ILogger logger, string failure);
