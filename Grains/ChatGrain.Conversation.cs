@@ -106,15 +106,26 @@ public sealed partial class ChatGrain
         return new ChatOutcome(updated, Refusal: null);
     }
 
-    public async Task<ChatHistory> History(long afterSeq, int max)
+    public async Task<ChatHistory> History(ChatReader reader, long afterSeq, int max)
     {
         if (state.State.Value is not { } chat)
         {
-            return new ChatHistory(null, [], HasMore: false);
+            return new ChatHistory(null, [], HasMore: false, ConversationRefusal.NotFound);
         }
-        var from = Math.Max(afterSeq, 0) + 1;
-        var to = Math.Min(chat.TotalMessages, from - 1 + Math.Max(max, 0));
-        var messages = from <= to ? await MessagesAsync(from, to) : [];
+        // Who may read comes first: a stranger learns nothing, not even how many messages there are.
+        if (!MayRead(chat, reader))
+        {
+            return new ChatHistory(null, [], HasMore: false, ConversationRefusal.NotParticipant);
+        }
+        if (afterSeq < 0 || afterSeq > chat.TotalMessages)
+        {
+            return new ChatHistory(null, [], HasMore: false, ConversationRefusal.OutOfRange);
+        }
+        // afterSeq is now at most an int's worth and count at most a few pages: nothing overflows,
+        // and one call reads no more pages than MaxMessages spans.
+        var count = Math.Clamp(max, 0, ChatHistory.MaxMessages);
+        var to = Math.Min(chat.TotalMessages, afterSeq + count);
+        var messages = afterSeq < to ? await MessagesAsync(afterSeq + 1, to) : [];
         return new ChatHistory(chat, messages, HasMore: to < chat.TotalMessages);
     }
 
@@ -131,6 +142,15 @@ public sealed partial class ChatGrain
         ParticipantRole.Visitor => chat.VisitorId == who.Id,
         ParticipantRole.Commercial => chat.Status == ChatStatus.Active && chat.AssignedCommercialId == who.Id,
         _ => false,
+    };
+
+    /// <summary>Its visitor, its assigned commercial, the commercials it is offered to while PENDING, and admins.</summary>
+    private static bool MayRead(Chat chat, ChatReader reader) => reader.Participant switch
+    {
+        { Role: ParticipantRole.Visitor } visitor => chat.VisitorId == visitor.Id,
+        { Role: ParticipantRole.Commercial } commercial => chat.AssignedCommercialId == commercial.Id
+            || (chat.Status == ChatStatus.Pending && chat.AvailableCommercialIds.Contains(commercial.Id)),
+        _ => reader.IsAdmin,
     };
 
     private IParticipantGrain Visitor(Chat chat) => GrainFactory.GetGrain<IVisitorGrain>(chat.VisitorId);

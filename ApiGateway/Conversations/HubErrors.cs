@@ -35,6 +35,7 @@ public static class HubErrors
         ConversationRefusal.NotParticipant => Error(NotParticipant, "Only the chat's visitor and its assigned commercial may do this."),
         ConversationRefusal.Closed => Error(ChatClosed, "The chat is closed."),
         ConversationRefusal.MessageIdInUse => Error(MessageIdInUse, "This clientMessageId belongs to another sender's message."),
+        ConversationRefusal.OutOfRange => Invalid("The sequence number must be from 0 to the chat's totalMessages."),
         _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal, null),
     };
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using ChatGrains.ApiGateway.Chats;
 using ChatGrains.ApiGateway.Http;
@@ -36,6 +37,15 @@ internal static class HubArguments
         var id = errors.Uuid(field, value);
         return errors.IsEmpty ? id : throw HubErrors.Invalid(errors);
     }
+
+    /// <summary>
+    /// A message sequence number: a whole JSON number, not negative. Its upper bound (the chat's
+    /// total) is the chat grain's to check; a long is all it needs to hold.
+    /// </summary>
+    public static long Sequence(string field, JsonElement value) =>
+        value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var seq) && seq >= 0
+            ? seq
+            : throw HubErrors.Invalid($"'{field}' must be a whole number from 0 to the chat's totalMessages.");
 
     /// <summary>1–4,000 characters, not blank; no control characters but the newline, no unpaired surrogates.</summary>
     public static string Text(string? text)

@@ -1,6 +1,7 @@
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Chats;
 using ChatGrains.Grains;
+using System.Text.Json;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 
@@ -14,9 +15,6 @@ namespace ChatGrains.ApiGateway.Conversations;
 [Authorize(Policy = AuthExtensions.ChatParticipantPolicy)]
 public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay) : Hub
 {
-    /// <summary>The most messages one <c>JoinChat</c> returns; <c>hasMore</c> says to ask again.</summary>
-    public const int JoinPageSize = 200;
-
     private static readonly object Registered = new();
 
     private Participant? Me => HubIdentity.ParticipantOf(Context.User);
@@ -92,32 +90,22 @@ public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay) :
 
     /// <summary>
     /// The chat and its messages after <paramref name="afterSeq"/> (0: from the first), at most
-    /// <see cref="JoinPageSize"/>: what a client reconnecting with its last sequence number missed.
-    /// Its visitor, its assigned commercial, the commercials it is offered to while PENDING, and
-    /// admins may read it.
+    /// <see cref="ChatHistory.MaxMessages"/>: what a client reconnecting with its last sequence
+    /// number missed. Its visitor, its assigned commercial, the commercials it is offered to while
+    /// PENDING, and admins may read it; the chat grain decides, before it reads any page.
     /// </summary>
-    public async Task<JoinedChat> JoinChat(string chatId, long afterSeq)
+    public async Task<JoinedChat> JoinChat(string chatId, JsonElement afterSeq)
     {
+        // afterSeq is taken as any JSON value: a float or a string then gets VALIDATION_FAILED,
+        // where a long parameter would get SignalR's generic binding error.
         var id = HubArguments.Uuid("chatId", chatId);
-        var history = await Chat(id).History(afterSeq, JoinPageSize);
-        if (history.Chat is not { } chat)
-        {
-            throw HubErrors.For(ConversationRefusal.NotFound);
-        }
-        if (!MayRead(chat))
-        {
-            throw HubErrors.For(ConversationRefusal.NotParticipant);
-        }
-        return new JoinedChat(ChatResponse.From(chat), [.. history.Messages.Select(m => MessageResource.From(id, m))], history.HasMore);
+        var after = HubArguments.Sequence("afterSeq", afterSeq);
+        var reader = Me is { } me ? ChatReader.Of(me)
+            : HubIdentity.IsAdmin(Context.User) ? ChatReader.Admin
+            : throw HubErrors.For(ConversationRefusal.NotParticipant);
+        var history = await Chat(id).History(reader, after, ChatHistory.MaxMessages);
+        return history.Refusal is { } refusal ? throw HubErrors.For(refusal) : new JoinedChat(ChatResponse.From(history.Chat!), [.. history.Messages.Select(m => MessageResource.From(id, m))], history.HasMore);
     }
-
-    private bool MayRead(Chat chat) => Me switch
-    {
-        { Role: ParticipantRole.Visitor } visitor => chat.VisitorId == visitor.Id,
-        { Role: ParticipantRole.Commercial } commercial => chat.AssignedCommercialId == commercial.Id
-            || (chat.Status == ChatStatus.Pending && chat.AvailableCommercialIds.Contains(commercial.Id)),
-        _ => HubIdentity.IsAdmin(Context.User),
-    };
 
     private IChatGrain Chat(Guid id) => grains.GetGrain<IChatGrain>(id);
 }

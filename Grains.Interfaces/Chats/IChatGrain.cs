@@ -42,9 +42,14 @@ public interface IChatGrain : IGrainWithGuidKey
     [Alias("MarkRead")]
     Task<ChatOutcome> MarkRead(Guid commercialId, long upToSeq);
 
-    /// <summary>Up to <paramref name="max"/> messages after <paramref name="afterSeq"/>, oldest first, with the chat.</summary>
-    [Alias("History"), AlwaysInterleave]
-    Task<ChatHistory> History(long afterSeq, int max);
+    /// <summary>
+    /// Up to <paramref name="max"/> messages (never more than <see cref="ChatHistory.MaxMessages"/>)
+    /// after <paramref name="afterSeq"/>, oldest first, with the chat — if <paramref name="reader"/>
+    /// may read it, which is decided before any page is read. An <paramref name="afterSeq"/>
+    /// outside 0 … the chat's total is refused (<see cref="ConversationRefusal.OutOfRange"/>).
+    /// </summary>
+    [Alias("HistoryFor"), AlwaysInterleave]
+    Task<ChatHistory> History(ChatReader reader, long afterSeq, int max);
 
     /// <summary>The chat's last <paramref name="max"/> messages, oldest first.</summary>
     [Alias("Recent"), AlwaysInterleave]

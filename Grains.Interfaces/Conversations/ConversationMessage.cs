@@ -58,6 +58,9 @@ public enum ConversationRefusal
 
     /// <summary>The client message id is a stored message of another sender.</summary>
     MessageIdInUse,
+
+    /// <summary>A sequence number outside 0 … the chat's total.</summary>
+    OutOfRange,
 }
 
 /// <summary>A chat after a conversation call, or why the call was refused.</summary>
@@ -76,12 +79,31 @@ public sealed record MessageOutcome(
     [property: Id(1)] bool Duplicate,
     [property: Id(2)] ConversationRefusal? Refusal);
 
-/// <summary>A page of a chat's messages, oldest first; <see cref="HasMore"/> when later ones exist.</summary>
+/// <summary>
+/// A page of a chat's messages, oldest first; <see cref="HasMore"/> when later ones exist. The
+/// chat is null when it does not exist or the call was refused (<see cref="Refusal"/>).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("chatgrains.ChatHistory")]
 public sealed record ChatHistory(
     [property: Id(0)] Chat? Chat,
     [property: Id(1)] ConversationMessage[] Messages,
-    [property: Id(2)] bool HasMore);
+    [property: Id(2)] bool HasMore,
+    [property: Id(3)] ConversationRefusal? Refusal = null)
+{
+    /// <summary>The most messages one call returns, whatever it asks: it bounds the pages one call reads.</summary>
+    public const int MaxMessages = 200;
+}
+
+/// <summary>Who asks to read a chat's history: a participant, or an admin (who may read every chat).</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatReader")]
+public sealed record ChatReader(
+    [property: Id(0)] Participant? Participant,
+    [property: Id(1)] bool IsAdmin)
+{
+    public static ChatReader Of(Participant participant) => new(participant, IsAdmin: false);
+
+    public static ChatReader Admin { get; } = new(null, IsAdmin: true);
+}
 
 /// <summary>A sealed page of a chat's messages (see <c>ChatRecord</c>).</summary>
 [Alias("chatgrains.IChatHistoryPageGrain")]
