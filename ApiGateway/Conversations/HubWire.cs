@@ -47,7 +47,10 @@ internal static class HubArguments
             ? seq
             : throw HubErrors.Invalid($"'{field}' must be a whole number from 0 to the chat's totalMessages.");
 
-    /// <summary>1–4,000 characters, not blank; no control characters but the newline, no unpaired surrogates.</summary>
+    /// <summary>
+    /// 1–4,000 characters, not blank; no control characters but the newline, no unpaired
+    /// surrogates, no invisible format or separator characters but joiners inside words.
+    /// </summary>
     public static string Text(string? text)
     {
         if (string.IsNullOrWhiteSpace(text) || text.Length > MaxTextLength)
@@ -61,6 +64,10 @@ internal static class HubArguments
         if (FieldErrors.HasUnpairedSurrogates(text))
         {
             throw HubErrors.Invalid(FieldErrors.UnpairedSurrogateMessage("text"));
+        }
+        if (FieldErrors.HasSpoofingCharactersOutsideWords(text))
+        {
+            throw HubErrors.Invalid("'text' must not contain invisible format characters or line or paragraph separators (a zero-width joiner or non-joiner only inside a word).");
         }
         return text;
     }

@@ -173,13 +173,43 @@ public sealed partial class FieldErrors
     {
         foreach (var rune in value.EnumerateRunes())
         {
-            if (Rune.GetUnicodeCategory(rune) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+            if (IsSpoofing(rune))
             {
                 return true;
             }
         }
         return false;
     }
+
+    /// <summary>
+    /// As <see cref="HasSpoofingCharacters"/> for running text: a zero-width joiner or non-joiner
+    /// (U+200D, U+200C) between two visible characters is allowed, as Persian, the Indic scripts and
+    /// emoji sequences (a woman and a laptop make one emoji) need them; anywhere else they only hide something.
+    /// </summary>
+    public static bool HasSpoofingCharactersOutsideWords(string value)
+    {
+        var runes = value.EnumerateRunes().ToArray();
+        for (var i = 0; i < runes.Length; i++)
+        {
+            if (!IsSpoofing(runes[i]))
+            {
+                continue;
+            }
+            var joinsAWord = runes[i].Value is 0x200C or 0x200D
+                && i > 0 && IsVisible(runes[i - 1])
+                && i + 1 < runes.Length && IsVisible(runes[i + 1]);
+            if (!joinsAWord)
+            {
+                return true;
+            }
+        }
+        return false;
+
+        static bool IsVisible(Rune rune) => !IsSpoofing(rune) && !Rune.IsWhiteSpace(rune) && !Rune.IsControl(rune);
+    }
+
+    private static bool IsSpoofing(Rune rune) =>
+        Rune.GetUnicodeCategory(rune) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 
     // No markup or quoting characters either: an address is shown in pages and mails, and
     // "<svg/onload=…>@x.io" is not one anybody can receive mail at.

@@ -214,6 +214,12 @@ public sealed class ConversationTests(SqliteNodeFixture fixture) : IClassFixture
     [InlineData("   \n ")]
     [InlineData("bell \u0007")]
     [InlineData("tab\there")]
+    [InlineData("evil\u202Etxt.exe")]
+    [InlineData("zero\u200Bwidth")]
+    [InlineData("line\u2028separator")]
+    [InlineData("paragraph\u2029separator")]
+    [InlineData("\u200Dleading joiner")]
+    [InlineData("joiner\u200D after a word")]
     public async Task TextThatIsNotAMessageIsRefusedAndNothingIsStored(string text)
     {
         var (visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid());

@@ -45,6 +45,19 @@ public sealed class HubSafetyTests(SqliteNodeFixture fixture) : IClassFixture<Sq
         await AssertStillAnswersAsync(owner, chatId);
     }
 
+    [Theory]
+    [InlineData("می\u200Cخواهم")]
+    [InlineData("क्\u200Dष")]
+    [InlineData("👩\u200D💻 on it")]
+    public async Task AJoinerInsideAWordIsText(string text)
+    {
+        var (visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid());
+        await Conversation.OpenChatAsync(Node, chatId, visitor, Guid.NewGuid());
+        await using var guest = await Conversation.VisitorAsync(Node, visitor);
+
+        Assert.Equal(text, (await guest.SendAsync(chatId, text)).GetProperty("text").GetString());
+    }
+
     private async Task<(Guid Visitor, Guid ChatId)> ChatWithThreeMessagesAsync()
     {
         var (visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid());
