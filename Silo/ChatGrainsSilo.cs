@@ -132,6 +132,7 @@ public static class ChatGrainsSilo
         }
         // State as JSON, so an operator can read a grain's record with SQL.
         silo.UseSystemTextJsonGrainStorageSerializer();
+        services.Configure<SystemTextJsonGrainStorageSerializerOptions>(options => options.JsonSerializerOptions.Encoder = StorageJsonEncoder.Instance);
         services.AddChatGrainsSerialization();
 
         // Events of created grains. Subscribers subscribe implicitly (by grain kind), so the

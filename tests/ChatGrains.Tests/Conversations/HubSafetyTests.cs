@@ -45,6 +45,31 @@ public sealed class HubSafetyTests(SqliteNodeFixture fixture) : IClassFixture<Sq
         await AssertStillAnswersAsync(owner, chatId);
     }
 
+    [Fact]
+    public async Task AMessageIsStoredAtAboutItsUtf8SizeAndReadBackAsSent()
+    {
+        var (visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid());
+        await Conversation.OpenChatAsync(Node, chatId, visitor, Guid.NewGuid());
+        await using var guest = await Conversation.VisitorAsync(Node, visitor);
+        await guest.SendAsync(chatId, "first");
+        var before = Assert.Single(await Node.Database.GrainPayloadBytesAsync(GrainStorage.Chat, chatId)).Length;
+        var text = FourThousandCharacters("你好 🙂 שלום <b>Halo</b> & 'ça' \"va\"\n");
+
+        var sent = await guest.SendAsync(chatId, text);
+
+        var growth = Assert.Single(await Node.Database.GrainPayloadBytesAsync(GrainStorage.Chat, chatId)).Length - before;
+        var utf8 = Encoding.UTF8.GetByteCount(text);
+        // The message's seq, ids, role and time, and the escaped quotes and newlines, add some;
+        // with every non-ASCII character escaped the record grew 2.8× the text's UTF-8 size.
+        Assert.True(growth < utf8 * 1.25, $"the record grew {growth} bytes for {utf8} bytes of UTF-8 text");
+        Assert.Equal(text, sent.GetProperty("text").GetString());
+        var stored = Assert.Single(await Node.Database.GrainPayloadsAsync(GrainStorage.Chat, chatId));
+        Assert.Equal(text, stored["Messages"]![1]!["Text"]!.GetValue<string>());
+        await Node.CollectIdleGrainsAsync();
+        var joined = await guest.JoinAsync(chatId, afterSeq: 1);
+        Assert.Equal(text, Assert.Single(joined.GetProperty("messages").EnumerateArray()).GetProperty("text").GetString());
+    }
+
     [Theory]
     [InlineData("می\u200Cخواهم")]
     [InlineData("क्\u200Dष")]
@@ -78,5 +103,16 @@ public sealed class HubSafetyTests(SqliteNodeFixture fixture) : IClassFixture<Sq
         Assert.Equal(3, completion.GetProperty("result").GetProperty("messages").GetArrayLength());
         using var live = await Node.Client.GetAsync(new Uri("/health/live", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+    }
+
+    /// <summary><paramref name="pattern"/> repeated to exactly 4,000 UTF-16 characters, no surrogate pair cut.</summary>
+    private static string FourThousandCharacters(string pattern)
+    {
+        var text = new StringBuilder();
+        while (text.Length + pattern.Length <= 4000)
+        {
+            text.Append(pattern);
+        }
+        return text.Append('x', 4000 - text.Length).ToString();
     }
 }

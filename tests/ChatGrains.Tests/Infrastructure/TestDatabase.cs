@@ -19,6 +19,9 @@ public interface ITestDatabase
     /// <summary>The stored JSON records (<c>{"Value": …}</c>) of the grain kind, or of one grain of it.</summary>
     Task<IReadOnlyList<JsonNode>> GrainPayloadsAsync(string stateName, object? key = null);
 
+    /// <summary>The stored records as the bytes the database holds, to see what they cost.</summary>
+    Task<IReadOnlyList<byte[]>> GrainPayloadBytesAsync(string stateName, object? key = null);
+
     /// <summary>Rewrites one grain's stored record, as an operator would with SQL.</summary>
     Task SetGrainPayloadAsync(string stateName, object key, Action<JsonNode> change);
 
@@ -35,6 +38,9 @@ internal static class GrainRows
         string => $"graintypestring = {parameter(1)} AND grainidextensionstring = {parameter(2)}",
         _ => throw new ArgumentException("A grain key is a Guid or a string.", nameof(key)),
     };
+
+    public static IReadOnlyList<JsonNode> Parse(IEnumerable<byte[]> payloads) =>
+        [.. payloads.Select(bytes => JsonNode.Parse(Encoding.UTF8.GetString(bytes))!)];
 
     public static object[] Parameters(string stateName, object? key) => key switch
     {
@@ -58,7 +64,10 @@ public sealed partial class PostgresDatabase : ITestDatabase
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    public async Task<IReadOnlyList<JsonNode>> GrainPayloadsAsync(string stateName, object? key = null)
+    public async Task<IReadOnlyList<JsonNode>> GrainPayloadsAsync(string stateName, object? key = null) =>
+        GrainRows.Parse(await GrainPayloadBytesAsync(stateName, key));
+
+    public async Task<IReadOnlyList<byte[]>> GrainPayloadBytesAsync(string stateName, object? key = null)
     {
         await using var connection = new NpgsqlConnection(ProbeConnectionString);
         await connection.OpenAsync();
@@ -68,10 +77,10 @@ public sealed partial class PostgresDatabase : ITestDatabase
             command.Parameters.Add(new NpgsqlParameter { Value = value });
         }
         await using var reader = await command.ExecuteReaderAsync();
-        var payloads = new List<JsonNode>();
+        var payloads = new List<byte[]>();
         while (await reader.ReadAsync())
         {
-            payloads.Add(JsonNode.Parse(Encoding.UTF8.GetString((byte[])reader.GetValue(0)))!);
+            payloads.Add((byte[])reader.GetValue(0));
         }
         return payloads;
     }
@@ -143,7 +152,10 @@ public sealed class SqliteTestDatabase(string path) : ITestDatabase
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    public async Task<IReadOnlyList<JsonNode>> GrainPayloadsAsync(string stateName, object? key = null)
+    public async Task<IReadOnlyList<JsonNode>> GrainPayloadsAsync(string stateName, object? key = null) =>
+        GrainRows.Parse(await GrainPayloadBytesAsync(stateName, key));
+
+    public async Task<IReadOnlyList<byte[]>> GrainPayloadBytesAsync(string stateName, object? key = null)
     {
         await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
         await connection.OpenAsync();
@@ -155,10 +167,10 @@ public sealed class SqliteTestDatabase(string path) : ITestDatabase
             command.Parameters.AddWithValue($"$p{i + 1}", values[i]);
         }
         await using var reader = await command.ExecuteReaderAsync();
-        var payloads = new List<JsonNode>();
+        var payloads = new List<byte[]>();
         while (await reader.ReadAsync())
         {
-            payloads.Add(JsonNode.Parse(Encoding.UTF8.GetString((byte[])reader.GetValue(0)))!);
+            payloads.Add((byte[])reader.GetValue(0));
         }
         return payloads;
     }
