@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using ChatGrains.ApiGateway.Http;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 
 namespace ChatGrains.ApiGateway.Conversations;
 
@@ -16,6 +17,12 @@ public static class ConversationsHub
         services.AddSingleton<IUserIdProvider, HubIdentity>();
         services.AddSingleton<ConversationRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<ConversationRelay>());
+        services.AddOptions<HubTimeoutOptions>()
+            .BindConfiguration(HubTimeoutOptions.Section)
+            .Validate(o => o.ClientTimeout > TimeSpan.Zero, "Hub:ClientTimeout must be a positive duration (hh:mm:ss).")
+            .ValidateOnStart();
+        services.AddOptions<HubOptions>().Configure<IOptions<HubTimeoutOptions>>((hub, timeout) => hub.ClientTimeoutInterval = timeout.Value.ClientTimeout);
+        services.AddSingleton<HubLifetimeManager<LiveChatHub>, SilentClientTimeout>();
         services.AddSignalR(options =>
             {
                 options.AddFilter<HubCallFilter>();

@@ -46,6 +46,15 @@ public sealed class HubSafetyTests(SqliteNodeFixture fixture) : IClassFixture<Sq
     }
 
     [Fact]
+    public async Task AClientThatSendsNothingAfterTheHandshakeIsClosedAfterTheClientTimeout()
+    {
+        await using var node = await TestNode.StartOnSqliteAsync(new Dictionary<string, string?> { ["Hub:ClientTimeout"] = "00:00:02" });
+        await using var silent = await RawHubSocket.ConnectAsync(node, node.Token(Roles.Visitor, Guid.NewGuid()));
+
+        await silent.WaitUntilClosedAsync(HubClient.Patience);
+    }
+
+    [Fact]
     public async Task AMessageIsStoredAtAboutItsUtf8SizeAndReadBackAsSent()
     {
         var (visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid());
