@@ -5,7 +5,7 @@ namespace ChatGrains.Silo;
 
 /// <summary>
 /// The encoder of grain records: escapes only what JSON requires (quote, backslash, control
-/// characters, unpaired surrogates). System.Text.Json's default writes every non-ASCII character
+/// characters). System.Text.Json's default writes every non-ASCII character
 /// as a 6-byte <c>\uXXXX</c> (an emoji as 12 bytes) and the relaxed one still escapes emoji, so a
 /// 4,000-character message cost up to 24 KB instead of its UTF-8 size. Records are read by the
 /// grains and by operators with SQL, never placed in a page, so HTML-sensitive characters need
