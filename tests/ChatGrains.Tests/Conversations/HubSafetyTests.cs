@@ -4,6 +4,7 @@ using System.Text.Json;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.Grains;
 using ChatGrains.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
 
 namespace ChatGrains.Tests.Conversations;
 
@@ -52,6 +53,17 @@ public sealed class HubSafetyTests(SqliteNodeFixture fixture) : IClassFixture<Sq
         await using var silent = await RawHubSocket.ConnectAsync(node, node.Token(Roles.Visitor, Guid.NewGuid()));
 
         await silent.WaitUntilClosedAsync(HubClient.Patience);
+    }
+
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("-00:00:05")]
+    public async Task ANonPositiveClientTimeoutStopsTheNodeAtStartNamingTheSetting(string timeout)
+    {
+        var exception = await Assert.ThrowsAnyAsync<OptionsValidationException>(() =>
+            TestNode.StartOnSqliteAsync(new Dictionary<string, string?> { ["Hub:ClientTimeout"] = timeout }));
+
+        Assert.Contains("Hub:ClientTimeout", exception.Message, StringComparison.Ordinal);
     }
 
     [Fact]
