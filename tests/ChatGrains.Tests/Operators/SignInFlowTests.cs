@@ -41,6 +41,8 @@ public sealed class SignInFlowTests(SignInNodeFixture fixture) : IClassFixture<S
             Assert.Contains($"<p class=\"error\" role=\"alert\">{text}</p>", html, StringComparison.Ordinal);
         }
         Assert.DoesNotContain(response.Headers, h => h.Key == "Set-Cookie" && h.Value.Any(v => v.StartsWith(CookieName + "=", StringComparison.Ordinal)));
+        Assert.Equal("DENY", Assert.Single(response.Headers.GetValues("X-Frame-Options")));
+        Assert.Contains("frame-ancestors 'none'", Assert.Single(response.Headers.GetValues("Content-Security-Policy")), StringComparison.Ordinal);
         return html;
     }
 
