@@ -74,7 +74,7 @@ public static class ChatGrainsApp
         // Fail at start, not at the first request, when the signing key is missing or unreadable.
         _ = app.Services.GetRequiredService<SigningKeys>();
 
-        app.UseNoSniff();
+        app.UseSecurityHeaders();
         app.UseTrustedProxies();
         app.UseTraceIdHeader();
         app.UseExceptionHandler();

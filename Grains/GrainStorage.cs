@@ -15,4 +15,5 @@ public static class GrainStorage
     public const string Visitor = "visitor";
     public const string Commercial = "commercial";
     public const string ChatHistoryPage = "chatHistoryPage";
+    public const string OperatorSession = "operatorSession";
 }

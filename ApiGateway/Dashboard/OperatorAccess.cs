@@ -1,7 +1,10 @@
 using System.Net;
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using ChatGrains.ApiGateway.Auth;
+using ChatGrains.ApiGateway.Http;
+using ChatGrains.Grains;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -50,6 +53,9 @@ public static class OperatorAccess
     public const string CookieScheme = "dashboard";
     public const string SignInPath = "/dashboard/sign-in";
 
+    /// <summary>The cookie's session id (OpenID Connect's name for it), which sign-out revokes.</summary>
+    public const string SessionClaim = "sid";
+
     public static IServiceCollection AddOperatorAccess(this IServiceCollection services)
     {
         services.AddOptions<OperatorAccessOptions>()
@@ -72,6 +78,7 @@ public static class OperatorAccess
                     context.Response.StatusCode = StatusCodes.Status401Unauthorized;
                     return Task.CompletedTask;
                 },
+                OnValidatePrincipal = RefuseRevokedSessionAsync,
             };
         });
         services.AddAntiforgery(antiforgery =>
@@ -81,6 +88,27 @@ public static class OperatorAccess
         });
         services.AddSingleton<SignInAttempts>();
         return services;
+    }
+
+    public static Guid? SessionOf(ClaimsPrincipal? principal) =>
+        Guid.TryParse(principal?.FindFirst(SessionClaim)?.Value, out var session) ? session : null;
+
+    /// <summary>
+    /// A cookie is a bearer credential until it expires: after a sign-out, a copy of it must not
+    /// open the dashboard on any node. Every cookie request asks the session's grain (one
+    /// in-memory grain call; no per-node cache, which would let a revoked cookie in on the nodes
+    /// that cached it). A cookie without a session id cannot be revoked, so it is refused too.
+    /// </summary>
+    private static async Task RefuseRevokedSessionAsync(CookieValidatePrincipalContext context)
+    {
+        var http = context.HttpContext;
+        if (SessionOf(context.Principal) is not { } session
+            || await ClusterAvailability.CallAsync(http, () => http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IOperatorSessionGrain>(session).IsRevoked()))
+        {
+            context.RejectPrincipal();
+            // The browser drops it, rather than sending a dead cookie with every poll.
+            await http.SignOutAsync(CookieScheme);
+        }
     }
 
     /// <summary>Only operators may reach the endpoints of <paramref name="builder"/>.</summary>

@@ -1,6 +1,8 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using ChatGrains.ApiGateway.Auth;
+using ChatGrains.ApiGateway.Http;
+using ChatGrains.Grains;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -66,17 +68,23 @@ public static partial class OperatorsApi
             await attempts.FailedAsync(http);
             return SignInPage(http, antiforgery, StatusCodes.Status401Unauthorized, "That token is not valid (signature, issuer, audience or expiry).");
         }
-        var principal = new ClaimsPrincipal(result.ClaimsIdentity);
-        if (!principal.IsInRole(Roles.Admin))
+        var identity = result.ClaimsIdentity;
+        if (!new ClaimsPrincipal(identity).IsInRole(Roles.Admin))
         {
             LogFailedSignIn(logger, "not an admin token", http.Connection.RemoteIpAddress?.ToString());
             await attempts.FailedAsync(http);
             return SignInPage(http, antiforgery, StatusCodes.Status403Forbidden, "That token is valid but not an admin token.");
         }
 
+        // Ours alone names the session that sign-out revokes, whatever the token carried.
+        foreach (var claim in identity.FindAll(OperatorAccess.SessionClaim).ToList())
+        {
+            identity.RemoveClaim(claim);
+        }
+        identity.AddClaim(new Claim(OperatorAccess.SessionClaim, Guid.NewGuid().ToString()));
         var expires = new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero);
         var cap = clock.GetUtcNow() + MaxCookieLifetime;
-        await http.SignInAsync(OperatorAccess.CookieScheme, principal, new AuthenticationProperties
+        await http.SignInAsync(OperatorAccess.CookieScheme, new ClaimsPrincipal(identity), new AuthenticationProperties
         {
             ExpiresUtc = expires < cap ? expires : cap,
             IsPersistent = false,
@@ -84,9 +92,23 @@ public static partial class OperatorsApi
         return SeeOther("/dashboard/");
     }
 
-    private static async Task<IResult> SignOutAsync(HttpContext http, [FromForm] string? reason = null)
+    /// <summary>
+    /// Revokes the cookie's session cluster-wide before clearing it: clearing alone would leave any
+    /// copy of the cookie good until it expires.
+    /// </summary>
+    private static async Task<IResult> SignOutAsync(HttpContext http, IGrainFactory grains, TimeProvider clock, [FromForm] string? reason = null)
     {
         _ = reason; // the form needs a field for antiforgery to bind; nothing to read
+        var cookie = await http.AuthenticateAsync(OperatorAccess.CookieScheme);
+        if (OperatorAccess.SessionOf(cookie.Principal) is { } session)
+        {
+            var expires = cookie.Properties?.ExpiresUtc ?? clock.GetUtcNow() + MaxCookieLifetime;
+            await ClusterAvailability.CallAsync(http, async () =>
+            {
+                await grains.GetGrain<IOperatorSessionGrain>(session).Revoke(expires);
+                return true;
+            });
+        }
         await http.SignOutAsync(OperatorAccess.CookieScheme);
         return SeeOther(OperatorAccess.SignInPath);
     }

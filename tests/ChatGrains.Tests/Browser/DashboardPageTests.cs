@@ -1,4 +1,5 @@
 using ChatGrains.ApiGateway.Auth;
+using ChatGrains.ApiGateway.Http;
 using ChatGrains.Tests.Infrastructure;
 using ChatGrains.Tests.Operators;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,6 +12,7 @@ namespace ChatGrains.Tests.Browser;
 /// An operator's browser against the three-node cluster: sent to our sign-in page, pastes an
 /// admin token, lands on the Orleans dashboard and sees the three silos and the grain types.
 /// The cluster has dashboard credentials configured, so a browser on loopback is not let in.
+/// Neither page breaks its Content-Security-Policy.
 /// </summary>
 [Collection(OperatorClusterCollection.Name)]
 [Trait("Category", "Browser")]
@@ -40,6 +42,7 @@ public sealed class DashboardPageTests(ChromiumFixture chromium, OperatorCluster
         {
             ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
         });
+        await CspViolations.RecordAsync(context);
         var page = await context.NewPageAsync();
 
         await page.GotoAsync(new Uri(node.BaseAddress, "/dashboard/").ToString());
@@ -47,8 +50,12 @@ public sealed class DashboardPageTests(ChromiumFixture chromium, OperatorCluster
         Assert.Equal(new Uri(node.BaseAddress, "/dashboard/sign-in").ToString(), page.Url);
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("ChatGrains operators");
         await page.FillAsync("#token", node.Token(Roles.Admin, Guid.NewGuid()));
-        await page.ClickAsync("form[action='/dashboard/sign-in'] button[type=submit]");
+        Assert.Empty(await CspViolations.OfAsync(page));
+        var dashboard = await page.RunAndWaitForResponseAsync(
+            () => page.ClickAsync("form[action='/dashboard/sign-in'] button[type=submit]"), new Uri(node.BaseAddress, "/dashboard/").ToString());
         await page.WaitForURLAsync(new Uri(node.BaseAddress, "/dashboard/").ToString());
+        Assert.Equal(StaticPages.DashboardPolicy, await dashboard.HeaderValueAsync("content-security-policy"));
+        Assert.Equal("DENY", await dashboard.HeaderValueAsync("x-frame-options"));
 
         var cookie = Assert.Single(await context.CookiesAsync([node.BaseAddress.ToString()]), c => c.Name == "chatgrains-dashboard");
         Assert.True(cookie.HttpOnly);
@@ -93,6 +100,9 @@ public sealed class DashboardPageTests(ChromiumFixture chromium, OperatorCluster
         });
         await Assertions.Expect(chatThroughput).Not.ToHaveTextAsync("0.00", Patient);
         await traffic;
+
+        var violations = await CspViolations.OfAsync(page);
+        Assert.True(violations.Length == 0, string.Join('\n', violations));
 
         var screenshot = ScreenshotPath();
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot });

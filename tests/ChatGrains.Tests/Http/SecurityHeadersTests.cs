@@ -135,6 +135,43 @@ public sealed class SecurityHeadersTests(SqliteNodeFixture fixture) : IClassFixt
         AssertNoSniff(response);
     }
 
+    /// <summary>
+    /// Every HTML response, also Swagger UI's and the Orleans dashboard's (open here: this node
+    /// has no dashboard credentials and the request is local), refuses to be framed by another
+    /// site, under the tightest policy its page works with (the browser tests prove they work).
+    /// </summary>
+    [Theory]
+    [InlineData("/", StaticPages.ContentSecurityPolicy)]
+    [InlineData("/livechat", StaticPages.ContentSecurityPolicy)]
+    [InlineData("/livechat/index.html", StaticPages.ContentSecurityPolicy)]
+    [InlineData("/agent", StaticPages.ContentSecurityPolicy)]
+    [InlineData("/swagger", StaticPages.SwaggerUiPolicy)]
+    [InlineData("/swagger/index.html", StaticPages.SwaggerUiPolicy)]
+    [InlineData("/swagger/oauth2-redirect.html", StaticPages.SwaggerUiPolicy)]
+    [InlineData("/dashboard/", StaticPages.DashboardPolicy)]
+    public async Task EveryHtmlPageRefusesToBeFramedUnderItsPolicy(string path, string policy)
+    {
+        using var response = await Node.Client.GetAsync(new Uri(path, UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<html", await response.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+        AssertPageHeaders(response, policy);
+    }
+
+    /// <summary>What every HTML response carries: its policy with <c>frame-ancestors 'none'</c>, and the headers older browsers need.</summary>
+    internal static void AssertPageHeaders(HttpResponseMessage response, string policy)
+    {
+        var csp = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Equal(policy, csp);
+        Assert.Contains("frame-ancestors 'none'", csp, StringComparison.Ordinal);
+        Assert.DoesNotContain("'unsafe-inline'", csp, StringComparison.Ordinal);
+        Assert.DoesNotContain("'unsafe-eval'", csp, StringComparison.Ordinal);
+        Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+        AssertNoSniff(response);
+    }
+
     private static void AssertNoSniff(HttpResponseMessage response) =>
         Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
 }

@@ -45,6 +45,37 @@ public sealed class ClusterDashboardTests(OperatorClusterFixture fixture)
             Assert.True((int)counters["totalActivationCount"]! > 0, counters.ToJsonString());
         }
     }
+
+    /// <summary>
+    /// A sign-out on one node revokes the cookie on every node at once, and the revocation is
+    /// read back from storage once the session's grain has been collected.
+    /// </summary>
+    [Fact]
+    public async Task ACookieSignedOutOnOneNodeIsRefusedOnEveryNodeAlsoAfterItsGrainIsCollected()
+    {
+        var nodes = fixture.Cluster.Nodes;
+        using var signInNode = new OperatorClient(nodes[0]);
+        var (form, session) = await signInNode.SignInAsync(nodes[0].Token(Roles.Admin, Guid.NewGuid()));
+        foreach (var node in nodes.Reverse())
+        {
+            using var client = new OperatorClient(node);
+            using var open = await client.GetAsync("/dashboard/ClusterStats", null, ("Cookie", session));
+            Assert.Equal(HttpStatusCode.OK, open.StatusCode);
+        }
+
+        await signInNode.SignOutAsync(form, session);
+
+        foreach (var node in nodes)
+        {
+            using var client = new OperatorClient(node);
+            using var replayed = await client.GetAsync("/dashboard/ClusterStats", null, ("Cookie", session));
+            await OperatorClient.AssertProblemAsync(replayed, HttpStatusCode.Unauthorized, OperatorClient.NoCredentials);
+        }
+        await nodes[0].CollectIdleGrainsAsync();
+        using var last = new OperatorClient(nodes[^1]);
+        using var afterCollection = await last.GetAsync("/dashboard/ClusterStats", null, ("Cookie", session));
+        await OperatorClient.AssertProblemAsync(afterCollection, HttpStatusCode.Unauthorized, OperatorClient.NoCredentials);
+    }
 }
 
 /// <summary>Traffic for the dashboard to show, and what its <c>DashboardCounters</c> JSON says about it.</summary>

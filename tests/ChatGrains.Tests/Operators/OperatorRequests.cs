@@ -15,6 +15,11 @@ public sealed partial class OperatorClient(TestNode node) : IDisposable
 {
     public const string ForeignHost = "rebind.attacker.example";
 
+    public const string SessionCookie = "chatgrains-dashboard";
+
+    /// <summary>What the dashboard answers a request with no credentials when some are configured.</summary>
+    public const string NoCredentials = "An admin token or the dashboard's username and password are required.";
+
     private readonly HttpClient _http = new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false })
     {
         BaseAddress = node.BaseAddress,
@@ -53,6 +58,23 @@ public sealed partial class OperatorClient(TestNode node) : IDisposable
         var field = AntiforgeryField().Match(html);
         Assert.True(field.Success, $"no antiforgery field in {html}");
         return new SignInForm(field.Groups["value"].Value, Cookies(page).Select(c => $"{c.Name}={c.Value}").ToList());
+    }
+
+    /// <summary>Signs in with <paramref name="token"/> as a browser does; returns its form (to sign out with) and the session cookie, as a Cookie header.</summary>
+    public async Task<(SignInForm Form, string Session)> SignInAsync(string token)
+    {
+        var form = await OpenSignInAsync();
+        using var signIn = await PostFormAsync("/dashboard/sign-in", form.Fields(token), ("Cookie", form.CookieHeader));
+        Assert.Equal(HttpStatusCode.SeeOther, signIn.StatusCode);
+        return (form, $"{SessionCookie}={Cookies(signIn).Single(c => c.Name == SessionCookie).Value}");
+    }
+
+    /// <summary>Signs out through the form of <see cref="SignInAsync"/>; the response clears the cookie.</summary>
+    public async Task SignOutAsync(SignInForm form, string session)
+    {
+        using var signOut = await PostFormAsync("/dashboard/sign-out", form.Fields(null), ("Cookie", $"{form.CookieHeader}; {session}"));
+        Assert.Equal(HttpStatusCode.SeeOther, signOut.StatusCode);
+        Assert.Equal("", Cookies(signOut).Single(c => c.Name == SessionCookie).Value);
     }
 
     /// <summary>The response's Set-Cookie headers, parsed: name, value and the lower-cased attributes.</summary>

@@ -41,6 +41,8 @@ public sealed class SignInFlowTests(SignInNodeFixture fixture) : IClassFixture<S
             Assert.Contains($"<p class=\"error\" role=\"alert\">{text}</p>", html, StringComparison.Ordinal);
         }
         Assert.DoesNotContain(response.Headers, h => h.Key == "Set-Cookie" && h.Value.Any(v => v.StartsWith(CookieName + "=", StringComparison.Ordinal)));
+        Assert.Equal("DENY", Assert.Single(response.Headers.GetValues("X-Frame-Options")));
+        Assert.Contains("frame-ancestors 'none'", Assert.Single(response.Headers.GetValues("Content-Security-Policy")), StringComparison.Ordinal);
         return html;
     }
 
@@ -157,6 +159,58 @@ public sealed class SignInFlowTests(SignInNodeFixture fixture) : IClassFixture<S
         using var afterPage = await client.GetAsync("/dashboard/", null, ("Cookie", form.CookieHeader), ("Accept", "text/html"));
         Assert.Equal(HttpStatusCode.Redirect, afterPage.StatusCode);
         Assert.Equal("/dashboard/sign-in", afterPage.Headers.Location?.OriginalString);
+    }
+
+    /// <summary>
+    /// Clearing the cookie only asks the browser to forget it: a copy (a stolen cookie, another
+    /// tab's jar) replayed after sign-out is answered as no credentials at all, and told to go.
+    /// </summary>
+    [Fact]
+    public async Task ACookieReplayedAfterSignOutIsAnsweredAsNoCookie()
+    {
+        using var client = new OperatorClient(fixture.Node);
+        var (form, session) = await client.SignInAsync(fixture.Node.Token(Roles.Admin, Guid.NewGuid()));
+        using (var before = await client.GetAsync("/dashboard/ClusterStats", null, ("Cookie", session)))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        await client.SignOutAsync(form, session);
+
+        using var api = await client.GetAsync("/dashboard/ClusterStats", null, ("Cookie", session));
+        await OperatorClient.AssertProblemAsync(api, HttpStatusCode.Unauthorized, OperatorClient.NoCredentials);
+        Assert.Equal("", Assert.Single(OperatorClient.Cookies(api), c => c.Name == CookieName).Value);
+        using var metrics = await client.GetAsync("/metrics", null, ("Cookie", session));
+        await OperatorClient.AssertProblemAsync(metrics, HttpStatusCode.Unauthorized, OperatorClient.NoCredentials);
+        using var page = await client.GetAsync("/dashboard/", null, ("Cookie", session), ("Accept", "text/html"));
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.Equal("/dashboard/sign-in", page.Headers.Location?.OriginalString);
+    }
+
+    /// <summary>The revocation is stored: a restarted node still refuses the cookie, and refuses only that session.</summary>
+    [Fact]
+    public async Task ASignedOutCookieStaysRefusedAfterTheNodeRestartsWhileAnotherSessionStaysOpen()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"chatgrains-node-{Guid.NewGuid():N}", "chatgrains.db");
+        var settings = DashboardCredentials.Settings(new Dictionary<string, string?> { ["Storage:SqlitePath"] = path });
+        string signedOut, open;
+        await using (var first = await TestNode.StartAsync(settings, new SqliteTestDatabase(path)))
+        {
+            using var client = new OperatorClient(first);
+            var admin = first.Token(Roles.Admin, Guid.NewGuid());
+            (_, open) = await client.SignInAsync(admin);
+            var (form, session) = await client.SignInAsync(admin);
+            await client.SignOutAsync(form, session);
+            signedOut = session;
+        }
+
+        await using var restarted = await TestNode.StartAsync(settings, new SqliteTestDatabase(path));
+        using var again = new OperatorClient(restarted);
+
+        using var refused = await again.GetAsync("/dashboard/ClusterStats", null, ("Cookie", signedOut));
+        await OperatorClient.AssertProblemAsync(refused, HttpStatusCode.Unauthorized, OperatorClient.NoCredentials);
+        using var stillOpen = await again.GetAsync("/dashboard/ClusterStats", null, ("Cookie", open));
+        Assert.Equal(HttpStatusCode.OK, stillOpen.StatusCode);
     }
 
     [Fact]
