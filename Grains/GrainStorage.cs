@@ -14,5 +14,6 @@ public static class GrainStorage
     public const string LiveChatSession = "liveChatSession";
     public const string Visitor = "visitor";
     public const string Commercial = "commercial";
+    public const string ClientAddress = "clientAddress";
     public const string ChatHistoryPage = "chatHistoryPage";
 }

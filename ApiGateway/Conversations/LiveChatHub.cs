@@ -35,6 +35,8 @@ public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay) :
         }
         if (me.Role == ParticipantRole.Commercial)
         {
+            // From now on visitors may offer it chats (ChatCreationLimiting).
+            await grains.GetGrain<ICommercialGrain>(me.Id).SignIn();
             // Catch-up: what was offered while this commercial was away. An offer made while
             // this runs can arrive twice (live and here); clients key offers by chat id.
             foreach (var chat in await grains.GetGrain<ICommercialGrain>(me.Id).PendingOffers())

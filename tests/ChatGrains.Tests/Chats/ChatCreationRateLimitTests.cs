@@ -1,6 +1,7 @@
 using System.Net;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.Grains;
+using ChatGrains.Tests.Conversations;
 using ChatGrains.Tests.Infrastructure;
 using static ChatGrains.Tests.Chats.ChatCreationAssertions;
 
@@ -17,6 +18,7 @@ public sealed class ChatCreationRateLimitTests
     public async Task TheEleventhFreshChatOfAVisitorInAMinuteIs429AndItsExistingChatsStillReplay()
     {
         await using var node = await TestNode.StartOnSqliteAsync(new Dictionary<string, string?> { ["RateLimiting:VisitorChatsPerMinute"] = "10" });
+        await Conversation.SignInAsync(node, ChatRequests.Commercials);
         var visitorId = Guid.NewGuid();
         using var visitor = node.ClientFor(Roles.Visitor, visitorId);
         var chats = Enumerable.Range(0, 10).Select(_ => Guid.NewGuid()).ToList();
