@@ -1,6 +1,7 @@
 using Orleans;
 using System.Security.Claims;
 using ChatGrains.ApiGateway.Auth;
+using ChatGrains.ApiGateway.Conversations;
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.Grains;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -81,7 +82,9 @@ public static class ChatsApi
                     title: "The request has invalid fields.");
         }
         var chat = opening.Chat!;
-        if (ownVisitorId is not null && chat.VisitorId != ownVisitorId)
+        // A replay answers the whole resource (the visitor's contact details) only to whom the
+        // hub lets read the chat: one authorization model for both.
+        if (!opening.Created && !ChatReaders.MayRead(user, chat))
         {
             return TypedResults.Forbid();
         }

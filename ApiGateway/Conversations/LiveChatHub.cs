@@ -106,20 +106,12 @@ public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay) :
         {
             throw HubErrors.For(ConversationRefusal.NotFound);
         }
-        if (!MayRead(chat))
+        if (!ChatReaders.MayRead(Context.User, chat))
         {
             throw HubErrors.For(ConversationRefusal.NotParticipant);
         }
         return new JoinedChat(ChatResponse.From(chat), [.. history.Messages.Select(m => MessageResource.From(id, m))], history.HasMore);
     }
-
-    private bool MayRead(Chat chat) => Me switch
-    {
-        { Role: ParticipantRole.Visitor } visitor => chat.VisitorId == visitor.Id,
-        { Role: ParticipantRole.Commercial } commercial => chat.AssignedCommercialId == commercial.Id
-            || (chat.Status == ChatStatus.Pending && chat.AvailableCommercialIds.Contains(commercial.Id)),
-        _ => HubIdentity.IsAdmin(Context.User),
-    };
 
     private IChatGrain Chat(Guid id) => grains.GetGrain<IChatGrain>(id);
 }

@@ -110,7 +110,8 @@ public abstract class PutChatContract(TestNode node)
     public async Task ReplayingTheSameChatIdWithAnotherBodyReturnsTheFirstChatUnchanged()
     {
         var chatId = Guid.NewGuid();
-        using var client = node.ClientFor(Roles.Commercial);
+        // A commercial the chat is offered to: only such a one (or an admin) may replay it.
+        using var client = node.ClientFor(Roles.Commercial, ChatRequests.Commercials[0]);
         using var first = await client.PutChatAsync(chatId, ChatRequests.FullBody(Guid.NewGuid()));
         var firstBody = await first.Content.ReadAsStringAsync();
 
