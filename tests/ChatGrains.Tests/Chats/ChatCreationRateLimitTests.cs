@@ -60,7 +60,8 @@ public sealed class ChatCreationRateLimitTests
             ["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1",
             ["RateLimiting:ChatCreationsPerMinute"] = "3",
         });
-        using var commercial = node.ClientFor(Roles.Commercial);
+        // One the spec's body offers its chats to, so it may replay them.
+        using var commercial = node.ClientFor(Roles.Commercial, ChatRequests.Commercials[0]);
         using var secondCommercial = node.ClientFor(Roles.Commercial);
         var first = Guid.NewGuid();
 
