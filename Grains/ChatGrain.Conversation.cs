@@ -113,7 +113,7 @@ public sealed partial class ChatGrain
             return new ChatHistory(null, [], HasMore: false, ConversationRefusal.NotFound);
         }
         // Who may read comes first: a stranger learns nothing, not even how many messages there are.
-        if (!MayRead(chat, reader))
+        if (!reader.MayRead(chat))
         {
             return new ChatHistory(null, [], HasMore: false, ConversationRefusal.NotParticipant);
         }
@@ -142,15 +142,6 @@ public sealed partial class ChatGrain
         ParticipantRole.Visitor => chat.VisitorId == who.Id,
         ParticipantRole.Commercial => chat.Status == ChatStatus.Active && chat.AssignedCommercialId == who.Id,
         _ => false,
-    };
-
-    /// <summary>Its visitor, its assigned commercial, the commercials it is offered to while PENDING, and admins.</summary>
-    private static bool MayRead(Chat chat, ChatReader reader) => reader.Participant switch
-    {
-        { Role: ParticipantRole.Visitor } visitor => chat.VisitorId == visitor.Id,
-        { Role: ParticipantRole.Commercial } commercial => chat.AssignedCommercialId == commercial.Id
-            || (chat.Status == ChatStatus.Pending && chat.AvailableCommercialIds.Contains(commercial.Id)),
-        _ => reader.IsAdmin,
     };
 
     private IParticipantGrain Visitor(Chat chat) => GrainFactory.GetGrain<IVisitorGrain>(chat.VisitorId);

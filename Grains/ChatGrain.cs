@@ -32,18 +32,33 @@ public sealed partial class ChatGrain(
             return new ChatOpening(null, Created: false, decisions, ChatRefusal.RateLimited);
         }
 
-        if (limits.MaxOpenPerVisitor is not { } maxOpen)
+        if (limits.OnDutyCommercialIds is { } onDuty && !await AllKnownAsync(command.AvailableCommercialIds, onDuty))
         {
-            var unlimited = await CreateAsync(command);
-            return new ChatOpening(unlimited.Chat, unlimited.Created, decisions, Refusal: null);
+            return new ChatOpening(null, Created: false, decisions, ChatRefusal.UnknownCommercial);
         }
 
-        // Reserved before the write, so two creations racing at the cap are decided one after
-        // the other by the visitor's single activation.
-        var visitor = GrainFactory.GetGrain<IVisitorGrain>(command.VisitorId);
-        if (!(await visitor.ReserveChat(this.GetPrimaryKey(), maxOpen)).Admitted)
+        // Reserved before the write, so two creations racing at a cap are decided one after the
+        // other by the single activation of the visitor's (or the address's) grain.
+        var chatId = this.GetPrimaryKey();
+        var reservations = new List<Func<Task>>(2);
+        if (limits.MaxOpenPerVisitor is { } maxOpen)
         {
-            return new ChatOpening(null, Created: false, decisions, ChatRefusal.VisitorAtCap);
+            var visitor = GrainFactory.GetGrain<IVisitorGrain>(command.VisitorId);
+            if (!(await visitor.ReserveChat(chatId, maxOpen)).Admitted)
+            {
+                return new ChatOpening(null, Created: false, decisions, ChatRefusal.VisitorAtCap);
+            }
+            reservations.Add(() => visitor.ReleaseChat(chatId));
+        }
+        if (limits.ClientAddressCap is { } cap)
+        {
+            var address = GrainFactory.GetGrain<IClientAddressGrain>(cap.ClientKey);
+            if (!(await address.ReservePendingChat(chatId, cap.MaxPending)).Admitted)
+            {
+                await ReleaseAsync(reservations);
+                return new ChatOpening(null, Created: false, decisions, ChatRefusal.ClientAddressAtCap);
+            }
+            reservations.Add(() => address.ReleasePendingChat(chatId));
         }
         ChatCreation creation;
         try
@@ -52,15 +67,25 @@ public sealed partial class ChatGrain(
         }
         catch
         {
-            await ReleaseAsync(visitor);
+            await ReleaseAsync(reservations);
             throw;
         }
-        // Another activation stored this chat first, for someone else: the reservation counts nothing.
+        // Another activation stored this chat first, for someone else: the reservations count nothing.
         if (!creation.Created && creation.Chat.VisitorId != command.VisitorId)
         {
-            await ReleaseAsync(visitor);
+            await ReleaseAsync(reservations);
         }
         return new ChatOpening(creation.Chat, creation.Created, decisions, Refusal: null);
+    }
+
+    /// <summary>
+    /// Whether every commercial is on duty or has signed in, all asked before any offer is
+    /// recorded, so a refused creation writes nothing, not even a commercial's record.
+    /// </summary>
+    private async Task<bool> AllKnownAsync(Guid[] commercialIds, Guid[] onDuty)
+    {
+        var signedIn = await Task.WhenAll(commercialIds.Except(onDuty).Select(id => GrainFactory.GetGrain<ICommercialGrain>(id).HasSignedIn()));
+        return signedIn.All(known => known);
     }
 
     private async Task<ChatCreation> CreateAsync(CreateChat command)
@@ -106,22 +131,26 @@ public sealed partial class ChatGrain(
     }
 
     /// <summary>
-    /// Best effort: when the database that failed the chat's write fails this too, the reservation
-    /// stays until the client retries the same chatId (which it then admits without counting again).
+    /// Best effort: when the database that failed the chat's write fails this too, a reservation
+    /// stays until the client retries the same chatId (which it then admits without counting
+    /// again); the address's grain also forgets it once it finds the chat was never stored.
     /// </summary>
-    private async Task ReleaseAsync(IVisitorGrain visitor)
+    private async Task ReleaseAsync(List<Func<Task>> reservations)
     {
-        try
+        foreach (var release in reservations)
         {
-            await visitor.ReleaseChat(this.GetPrimaryKey());
-        }
-        catch (Exception exception)
-        {
-            LogReleaseFailed(logger, exception, this.GetPrimaryKey());
+            try
+            {
+                await release();
+            }
+            catch (Exception exception)
+            {
+                LogReleaseFailed(logger, exception, this.GetPrimaryKey());
+            }
         }
     }
 
-    [LoggerMessage(LogLevel.Warning, "Could not release the visitor's reservation of chat {ChatId} after its creation failed")]
+    [LoggerMessage(LogLevel.Warning, "Could not release a reservation of chat {ChatId} after its creation failed or counted nothing")]
     private static partial void LogReleaseFailed(ILogger logger, Exception exception, Guid chatId);
 
     // Millisecond precision is what the wire shows; storing more would make a replay's

@@ -14,6 +14,7 @@ public static class GrainStorage
     public const string LiveChatSession = "liveChatSession";
     public const string Visitor = "visitor";
     public const string Commercial = "commercial";
+    public const string ClientAddress = "clientAddress";
     public const string ChatHistoryPage = "chatHistoryPage";
     public const string OperatorSession = "operatorSession";
 }

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Http;
+using ChatGrains.ApiGateway.LiveChat;
 using ChatGrains.Grains;
 using Microsoft.Extensions.Options;
 
@@ -10,10 +11,13 @@ namespace ChatGrains.ApiGateway.Chats;
 /// The limits on creating a chat, which the chat grain consults only when the chat does not exist
 /// (a replay costs nothing and is never refused): per visitor token subject
 /// (<c>RateLimiting:VisitorChatsPerMinute</c>), per client (<c>RateLimiting:ChatCreationsPerMinute</c>,
-/// every role; see <see cref="ClientKeys"/>), and a visitor's open chats (<c>Chats:MaxOpenPerVisitor</c>).
-/// The counts live in grains, so they hold for the whole cluster.
+/// every role; see <see cref="ClientKeys"/>), and for visitor tokens their open chats
+/// (<c>Chats:MaxOpenPerVisitor</c>), the commercials they may name (those on duty,
+/// <c>LiveChat:CommercialIds</c>, and those that have signed in) and the PENDING chats of their
+/// client address (<c>Chats:MaxPendingPerClientAddress</c>). The counts live in grains, so they
+/// hold for the whole cluster.
 /// </summary>
-public sealed class ChatCreationLimiting(ClientKeys clients, IOptions<RateLimitingOptions> rateLimits, IOptions<ChatsOptions> chats)
+public sealed class ChatCreationLimiting(ClientKeys clients, IOptions<RateLimitingOptions> rateLimits, IOptions<ChatsOptions> chats, IOptions<LiveChatOptions> liveChat)
 {
     public const string VisitorPolicy = "per-visitor";
     public const string ClientPolicy = "per-client";
@@ -34,8 +38,12 @@ public sealed class ChatCreationLimiting(ClientKeys clients, IOptions<RateLimiti
             }
             rules.Add(new RateLimitRule(ClientPolicy, $"chat-creation:{clients.Of(http)}", rateLimits.Value.ChatCreationsPerMinute, Window));
         }
-        // Staff tokens are not handed out for free; their chats for a visitor are neither capped nor counted.
-        return new ChatCreationLimits([.. rules], visitor ? chats.Value.MaxOpenPerVisitor : null);
+        // Staff tokens are not handed out for free; their chats for a visitor are neither capped
+        // nor counted, and may name any commercial.
+        return visitor
+            ? new ChatCreationLimits([.. rules], chats.Value.MaxOpenPerVisitor, [.. liveChat.Value.Commercials()],
+                new PendingChatCap(clients.Of(http), chats.Value.MaxPendingPerClientAddress))
+            : new ChatCreationLimits([.. rules], null);
     }
 
     /// <summary>The draft rate-limit headers for the limits a creation consulted (none for a replay).</summary>
@@ -64,6 +72,7 @@ public static class ChatCreationLimitingRegistration
         services.AddOptions<ChatsOptions>()
             .BindConfiguration(ChatsOptions.Section)
             .Validate(o => o.MaxOpenPerVisitor > 0, "Chats:MaxOpenPerVisitor must be positive.")
+            .Validate(o => o.MaxPendingPerClientAddress > 0, "Chats:MaxPendingPerClientAddress must be positive.")
             .ValidateOnStart();
         services.AddSingleton<ChatCreationLimiting>();
         return services;

@@ -1,6 +1,7 @@
 using Orleans;
 using System.Security.Claims;
 using ChatGrains.ApiGateway.Auth;
+using ChatGrains.ApiGateway.Conversations;
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.Grains;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -13,6 +14,9 @@ namespace ChatGrains.ApiGateway.Chats;
 /// </summary>
 public static class ChatsApi
 {
+    public const string UnknownCommercialMessage =
+        "'availableCommercialIds' may name only commercials on duty or that have signed in before.";
+
     public static RouteGroupBuilder MapChatsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v2/chats")
@@ -69,9 +73,18 @@ public static class ChatsApi
             case ChatRefusal.VisitorAtCap:
                 return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict,
                     title: $"The visitor has reached the maximum of {limits.MaxOpenPerVisitor} open chats.");
+            case ChatRefusal.ClientAddressAtCap:
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict,
+                    title: $"This client address has reached the maximum of {limits.ClientAddressCap!.MaxPending} pending chats.");
+            case ChatRefusal.UnknownCommercial:
+                return TypedResults.ValidationProblem(
+                    new Dictionary<string, string[]> { ["availableCommercialIds"] = [UnknownCommercialMessage] },
+                    title: "The request has invalid fields.");
         }
         var chat = opening.Chat!;
-        if (ownVisitorId is not null && chat.VisitorId != ownVisitorId)
+        // A replay answers the whole resource (the visitor's contact details) only to whom the
+        // hub lets read the chat: one authorization model for both.
+        if (!opening.Created && !ChatReaders.MayRead(user, chat))
         {
             return TypedResults.Forbid();
         }

@@ -33,6 +33,8 @@ public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay) :
         }
         if (me.Role == ParticipantRole.Commercial)
         {
+            // From now on visitors may offer it chats (ChatCreationLimiting).
+            await grains.GetGrain<ICommercialGrain>(me.Id).SignIn();
             // Catch-up: what was offered while this commercial was away. An offer made while
             // this runs can arrive twice (live and here); clients key offers by chat id.
             foreach (var chat in await grains.GetGrain<ICommercialGrain>(me.Id).PendingOffers())
@@ -100,9 +102,7 @@ public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay) :
         // where a long parameter would get SignalR's generic binding error.
         var id = HubArguments.Uuid("chatId", chatId);
         var after = HubArguments.Sequence("afterSeq", afterSeq);
-        var reader = Me is { } me ? ChatReader.Of(me)
-            : HubIdentity.IsAdmin(Context.User) ? ChatReader.Admin
-            : throw HubErrors.For(ConversationRefusal.NotParticipant);
+        var reader = ChatReaders.Of(Context.User) ?? throw HubErrors.For(ConversationRefusal.NotParticipant);
         var history = await Chat(id).History(reader, after, ChatHistory.MaxMessages);
         return history.Refusal is { } refusal ? throw HubErrors.For(refusal) : new JoinedChat(ChatResponse.From(history.Chat!), [.. history.Messages.Select(m => MessageResource.From(id, m))], history.HasMore);
     }

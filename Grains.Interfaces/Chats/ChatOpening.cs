@@ -2,16 +2,24 @@ namespace ChatGrains.Grains;
 
 /// <summary>
 /// What a creation must pass, decided at the edge from the caller: the rate limits (in the order
-/// they are consulted) and, for a visitor opening its own chat, the cap on its open chats.
+/// they are consulted) and, for a visitor opening its own chat, the cap on its open chats, the
+/// commercials it may offer the chat to (<see cref="OnDutyCommercialIds"/> and those that have
+/// signed in; null: any, as for staff) and the cap on its client address's pending chats.
 /// A replay of an existing chat consults none of them.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("chatgrains.ChatCreationLimits")]
 public sealed record ChatCreationLimits(
     [property: Id(0)] RateLimitRule[] RateLimits,
-    [property: Id(1)] int? MaxOpenPerVisitor)
+    [property: Id(1)] int? MaxOpenPerVisitor,
+    [property: Id(2)] Guid[]? OnDutyCommercialIds = null,
+    [property: Id(3)] PendingChatCap? ClientAddressCap = null)
 {
     public static readonly ChatCreationLimits None = new([], null);
 }
+
+/// <summary>At most <paramref name="MaxPending"/> PENDING chats created from the client <paramref name="ClientKey"/>.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.PendingChatCap")]
+public sealed record PendingChatCap([property: Id(0)] string ClientKey, [property: Id(1)] int MaxPending);
 
 [GenerateSerializer, Alias("chatgrains.ChatRefusal")]
 public enum ChatRefusal
@@ -21,6 +29,12 @@ public enum ChatRefusal
 
     /// <summary>The visitor already has <see cref="ChatCreationLimits.MaxOpenPerVisitor"/> open chats.</summary>
     VisitorAtCap,
+
+    /// <summary>A named commercial is neither on duty nor has ever signed in.</summary>
+    UnknownCommercial,
+
+    /// <summary>The client address already has <see cref="PendingChatCap.MaxPending"/> PENDING chats.</summary>
+    ClientAddressAtCap,
 }
 
 /// <summary>

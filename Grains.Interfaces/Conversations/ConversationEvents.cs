@@ -68,6 +68,14 @@ public interface ICommercialGrain : IParticipantGrain
     [Alias("Withdraw"), AlwaysInterleave]
     Task Withdraw(Guid chatId, Guid acceptedBy);
 
+    /// <summary>Records, durably, that this commercial has connected: from then on a visitor may offer it chats.</summary>
+    [Alias("SignIn")]
+    Task SignIn();
+
+    /// <summary>Whether this commercial has ever signed in (reads its record; writes nothing).</summary>
+    [Alias("HasSignedIn"), AlwaysInterleave]
+    Task<bool> HasSignedIn();
+
     /// <summary>The chats offered to this commercial that are still PENDING, oldest first.</summary>
     [Alias("PendingOffers")]
     Task<Chat[]> PendingOffers();

@@ -103,6 +103,19 @@ public sealed record ChatReader(
     public static ChatReader Of(Participant participant) => new(participant, IsAdmin: false);
 
     public static ChatReader Admin { get; } = new(null, IsAdmin: true);
+
+    /// <summary>
+    /// The one rule for reading a chat (its history through the hub, its visitor's contact details
+    /// through a <c>PUT /v2/chats</c> replay): its visitor, its assigned commercial, the commercials
+    /// it is offered to while PENDING, and admins.
+    /// </summary>
+    public bool MayRead(Chat chat) => Participant switch
+    {
+        { Role: ParticipantRole.Visitor } visitor => chat.VisitorId == visitor.Id,
+        { Role: ParticipantRole.Commercial } commercial => chat.AssignedCommercialId == commercial.Id
+            || (chat.Status == ChatStatus.Pending && chat.AvailableCommercialIds.Contains(commercial.Id)),
+        _ => IsAdmin,
+    };
 }
 
 /// <summary>A sealed page of a chat's messages (see <c>ChatRecord</c>).</summary>

@@ -4,17 +4,21 @@ using Orleans.Storage;
 
 namespace ChatGrains.Grains;
 
-/// <summary>A commercial grain's state: the chats offered to it, with when each was recorded.</summary>
+/// <summary>A commercial grain's state: the chats offered to it, with when each was recorded, and whether it has ever signed in.</summary>
 public sealed class CommercialOffers
 {
     public Dictionary<Guid, DateTimeOffset> Offers { get; set; } = [];
+
+    public bool SignedIn { get; set; }
 }
 
 /// <summary>
 /// One commercial: the chats offered to it, durably, so an offer made while it was offline (or
 /// while a node died) is there when it connects, and its connections. An offer is recorded
 /// before its chat is stored; the chat grain is the truth, so the pending list asks each chat
-/// and forgets the offers that are no longer pending for this commercial.
+/// and forgets the offers that are no longer pending for this commercial. An offer leaves only
+/// that way or when its chat is taken: however many others arrive, a genuine offer stays (what
+/// bounds them is who may offer: visitors only to known commercials, a capped number each).
 /// </summary>
 [PreferLocalPlacement]
 [CollectionAgeLimit(Minutes = 2)]
@@ -23,9 +27,6 @@ public sealed partial class CommercialGrain(
     TimeProvider clock,
     ILogger<CommercialGrain> logger) : ParticipantGrain(logger), ICommercialGrain
 {
-    /// <summary>The most offers kept; past it the oldest is forgotten (a flood of chats cannot grow the record without end).</summary>
-    public const int MaxOffers = 500;
-
     /// <summary>How long an offer whose chat does not exist (yet) is kept: its creation may still be under way.</summary>
     private static readonly TimeSpan UnconfirmedOfferLifetime = TimeSpan.FromMinutes(1);
 
@@ -45,12 +46,22 @@ public sealed partial class CommercialGrain(
         {
             return Task.CompletedTask;
         }
-        if (offers.Count > MaxOffers)
-        {
-            offers.Remove(offers.MinBy(offer => offer.Value).Key);
-        }
         return SaveAsync();
     }
+
+    public Task SignIn()
+    {
+        // Stored already (no write under way that might still fail): nothing to do.
+        if (state.State.SignedIn && !_unsaved && !_writing)
+        {
+            return Task.CompletedTask;
+        }
+        state.State.SignedIn = true;
+        return SaveAsync();
+    }
+
+    // A sign-in whose write failed still counts here: its token was genuine, and the next write stores it.
+    public Task<bool> HasSignedIn() => Task.FromResult(state.State.SignedIn);
 
     public async Task Withdraw(Guid chatId, Guid acceptedBy)
     {

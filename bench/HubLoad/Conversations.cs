@@ -119,6 +119,9 @@ internal sealed class ConversationSetup(Options options, IReadOnlyList<HttpClien
             var visitorId = sessionBody.GetProperty("userId").GetGuid();
 
             visitor = await ConnectAsync(options.Nodes[visitorNode], visitorToken, conversation, isVisitor: true, cancel);
+            // The commercial connects before the chat names it: a visitor's token may offer a
+            // chat only to a commercial on duty or that has signed in.
+            commercial = await ConnectAsync(options.Nodes[commercialNode], tokens.Issue(commercialId, TokenLifetime), conversation, isVisitor: false, cancel);
 
             using var put = new HttpRequestMessage(HttpMethod.Put, new Uri($"/v2/chats/{conversation.ChatIdText}", UriKind.Relative))
             {
@@ -133,8 +136,7 @@ internal sealed class ConversationSetup(Options options, IReadOnlyList<HttpClien
             using var created = await http[visitorNode].SendAsync(put, cancel);
             await EnsureAsync(created, "PUT /v2/chats");
 
-            // The commercial: its connection, then the accept.
-            commercial = await ConnectAsync(options.Nodes[commercialNode], tokens.Issue(commercialId, TokenLifetime), conversation, isVisitor: false, cancel);
+            // The commercial accepts.
             var accepted = await commercial.InvokeAsync<JsonElement>("AcceptChat", conversation.ChatIdText, cancel);
             if (accepted.GetProperty("status").GetString() != "ACTIVE")
             {

@@ -27,8 +27,9 @@ BASELINE_TREE=""             # the baseline's git worktree (under BENCH_TMP) whi
 # cluster's nodes keep deploy/cluster.sh's 30 each).
 SINGLE_NODE_POOL=64
 # Node settings in the environment of the next nodes_up / nodes_restart (ASP.NET's `__` form).
-# Rate limiting is off because wrk sends everything from one client IP.
-NODE_ENV=(RateLimiting__Enabled=false)
+# Rate limiting is off, and the cap on one client address's pending visitor chats lifted,
+# because wrk and HubLoad send everything from one client IP.
+NODE_ENV=(RateLimiting__Enabled=false Chats__MaxPendingPerClientAddress=1000000)
 
 # The cluster that is up (empty: none), from its cluster.env.
 CLUSTER_STATE=""      # its state folder

@@ -263,7 +263,7 @@ stop_hubload() {
 
 # hub_nodes_up N: N nodes on a fresh PostgreSQL, rate limiting off (every visitor comes from
 # one client IP; one chat per visitor stays under Chats:MaxOpenPerVisitor; NODE_ENV's
-# default), and what HubLoad needs of them. One node runs without nginx, as measured before;
+# default also lifts Chats:MaxPendingPerClientAddress), and what HubLoad needs of them. One node runs without nginx, as measured before;
 # three with it (HubLoad talks to the nodes directly).
 hub_nodes_up() {
     if (($1 == 1)); then single_node_up; else nodes_up "$1"; fi

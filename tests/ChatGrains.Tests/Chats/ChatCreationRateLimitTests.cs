@@ -1,6 +1,7 @@
 using System.Net;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.Grains;
+using ChatGrains.Tests.Conversations;
 using ChatGrains.Tests.Infrastructure;
 using static ChatGrains.Tests.Chats.ChatCreationAssertions;
 
@@ -17,6 +18,7 @@ public sealed class ChatCreationRateLimitTests
     public async Task TheEleventhFreshChatOfAVisitorInAMinuteIs429AndItsExistingChatsStillReplay()
     {
         await using var node = await TestNode.StartOnSqliteAsync(new Dictionary<string, string?> { ["RateLimiting:VisitorChatsPerMinute"] = "10" });
+        await Conversation.SignInAsync(node, ChatRequests.Commercials);
         var visitorId = Guid.NewGuid();
         using var visitor = node.ClientFor(Roles.Visitor, visitorId);
         var chats = Enumerable.Range(0, 10).Select(_ => Guid.NewGuid()).ToList();
@@ -58,7 +60,8 @@ public sealed class ChatCreationRateLimitTests
             ["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1",
             ["RateLimiting:ChatCreationsPerMinute"] = "3",
         });
-        using var commercial = node.ClientFor(Roles.Commercial);
+        // One the spec's body offers its chats to, so it may replay them.
+        using var commercial = node.ClientFor(Roles.Commercial, ChatRequests.Commercials[0]);
         using var secondCommercial = node.ClientFor(Roles.Commercial);
         var first = Guid.NewGuid();
 

@@ -8,6 +8,9 @@ namespace ChatGrains.Tests.Chats;
 /// <summary>The spec's request bodies, and a PUT that sends them.</summary>
 public static class ChatRequests
 {
+    /// <summary>The commercials the spec's bodies name (a visitor's token may name them once they signed in).</summary>
+    public static readonly Guid[] Commercials = [Guid.Parse("550e8400-e29b-4b5b-9cb4-123456789001"), Guid.Parse("550e8400-e29b-4b5b-9cb4-123456789002")];
+
     /// <summary>The spec's full request body ("Request Body").</summary>
     public static JsonObject FullBody(Guid visitorId) => new()
     {

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using ChatGrains.ApiGateway.Auth;
+using ChatGrains.Tests.Conversations;
 using ChatGrains.Tests.Infrastructure;
 
 namespace ChatGrains.Tests.Chats;
@@ -109,7 +110,8 @@ public abstract class PutChatContract(TestNode node)
     public async Task ReplayingTheSameChatIdWithAnotherBodyReturnsTheFirstChatUnchanged()
     {
         var chatId = Guid.NewGuid();
-        using var client = node.ClientFor(Roles.Commercial);
+        // A commercial the chat is offered to: only such a one (or an admin) may replay it.
+        using var client = node.ClientFor(Roles.Commercial, ChatRequests.Commercials[0]);
         using var first = await client.PutChatAsync(chatId, ChatRequests.FullBody(Guid.NewGuid()));
         var firstBody = await first.Content.ReadAsStringAsync();
 
@@ -192,6 +194,7 @@ public abstract class PutChatContract(TestNode node)
         var chatId = Guid.NewGuid();
         var visitorId = Guid.NewGuid();
         using var visitor = node.ClientFor(Roles.Visitor, visitorId);
+        await Conversation.SignInAsync(node, ChatRequests.Commercials);
 
         using var created = await visitor.PutChatAsync(chatId, ChatRequests.MinimalBody(visitorId));
         using var readBack = await visitor.PutChatAsync(chatId, ChatRequests.MinimalBody(visitorId));
@@ -220,6 +223,7 @@ public abstract class PutChatContract(TestNode node)
         var chatId = Guid.NewGuid();
         var owner = Guid.NewGuid();
         using var ownerClient = node.ClientFor(Roles.Visitor, owner);
+        await Conversation.SignInAsync(node, ChatRequests.Commercials);
         using var created = await ownerClient.PutChatAsync(chatId, ChatRequests.FullBody(owner));
         var intruderId = Guid.NewGuid();
         using var intruder = node.ClientFor(Roles.Visitor, intruderId);

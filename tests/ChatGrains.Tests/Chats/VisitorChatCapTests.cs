@@ -1,6 +1,7 @@
 using System.Net;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.Grains;
+using ChatGrains.Tests.Conversations;
 using ChatGrains.Tests.Infrastructure;
 using static ChatGrains.Tests.Chats.ChatCreationAssertions;
 
@@ -14,8 +15,12 @@ public sealed class VisitorChatCapTests
 {
     private const string AtCap = "The visitor has reached the maximum of 20 open chats.";
 
-    private static Task<TestNode> StartAsync() =>
-        TestNode.StartOnSqliteAsync(new Dictionary<string, string?> { ["Chats:MaxOpenPerVisitor"] = "20" });
+    private static async Task<TestNode> StartAsync()
+    {
+        var node = await TestNode.StartOnSqliteAsync(new Dictionary<string, string?> { ["Chats:MaxOpenPerVisitor"] = "20" });
+        await Conversation.SignInAsync(node, ChatRequests.Commercials);
+        return node;
+    }
 
     [Fact]
     public async Task TheTwentyFirstChatOfAVisitorIs409AndWritesNothingWhileItsChatsStillReplay()

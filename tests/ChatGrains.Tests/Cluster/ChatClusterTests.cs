@@ -18,7 +18,8 @@ public sealed class ChatClusterTests(NodeClusterFixture fixture)
     {
         var chatId = Guid.NewGuid();
         using var node1 = Cluster.Nodes[0].ClientFor(Roles.Commercial);
-        using var node2 = Cluster.Nodes[1].ClientFor(Roles.Commercial);
+        // A commercial the chat is offered to: only such a one (or an admin) may replay it.
+        using var node2 = Cluster.Nodes[1].ClientFor(Roles.Commercial, ChatRequests.Commercials[1]);
         using var node3 = Cluster.Nodes[2].ClientFor(Roles.Admin);
 
         using var created = await node1.PutChatAsync(chatId, ChatRequests.FullBody(Guid.NewGuid()));

@@ -2,6 +2,7 @@ using System.Net;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.Grains;
 using ChatGrains.Tests.Chats;
+using ChatGrains.Tests.Conversations;
 using ChatGrains.Tests.Infrastructure;
 
 namespace ChatGrains.Tests.Cluster;
@@ -18,6 +19,7 @@ public sealed class ChatCreationClusterRateLimitTests
             ["RateLimiting:VisitorChatsPerMinute"] = "6",
             ["Chats:MaxOpenPerVisitor"] = "4",
         });
+        await Conversation.SignInAsync(cluster.Nodes[0], ChatRequests.Commercials);
         var visitorId = Guid.NewGuid();
         var chats = Enumerable.Range(0, 7).Select(_ => Guid.NewGuid()).ToList();
 

@@ -14,6 +14,7 @@ public static class Conversation
     /// <summary>Creates a chat through <c>PUT /v2/chats</c> for the visitor, offered to the commercials; returns the response body.</summary>
     public static async Task<JsonObject> OpenChatAsync(TestNode node, Guid chatId, Guid visitorId, params Guid[] commercials)
     {
+        await SignInAsync(node, commercials);
         var body = ChatRequests.MinimalBody(visitorId);
         body["availableCommercialIds"] = new JsonArray([.. commercials.Select(id => (JsonNode)id.ToString())]);
         using var client = node.ClientFor(Roles.Visitor, visitorId);
@@ -29,6 +30,24 @@ public static class Conversation
         using var response = await client.PutChatAsync(chatId, ChatRequests.MinimalBody(visitorId));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+    }
+
+    /// <summary>
+    /// Connects each commercial to the hub once, as signing in at <c>/agent</c> does: from then on
+    /// a visitor's token may offer it chats.
+    /// </summary>
+    public static async Task SignInAsync(TestNode node, params Guid[] commercials)
+    {
+        foreach (var commercial in commercials)
+        {
+            await SignInAsync(node.BaseAddress, node.Token(Roles.Commercial, commercial));
+        }
+    }
+
+    /// <summary>Connects once with the commercial's token; returns once the hub has taken the connection in.</summary>
+    public static async Task SignInAsync(Uri node, string commercialToken)
+    {
+        await using var hub = await HubClient.ConnectAsync(node, commercialToken);
     }
 
     public static Task<HubClient> VisitorAsync(TestNode node, Guid visitorId) => HubClient.ConnectAsync(node, node.Token(Roles.Visitor, visitorId));

@@ -78,6 +78,7 @@ public sealed class BalancedCluster : IAsyncDisposable
                 ["RateLimiting:ChatCreationsPerMinute"] = "100000000",
                 ["RateLimiting:VisitorChatsPerMinute"] = "100000000",
                 ["Chats:MaxOpenPerVisitor"] = "100000000",
+                ["Chats:MaxPendingPerClientAddress"] = "100000000",
             };
             // Started together, as a deployment would.
             var nodes = await Task.WhenAll(Enumerable.Range(0, nodeCount).Select(_ => NodeProcess.StartAsync(cluster.NodeSettings)));

@@ -23,6 +23,7 @@ public sealed class ConversationFaultTests(ITestOutputHelper output)
         var visitorToken = BalancedCluster.IssueToken(Roles.Visitor, visitor);
         var commercialToken = BalancedCluster.IssueToken(Roles.Commercial, commercial);
         var doomed = cluster.Nodes[1];
+        await Conversation.SignInAsync(cluster.Address, commercialToken);
         // Created through the doomed node, so the chat grain lives there; the visitor is connected there too.
         using (var client = cluster.CreateClient(doomed.BaseAddress))
         {

@@ -68,6 +68,7 @@ public sealed class TestNode : IAsyncDisposable
             ["RateLimiting:ChatCreationsPerMinute"] = "1000000",
             ["RateLimiting:VisitorChatsPerMinute"] = "1000000",
             ["Chats:MaxOpenPerVisitor"] = "1000000",
+            ["Chats:MaxPendingPerClientAddress"] = "1000000",
         };
         foreach (var (key, value) in FreePorts.ForSilo())
         {

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using ChatGrains.Tests.Chats;
+using ChatGrains.Tests.Conversations;
 using ChatGrains.Tests.Infrastructure;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -81,6 +82,7 @@ public abstract class LiveChatSessionContract(TestNode node)
         var userId = Guid.Parse((string)body["userId"]!);
         using var visitor = new HttpClient { BaseAddress = node.BaseAddress };
         visitor.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string)body["sessionToken"]!);
+        await Conversation.SignInAsync(node, ChatRequests.Commercials);
 
         using var own = await visitor.PutChatAsync(Guid.NewGuid(), ChatRequests.MinimalBody(userId));
         using var other = await visitor.PutChatAsync(Guid.NewGuid(), ChatRequests.MinimalBody(Guid.NewGuid()));

@@ -29,8 +29,13 @@ public sealed partial class PostmanCollectionTests
         }
 
         // newman stands in for the balancer here: the collection checks that a trace continues
-        // (honoured only from a known proxy) and rate-limit headers (generous limits).
-        await using var node = await TestNode.StartOnSqliteAsync(new Dictionary<string, string?> { ["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1" });
+        // (honoured only from a known proxy) and rate-limit headers (generous limits). Its
+        // visitors offer their chats to the commercial its README puts on duty.
+        await using var node = await TestNode.StartOnSqliteAsync(new Dictionary<string, string?>
+        {
+            ["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1",
+            ["LiveChat:CommercialIds:0"] = "550e8400-e29b-4b5b-9cb4-123456789001",
+        });
         var visitorId = Guid.NewGuid();
         var variables = new Dictionary<string, string>(StringComparer.Ordinal)
         {
