@@ -143,13 +143,7 @@ async function refreshOffers() {
 // --- my chats ---------------------------------------------------------------------------
 
 function unreadOf(entry) {
-  let unread = 0;
-  for (const [seq, item] of entry.transcript.shown) {
-    if (item.dataset.sender === "visitor" && seq > entry.readUpTo) {
-      unread++;
-    }
-  }
-  return unread;
+  return entry.transcript.countAfter("visitor", entry.readUpTo);
 }
 
 function render(entry) {
