@@ -96,6 +96,18 @@ public sealed class TranscriptTests(ChromiumFixture chromium, SqliteNodeFixture 
         public int LastSeq { get; init; }
         public int HighestSeq { get; init; }
         public bool HasGap { get; init; }
+
+        /// <summary>The renderer's script CPU time over the whole feed, building the messages included.</summary>
+        public double ScriptMilliseconds { get; set; }
+    }
+
+    private static async Task<double> ScriptSecondsAsync(ICDPSession devTools)
+    {
+        var metrics = await devTools.SendAsync("Performance.getMetrics");
+        // A script evaluated through DevTools counts as a DevTools command, not as a page task.
+        return metrics!.Value.GetProperty("metrics").EnumerateArray()
+            .Where(metric => metric.GetProperty("name").GetString() is "ScriptDuration" or "DevToolsCommandDuration")
+            .Sum(metric => metric.GetProperty("value").GetDouble());
     }
 
     private async Task<Fed> FeedAsync(int count, bool attached)
@@ -105,8 +117,14 @@ public sealed class TranscriptTests(ChromiumFixture chromium, SqliteNodeFixture 
         {
             var page = await context.NewPageAsync();
             await page.GotoAsync(new Uri(fixture.Node.BaseAddress, "/livechat").ToString());
+            // Script time as the renderer's main thread spent it on the CPU (thread ticks), so a
+            // busy machine that delays the page does not count as the page's own cost.
+            var devTools = await context.NewCDPSessionAsync(page);
+            await devTools.SendAsync("Performance.enable", new Dictionary<string, object> { ["timeDomain"] = "threadTicks" });
+            var before = await ScriptSecondsAsync(devTools);
             var fed = await page.EvaluateAsync<Fed>(Feed, new { count, attached });
-            output.WriteLine($"{count:N0} messages, {(attached ? "in" : "off")} the page: {fed.Milliseconds:F0} ms of script");
+            fed.ScriptMilliseconds = (await ScriptSecondsAsync(devTools) - before) * 1_000;
+            output.WriteLine($"{count:N0} messages, {(attached ? "in" : "off")} the page: {fed.ScriptMilliseconds:F0} ms of script CPU ({fed.Milliseconds:F0} ms on the page's clock)");
             return fed;
         }
         finally
@@ -133,9 +151,8 @@ public sealed class TranscriptTests(ChromiumFixture chromium, SqliteNodeFixture 
         var fed = await FeedAsync(10_000, attached: true);
 
         AssertShownOnceEachInSeqOrder(fed, 10_000);
-        // The issue's bar, on the page's own clock: 0.3–0.5 s on two cores at load average 18 (other
-        // builds and tests); the transcript that walked every message took minutes.
-        Assert.True(fed.Milliseconds < 1_000, $"10,000 messages took {fed.Milliseconds:F0} ms of script.");
+        // The issue's bar, in script CPU time; the transcript that walked every message took minutes.
+        Assert.True(fed.ScriptMilliseconds < 1_000, $"10,000 messages took {fed.ScriptMilliseconds:F0} ms of script CPU.");
     }
 
     [Fact]
