@@ -122,7 +122,7 @@ public static class ChatGrainsSilo
         }
         else
         {
-            services.TryAddSingleton(sp => new SqliteStorage(sp.GetRequiredService<IOptions<StorageOptions>>().Value.SqlitePath));
+            services.TryAddSingleton(sp => new SqliteStorage(sp.GetRequiredService<IOptions<StorageOptions>>().Value.SqlitePath, sp.GetRequiredService<ILogger<SqliteStorage>>()));
             services.TryAddSingleton<IStorageProvider>(sp => sp.GetRequiredService<SqliteStorage>());
             silo.AddAdoNetGrainStorage(GrainStorage.Name, options => options.Configure<SqliteStorage>((storage, sqlite) =>
             {
