@@ -1,3 +1,4 @@
+using System.Globalization;
 using ChatGrains.Grains;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -99,6 +100,28 @@ internal sealed partial class SqliteStorage : IStorageProvider
     {
         await using var connection = await OpenAsync(cancellationToken);
         await ExecuteAsync(connection, null, "SELECT 1", cancellationToken);
+    }
+
+    public async Task<int> DeleteRecordsOlderThanAsync(string serviceId, IReadOnlyList<string> stateNames, TimeSpan age, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        // Orleans writes ModifiedOn as datetime('now'): UTC text, which compares in time order.
+        command.CommandText = $"""
+            DELETE FROM OrleansStorage WHERE rowid IN (
+                SELECT rowid FROM OrleansStorage
+                WHERE ServiceId = $serviceId AND GrainTypeString IN ({string.Join(", ", stateNames.Select((_, i) => $"$state{i}"))})
+                  AND ModifiedOn < datetime('now', $age)
+                LIMIT $limit)
+            """;
+        command.Parameters.AddWithValue("$serviceId", serviceId);
+        for (var i = 0; i < stateNames.Count; i++)
+        {
+            command.Parameters.AddWithValue($"$state{i}", stateNames[i]);
+        }
+        command.Parameters.AddWithValue("$age", $"-{age.TotalSeconds.ToString(CultureInfo.InvariantCulture)} seconds");
+        command.Parameters.AddWithValue("$limit", limit);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
