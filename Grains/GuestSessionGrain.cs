@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Placement;
 
 namespace ChatGrains.Grains;
@@ -10,7 +11,8 @@ namespace ChatGrains.Grains;
 [PreferLocalPlacement]
 [CollectionAgeLimit(Minutes = 2)]
 public sealed class GuestSessionGrain(
-    [PersistentState(GrainStorage.GuestSession, GrainStorage.Name)] IPersistentState<CreatedOnce<GuestConversation>> state,
+    [PersistentState(GrainStorage.GuestSession, GrainStorage.Name)] IPersistentState<SessionRecord<GuestConversation>> state,
+    IOptions<SessionOptions> sessions,
     GrainMetrics metrics,
     TimeProvider clock,
     ILogger<GuestSessionGrain> logger) : Grain, IGuestSessionGrain
@@ -20,7 +22,8 @@ public sealed class GuestSessionGrain(
 
     public async Task<GuestSessionOpening> Open(OpenGuestSession command)
     {
-        var (conversation, created) = await state.GetOrCreateAsync(() => NewConversation(command));
+        var (conversation, created) = await state.OpenAsync(
+            () => NewConversation(command), stored => stored.Session.CreatedAt, sessions.Value, clock.GetUtcNow());
         var session = conversation.Session;
         if (created)
         {

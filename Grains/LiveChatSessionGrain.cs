@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Placement;
 
 namespace ChatGrains.Grains;
@@ -7,14 +8,16 @@ namespace ChatGrains.Grains;
 [PreferLocalPlacement]
 [CollectionAgeLimit(Minutes = 2)]
 public sealed class LiveChatSessionGrain(
-    [PersistentState(GrainStorage.LiveChatSession, GrainStorage.Name)] IPersistentState<CreatedOnce<LiveChatSession>> state,
+    [PersistentState(GrainStorage.LiveChatSession, GrainStorage.Name)] IPersistentState<SessionRecord<LiveChatSession>> state,
+    IOptions<SessionOptions> sessions,
     GrainMetrics metrics,
     TimeProvider clock,
     ILogger<LiveChatSessionGrain> logger) : Grain, ILiveChatSessionGrain
 {
     public async Task<LiveChatSession> Start(StartLiveChatSession command)
     {
-        var (session, created) = await state.GetOrCreateAsync(() => NewSession(command));
+        var (session, created) = await state.OpenAsync(
+            () => NewSession(command), stored => stored.CreatedAt, sessions.Value, clock.GetUtcNow());
         if (created)
         {
             metrics.Created(GrainStorage.LiveChatSession);

@@ -108,6 +108,13 @@ public static class ChatGrainsSilo
         services.TryAddSingleton<GrainMetrics>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloReadiness>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchemaMigrations>();
+        services.AddOptions<SessionOptions>()
+            .BindConfiguration(SessionOptions.Section)
+            .Validate(o => o.Retention > TimeSpan.Zero, "Sessions:Retention must be positive (a TimeSpan such as 30.00:00:00).")
+            .Validate(o => o.SweepInterval > TimeSpan.Zero && o.SweepInterval <= TimeSpan.FromDays(1),
+                "Sessions:SweepInterval must be positive and at most a day (a TimeSpan such as 01:00:00).")
+            .ValidateOnStart();
+        services.AddHostedService<SessionSweep>();
 
         var connectionString = configuration.GetConnectionString(StorageOptions.ConnectionStringName);
         if (!string.IsNullOrWhiteSpace(connectionString))
@@ -122,7 +129,7 @@ public static class ChatGrainsSilo
         }
         else
         {
-            services.TryAddSingleton(sp => new SqliteStorage(sp.GetRequiredService<IOptions<StorageOptions>>().Value.SqlitePath));
+            services.TryAddSingleton(sp => new SqliteStorage(sp.GetRequiredService<IOptions<StorageOptions>>().Value.SqlitePath, sp.GetRequiredService<ILogger<SqliteStorage>>()));
             services.TryAddSingleton<IStorageProvider>(sp => sp.GetRequiredService<SqliteStorage>());
             silo.AddAdoNetGrainStorage(GrainStorage.Name, options => options.Configure<SqliteStorage>((storage, sqlite) =>
             {

@@ -31,6 +31,13 @@ public interface IStorageProvider
 
     /// <summary>One round trip; throws <see cref="StorageUnavailableException"/> when the database does not answer.</summary>
     Task PingAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes up to <paramref name="limit"/> grain records of the state names, of this service,
+    /// last written more than <paramref name="age"/> ago by the database's clock (<c>ModifiedOn</c>).
+    /// </summary>
+    /// <returns>How many it deleted.</returns>
+    Task<int> DeleteRecordsOlderThanAsync(string serviceId, IReadOnlyList<string> stateNames, TimeSpan age, int limit, CancellationToken cancellationToken);
 }
 
 /// <summary>Flips once the schema is migrated; until then storage calls answer "unavailable".</summary>

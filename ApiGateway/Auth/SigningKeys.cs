@@ -23,7 +23,8 @@ public sealed partial class SigningKeys
         }
         else if (File.Exists(signingKeyPath) && PrivateFiles.IsOpenToGroupOrOthers(signingKeyPath))
         {
-            // Not fatal (a mounted secret may be shared on purpose), but whoever reads it can sign tokens.
+            // Not fatal (a mounted secret may be shared on purpose), but whoever reads it can sign
+            // tokens. Reported, never changed: the node did not make this file.
             LogKeyOpenToOthers(logger, signingKeyPath, Convert.ToString((int)File.GetUnixFileMode(signingKeyPath), 8));
         }
         SigningKey = Load(signingKeyPath, "Jwt:SigningKeyPath", includePrivate: true);
@@ -44,6 +45,7 @@ public sealed partial class SigningKeys
 
     private static RsaSecurityKey Load(string path, string settingName, bool includePrivate)
     {
+        PrivateFiles.RefuseLinkOrSpecialFile(path, settingName);
         string pem;
         try
         {
@@ -83,6 +85,7 @@ public sealed partial class SigningKeys
     /// </summary>
     private static string LoadOrGenerate(string path)
     {
+        PrivateFiles.RefuseLinkOrSpecialFile(path, "Jwt:SigningKeyPath");
         if (File.Exists(path))
         {
             return path;

@@ -120,4 +120,21 @@ internal sealed class PostgresStorage(NpgsqlDataSource db) : IStorageProvider
 
     public static StorageUnavailableException Unavailable(Exception inner) =>
         new("The PostgreSQL database is unavailable.", inner);
+
+    public async Task<int> DeleteRecordsOlderThanAsync(string serviceId, IReadOnlyList<string> stateNames, TimeSpan age, int limit, CancellationToken cancellationToken)
+    {
+        // Orleans writes modifiedon as UTC without a time zone. A row rewritten since the subquery
+        // chose it has another ctid, so a session refreshed meanwhile is not deleted.
+        await using var command = db.CreateCommand("""
+            DELETE FROM orleansstorage WHERE ctid = ANY(ARRAY(
+                SELECT ctid FROM orleansstorage
+                WHERE serviceid = $1 AND graintypestring = ANY($2) AND modifiedon < (now() AT TIME ZONE 'utc') - $3
+                LIMIT $4))
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = serviceId });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. stateNames] });
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = age });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 }

@@ -1,20 +1,24 @@
+using System.Globalization;
 using ChatGrains.Grains;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace ChatGrains.Silo.Sqlite;
 
 /// <summary>The embedded database of a single node: one file, WAL mode, writers serialised by SQLite.</summary>
-internal sealed class SqliteStorage : IStorageProvider
+internal sealed partial class SqliteStorage : IStorageProvider
 {
-    public SqliteStorage(string path)
+    private const string PathSetting = "Storage:SqlitePath";
+
+    public SqliteStorage(string path, ILogger<SqliteStorage> logger)
     {
         var fullPath = Path.GetFullPath(path);
         PrivateFiles.CreateFolder(Path.GetDirectoryName(fullPath)!);
         // SQLite creates -wal and -shm with the database file's mode, so an empty 0600 file made
         // here (SQLite takes it for an empty database) keeps all three private.
-        PrivateFiles.Restrict(fullPath);
-        PrivateFiles.RestrictIfPresent(fullPath + "-wal");
-        PrivateFiles.RestrictIfPresent(fullPath + "-shm");
+        ReportIfLeftOpen(logger, fullPath, PrivateFiles.Restrict(fullPath, PathSetting));
+        ReportIfLeftOpen(logger, fullPath + "-wal", PrivateFiles.RestrictIfPresent(fullPath + "-wal", PathSetting));
+        ReportIfLeftOpen(logger, fullPath + "-shm", PrivateFiles.RestrictIfPresent(fullPath + "-shm", PathSetting));
         ConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -98,6 +102,28 @@ internal sealed class SqliteStorage : IStorageProvider
         await ExecuteAsync(connection, null, "SELECT 1", cancellationToken);
     }
 
+    public async Task<int> DeleteRecordsOlderThanAsync(string serviceId, IReadOnlyList<string> stateNames, TimeSpan age, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        // Orleans writes ModifiedOn as datetime('now'): UTC text, which compares in time order.
+        command.CommandText = $"""
+            DELETE FROM OrleansStorage WHERE rowid IN (
+                SELECT rowid FROM OrleansStorage
+                WHERE ServiceId = $serviceId AND GrainTypeString IN ({string.Join(", ", stateNames.Select((_, i) => $"$state{i}"))})
+                  AND ModifiedOn < datetime('now', $age)
+                LIMIT $limit)
+            """;
+        command.Parameters.AddWithValue("$serviceId", serviceId);
+        for (var i = 0; i < stateNames.Count; i++)
+        {
+            command.Parameters.AddWithValue($"$state{i}", stateNames[i]);
+        }
+        command.Parameters.AddWithValue("$age", $"-{age.TotalSeconds.ToString(CultureInfo.InvariantCulture)} seconds");
+        command.Parameters.AddWithValue("$limit", limit);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
@@ -111,4 +137,15 @@ internal sealed class SqliteStorage : IStorageProvider
 
     public static StorageUnavailableException Unavailable(Exception inner) =>
         new("The SQLite database is unavailable.", inner);
+
+    private static void ReportIfLeftOpen(ILogger logger, string path, bool leftOpen)
+    {
+        if (leftOpen && !OperatingSystem.IsWindows())
+        {
+            LogFileOpenToOthers(logger, path, Convert.ToString((int)File.GetUnixFileMode(path), 8));
+        }
+    }
+
+    [LoggerMessage(LogLevel.Warning, "Storage:SqlitePath: '{Path}' is open to group or others (mode {Mode}) in a folder that is not private, so the node leaves its mode alone: chmod 600 it, or 700 its folder")]
+    private static partial void LogFileOpenToOthers(ILogger logger, string path, string mode);
 }
