@@ -68,6 +68,10 @@ public sealed class TestNode : IAsyncDisposable
             ["RateLimiting:ChatCreationsPerMinute"] = "1000000",
             ["RateLimiting:VisitorChatsPerMinute"] = "1000000",
             ["Chats:MaxOpenPerVisitor"] = "1000000",
+            ["Hub:MessagesPerSecond"] = "1000000",
+            ["Hub:MessageBurst"] = "1000000",
+            ["Hub:MaxMessagesWhilePending"] = "1000000",
+            ["Hub:MaxConnectionsPerUser"] = "1000000",
         };
         foreach (var (key, value) in FreePorts.ForSilo())
         {
