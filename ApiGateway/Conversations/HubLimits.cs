@@ -45,7 +45,7 @@ public sealed partial class HubLimits(
         }
         catch (Exception exception)
         {
-            // The slot stays taken until this node leaves the cluster or the count restarts: rare, and errs on the safe side.
+            // The slot stays taken until this node leaves the cluster or the count restarts: an error toward refusing, never toward more.
             LogCloseFailed(logger, exception);
         }
     }
