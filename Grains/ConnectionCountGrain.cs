@@ -6,8 +6,9 @@ namespace ChatGrains.Grains;
 /// <summary>
 /// Counts in memory, per node. A node that dies takes its connections with it without closing
 /// them one by one: its count stops counting as soon as the membership declares it dead. Kept
-/// active while anything is counted; if its own silo dies the count restarts at zero, which
-/// forgives the connections opened before (as the rate limiters forgive a window).
+/// active while anything is counted; if its own silo dies, or a leaving silo takes its directory
+/// entry along, the count restarts at zero, which forgives the connections opened before (as the
+/// rate limiters forgive a window).
 /// </summary>
 [PreferLocalPlacement]
 [CollectionAgeLimit(Minutes = 2)]
