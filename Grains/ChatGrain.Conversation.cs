@@ -63,6 +63,11 @@ public sealed partial class ChatGrain
                 ? new MessageOutcome(sent, Duplicate: true, Refusal: null)
                 : new MessageOutcome(null, Duplicate: false, ConversationRefusal.MessageIdInUse);
         }
+        // Only the visitor writes while PENDING, so every message stored so far is the visitor's.
+        if (chat.Status == ChatStatus.Pending && chat.TotalMessages >= command.MaxWhilePending)
+        {
+            return new MessageOutcome(null, Duplicate: false, ConversationRefusal.AwaitingAgent);
+        }
 
         var before = state.State.Snapshot();
         var now = Now();

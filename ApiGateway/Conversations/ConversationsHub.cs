@@ -16,6 +16,7 @@ public static class ConversationsHub
         services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.None));
         services.AddSingleton<IUserIdProvider, HubIdentity>();
         services.AddSingleton<ConversationRelay>();
+        services.AddHubLimits();
         services.AddHostedService(sp => sp.GetRequiredService<ConversationRelay>());
         services.AddOptions<HubTimeoutOptions>()
             .BindConfiguration(HubTimeoutOptions.Section)
@@ -40,13 +41,18 @@ public static class ConversationsHub
         return services;
     }
 
-    public static HubEndpointConventionBuilder MapConversations(this IEndpointRouteBuilder routes) =>
-        routes.MapHub<LiveChatHub>(Path, options =>
+    public static HubEndpointConventionBuilder MapConversations(this IEndpointRouteBuilder routes)
+    {
+        var hub = routes.MapHub<LiveChatHub>(Path, options =>
         {
             options.Transports = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
             // A connection lives no longer than the token it was opened with.
             options.CloseOnAuthenticationExpiration = true;
         });
+        // On the hub's own endpoints (negotiate and connect), so after authentication: endpoint filters do not run for hubs.
+        hub.Add(endpoint => endpoint.RequestDelegate = HubLimits.RefuseConnectionsOverLimit(endpoint.RequestDelegate!));
+        return hub;
+    }
 }
 
 /// <summary>The OpenAPI document cannot describe a SignalR hub; it says where the hub and its protocol are.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.Grains;
 using Microsoft.AspNetCore.SignalR;
@@ -19,10 +20,17 @@ public static class HubErrors
     public const string ChatClosed = "CHAT_CLOSED";
     public const string MessageIdInUse = "MESSAGE_ID_IN_USE";
     public const string Unavailable = "UNAVAILABLE";
+    public const string RateLimited = "RATE_LIMITED";
+    public const string AwaitingAgent = "AWAITING_AGENT";
 
     public static HubException Error(string code, string message) => new($"{code}: {message}");
 
     public static HubException Invalid(string message) => Error(ValidationFailed, message);
+
+    /// <summary>Whole milliseconds, rounded up, so a client that waits them is admitted.</summary>
+    public static HubException TooManyMessages(TimeSpan retryAfter) =>
+        Error(RateLimited, string.Create(CultureInfo.InvariantCulture,
+            $"Too many messages from this sender; retry after {Math.Max(1, (long)Math.Ceiling(retryAfter.TotalMilliseconds))} ms."));
 
     public static HubException Invalid(FieldErrors errors) =>
         Invalid(string.Join(" ", errors.ToDictionary().SelectMany(field => field.Value)));
@@ -36,6 +44,7 @@ public static class HubErrors
         ConversationRefusal.Closed => Error(ChatClosed, "The chat is closed."),
         ConversationRefusal.MessageIdInUse => Error(MessageIdInUse, "This clientMessageId belongs to another sender's message."),
         ConversationRefusal.OutOfRange => Invalid("The sequence number must be from 0 to the chat's totalMessages."),
+        ConversationRefusal.AwaitingAgent => Error(AwaitingAgent, "The chat holds as many messages as it may before an agent accepts it; write again once one has."),
         _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal, null),
     };
 }

@@ -13,13 +13,39 @@ namespace ChatGrains.ApiGateway.Conversations;
 /// is the protocol. Every decision is the chat grain's; this class checks arguments and roles.
 /// </summary>
 [Authorize(Policy = AuthExtensions.ChatParticipantPolicy)]
-public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay) : Hub
+public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay, HubLimits limits) : Hub
 {
     private static readonly object Registered = new();
+    private static readonly object Counted = new();
 
     private Participant? Me => HubIdentity.ParticipantOf(Context.User);
 
     public override async Task OnConnectedAsync()
+    {
+        if (!Context.Items.ContainsKey(Counted))
+        {
+            // Negotiation refused most connections over the limit; this refuses those raced past it.
+            if (!await limits.OpenConnectionAsync(Context.User))
+            {
+                Context.Abort();
+                return;
+            }
+            Context.Items[Counted] = true;
+        }
+        try
+        {
+            await ReceiveEventsAsync();
+        }
+        catch
+        {
+            // SignalR calls no OnDisconnectedAsync after a failed OnConnectedAsync: the slot is freed here.
+            Context.Items.Remove(Counted);
+            await limits.CloseConnectionAsync(Context.User);
+            throw;
+        }
+    }
+
+    private async Task ReceiveEventsAsync()
     {
         if (Me is not { } me)
         {
@@ -46,6 +72,10 @@ public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay) :
 
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
+        if (Context.Items.ContainsKey(Counted))
+        {
+            await limits.CloseConnectionAsync(Context.User);
+        }
         if (Me is { } me && Context.Items.ContainsKey(Registered))
         {
             await relay.DisconnectedAsync(me);
@@ -74,7 +104,11 @@ public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay) :
         {
             throw HubErrors.For(ConversationRefusal.NotParticipant);
         }
-        var outcome = await Chat(id).Send(new SendMessage(me, messageId, body));
+        if (await limits.TakeMessagePermitAsync(Context.User) is { Admitted: false } refused)
+        {
+            throw HubErrors.TooManyMessages(refused.NextPermitIn);
+        }
+        var outcome = await Chat(id).Send(new SendMessage(me, messageId, body, limits.Options.MaxMessagesWhilePending));
         return outcome.Refusal is { } refusal ? throw HubErrors.For(refusal) : MessageResource.From(id, outcome.Message!);
     }
 

@@ -30,12 +30,16 @@ public sealed record ConversationMessage(
     [property: Id(4)] string Text,
     [property: Id(5)] DateTimeOffset SentAt);
 
-/// <summary>A message to store, already validated at the edge.</summary>
+/// <summary>
+/// A message to store, already validated at the edge. The visitor may store at most
+/// <paramref name="MaxWhilePending"/> messages while nobody has accepted the chat.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("chatgrains.SendMessage")]
 public sealed record SendMessage(
     [property: Id(0)] Participant Sender,
     [property: Id(1)] Guid ClientMessageId,
-    [property: Id(2)] string Text);
+    [property: Id(2)] string Text,
+    [property: Id(3)] int MaxWhilePending);
 
 /// <summary>Why a conversation call was refused; the hub turns each into its error code.</summary>
 [GenerateSerializer, Alias("chatgrains.ConversationRefusal")]
@@ -61,6 +65,9 @@ public enum ConversationRefusal
 
     /// <summary>A sequence number outside 0 … the chat's total.</summary>
     OutOfRange,
+
+    /// <summary>The visitor wrote as much as a chat nobody accepted may hold.</summary>
+    AwaitingAgent,
 }
 
 /// <summary>A chat after a conversation call, or why the call was refused.</summary>

@@ -20,7 +20,12 @@ public static partial class RateLimiterCalls
     public static Task<RateLimitDecision> PeekOrAdmitAsync(this IRateLimitGrain limiter, int limit, TimeSpan window, ILogger logger) =>
         OrAdmitAsync(limiter.Peek(limit, window), limit, window, logger);
 
-    private static async Task<RateLimitDecision> OrAdmitAsync(Task<RateLimitDecision> call, int limit, TimeSpan window, ILogger logger)
+    private static Task<RateLimitDecision> OrAdmitAsync(Task<RateLimitDecision> call, int limit, TimeSpan window, ILogger logger) =>
+        // As if the count had restarted with this request, which is what the limiter's next activation does.
+        call.OrWhenUnansweredAsync(new RateLimitDecision(Admitted: true, limit, Math.Max(limit - 1, 0), window), logger);
+
+    /// <summary>The limiter's answer, or <paramref name="admitted"/> (what admitting means to this limiter) when it does not answer.</summary>
+    public static async Task<T> OrWhenUnansweredAsync<T>(this Task<T> call, T admitted, ILogger logger)
     {
         try
         {
@@ -29,8 +34,7 @@ public static partial class RateLimiterCalls
         catch (Exception exception) when (exception is TimeoutException || SiloFailures.Caused(exception))
         {
             LogAdmittedUnanswered(logger, exception.GetType().Name);
-            // As if the count had restarted with this request, which is what the limiter's next activation does.
-            return new RateLimitDecision(Admitted: true, limit, Math.Max(limit - 1, 0), window);
+            return admitted;
         }
     }
 

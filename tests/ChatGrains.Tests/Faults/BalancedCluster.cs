@@ -79,6 +79,10 @@ public sealed class BalancedCluster : IAsyncDisposable
                 ["RateLimiting:VisitorChatsPerMinute"] = "100000000",
                 ["Chats:MaxOpenPerVisitor"] = "100000000",
                 ["Chats:MaxPendingPerClientAddress"] = "100000000",
+                ["Hub:MessagesPerSecond"] = "100000000",
+                ["Hub:MessageBurst"] = "100000000",
+                ["Hub:MaxMessagesWhilePending"] = "100000000",
+                ["Hub:MaxConnectionsPerUser"] = "100000000",
             };
             // Started together, as a deployment would.
             var nodes = await Task.WhenAll(Enumerable.Range(0, nodeCount).Select(_ => NodeProcess.StartAsync(cluster.NodeSettings)));

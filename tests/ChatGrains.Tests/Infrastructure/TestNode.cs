@@ -69,6 +69,10 @@ public sealed class TestNode : IAsyncDisposable
             ["RateLimiting:VisitorChatsPerMinute"] = "1000000",
             ["Chats:MaxOpenPerVisitor"] = "1000000",
             ["Chats:MaxPendingPerClientAddress"] = "1000000",
+            ["Hub:MessagesPerSecond"] = "1000000",
+            ["Hub:MessageBurst"] = "1000000",
+            ["Hub:MaxMessagesWhilePending"] = "1000000",
+            ["Hub:MaxConnectionsPerUser"] = "1000000",
         };
         foreach (var (key, value) in FreePorts.ForSilo())
         {
