@@ -11,10 +11,12 @@ public sealed class SessionOptions
     public const string Section = "Sessions";
 
     /// <summary>
-    /// The records of a session, and of its visitor's open-chat count: every row a session causes
-    /// besides chats, which are kept.
+    /// The records of a session, of its visitor's open-chat count and of its client address's
+    /// pending chats (keyed by the visitor's IP): every row a session causes besides chats, which
+    /// are kept. Each goes <see cref="Retention"/> after its last write.
     /// </summary>
-    public static readonly IReadOnlyList<string> StateNames = [GrainStorage.GuestSession, GrainStorage.LiveChatSession, GrainStorage.Visitor];
+    public static readonly IReadOnlyList<string> StateNames =
+        [GrainStorage.GuestSession, GrainStorage.LiveChatSession, GrainStorage.Visitor, GrainStorage.ClientAddress];
 
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
 
