@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using ChatGrains.ApiGateway;
 using ChatGrains.Grains;
 using ChatGrains.Tests.Chats;
+using ChatGrains.Tests.Conversations;
 using ChatGrains.Tests.GuestSessions;
 using ChatGrains.Tests.Infrastructure;
 using ChatGrains.Tests.LiveChat;
@@ -33,6 +34,7 @@ public abstract class SessionRetentionContract(TestNode node)
         var chat = Guid.NewGuid();
         using var visitor = new HttpClient { BaseAddress = node.BaseAddress };
         visitor.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string)started["sessionToken"]!);
+        await Conversation.SignInAsync(node, ChatRequests.Commercials);
         using var opened = await visitor.PutChatAsync(chat, ChatRequests.MinimalBody(user));
         Assert.Equal(HttpStatusCode.Created, guest.StatusCode);
         Assert.Equal(HttpStatusCode.OK, opened.StatusCode);
