@@ -78,7 +78,8 @@ public static class ChatGrainsApp
         app.UseTrustedProxies();
         app.UseTraceIdHeader();
         app.UseExceptionHandler();
-        app.UseStaticFilesWithPagePolicy();
+        // HTML files get the pages' policy also when fetched by name (/livechat/index.html): UseSecurityHeaders.
+        app.UseStaticFiles();
         app.UseApiStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();

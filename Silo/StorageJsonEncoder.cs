@@ -29,6 +29,16 @@ internal sealed class StorageJsonEncoder : JavaScriptEncoder
         var chars = new ReadOnlySpan<char>(text, textLength);
         for (var i = 0; i < chars.Length;)
         {
+            // Records are mostly ASCII (keys, ids, dates): those need no decoding.
+            if (chars[i] < 0x80)
+            {
+                if (WillEncode(chars[i]))
+                {
+                    return i;
+                }
+                i++;
+                continue;
+            }
             if (Rune.DecodeFromUtf16(chars[i..], out var rune, out var consumed) != System.Buffers.OperationStatus.Done || WillEncode(rune.Value))
             {
                 return i;
@@ -42,6 +52,15 @@ internal sealed class StorageJsonEncoder : JavaScriptEncoder
     {
         for (var i = 0; i < utf8Text.Length;)
         {
+            if (utf8Text[i] < 0x80)
+            {
+                if (WillEncode(utf8Text[i]))
+                {
+                    return i;
+                }
+                i++;
+                continue;
+            }
             if (Rune.DecodeFromUtf8(utf8Text[i..], out var rune, out var consumed) != System.Buffers.OperationStatus.Done || WillEncode(rune.Value))
             {
                 return i;

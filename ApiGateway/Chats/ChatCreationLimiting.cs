@@ -24,6 +24,8 @@ public sealed class ChatCreationLimiting(ClientKeys clients, IOptions<RateLimiti
 
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
+    private readonly Guid[] _onDutyCommercialIds = [.. liveChat.Value.Commercials()];
+
     /// <summary>The limits for this caller; the visitor's own limit first, so it never spends the client's shared budget.</summary>
     public ChatCreationLimits For(HttpContext http, ClaimsPrincipal user)
     {
@@ -41,7 +43,7 @@ public sealed class ChatCreationLimiting(ClientKeys clients, IOptions<RateLimiti
         // Staff tokens are not handed out for free; their chats for a visitor are neither capped
         // nor counted, and may name any commercial.
         return visitor
-            ? new ChatCreationLimits([.. rules], chats.Value.MaxOpenPerVisitor, [.. liveChat.Value.Commercials()],
+            ? new ChatCreationLimits([.. rules], chats.Value.MaxOpenPerVisitor, _onDutyCommercialIds,
                 new PendingChatCap(clients.Of(http), chats.Value.MaxPendingPerClientAddress))
             : new ChatCreationLimits([.. rules], null);
     }

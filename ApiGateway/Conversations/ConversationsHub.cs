@@ -18,11 +18,7 @@ public static class ConversationsHub
         services.AddSingleton<ConversationRelay>();
         services.AddHubLimits();
         services.AddHostedService(sp => sp.GetRequiredService<ConversationRelay>());
-        services.AddOptions<HubTimeoutOptions>()
-            .BindConfiguration(HubTimeoutOptions.Section)
-            .Validate(o => o.ClientTimeout > TimeSpan.Zero, "Hub:ClientTimeout must be a positive duration (hh:mm:ss).")
-            .ValidateOnStart();
-        services.AddOptions<HubOptions>().Configure<IOptions<HubTimeoutOptions>>((hub, timeout) => hub.ClientTimeoutInterval = timeout.Value.ClientTimeout);
+        services.AddOptions<HubOptions>().Configure<IOptions<HubLimitsOptions>>((hub, limits) => hub.ClientTimeoutInterval = limits.Value.ClientTimeout);
         services.AddSingleton<HubLifetimeManager<LiveChatHub>, SilentClientTimeout>();
         services.AddSignalR(options =>
             {

@@ -88,6 +88,7 @@ public static class HubLimitsRegistration
             .Validate(o => o.MessageBurst >= 1, "Hub:MessageBurst must be at least 1.")
             .Validate(o => o.MaxMessagesWhilePending >= 0, "Hub:MaxMessagesWhilePending must not be negative.")
             .Validate(o => o.MaxConnectionsPerUser >= 1, "Hub:MaxConnectionsPerUser must be at least 1.")
+            .Validate(o => o.ClientTimeout > TimeSpan.Zero, "Hub:ClientTimeout must be a positive duration (hh:mm:ss).")
             .ValidateOnStart();
         services.AddSingleton<HubLimits>();
         return services;

@@ -1,6 +1,6 @@
 namespace ChatGrains.ApiGateway.Conversations;
 
-/// <summary><c>Hub:*</c> configuration: what one token subject may do on the hub.</summary>
+/// <summary><c>Hub:*</c> configuration: what one token subject may do on the hub, and how long a silent client may stay.</summary>
 public sealed class HubLimitsOptions
 {
     public const string Section = "Hub";
@@ -16,4 +16,10 @@ public sealed class HubLimitsOptions
 
     /// <summary>Open hub connections per token subject, cluster-wide; the next is refused with 429.</summary>
     public int MaxConnectionsPerUser { get; set; } = 10;
+
+    /// <summary>
+    /// A connection whose client sent nothing, not even a ping, for this long is closed
+    /// (<see cref="SilentClientTimeout"/>). Clients ping every 15 s by default: keep it at least twice that.
+    /// </summary>
+    public TimeSpan ClientTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -4,18 +4,6 @@ using Microsoft.AspNetCore.SignalR;
 
 namespace ChatGrains.ApiGateway.Conversations;
 
-/// <summary><c>Hub:*</c> configuration.</summary>
-public sealed class HubTimeoutOptions
-{
-    public const string Section = "Hub";
-
-    /// <summary>
-    /// A connection whose client sent nothing, not even a ping, for this long is closed. Clients
-    /// ping every 15 s by default: keep it at least twice that.
-    /// </summary>
-    public TimeSpan ClientTimeout { get; set; } = TimeSpan.FromSeconds(30);
-}
-
 /// <summary>
 /// Starts the client timeout of every connection when it connects. SignalR starts it only at a
 /// client's first ping (so that clients older than 3.0, which never ping, are not cut off): a

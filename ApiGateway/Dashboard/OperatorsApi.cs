@@ -120,8 +120,6 @@ public static partial class OperatorsApi
         var tokens = antiforgery.GetAndStoreTokens(http);
         var headers = http.Response.Headers;
         headers.ContentSecurityPolicy = ContentSecurityPolicy;
-        headers.XContentTypeOptions = "nosniff";
-        headers["Referrer-Policy"] = "no-referrer";
         headers.CacheControl = "no-store";
         var html = HtmlEncoder.Default;
         var field = html.Encode(tokens.FormFieldName);

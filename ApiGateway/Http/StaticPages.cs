@@ -60,22 +60,6 @@ public static class StaticPages
         : ContentSecurityPolicy;
 
     /// <summary>
-    /// wwwroot files; an HTML file gets the pages' policy also when fetched by its own name
-    /// (<c>/livechat/index.html</c>), not only through its mapped path.
-    /// </summary>
-    public static IApplicationBuilder UseStaticFilesWithPagePolicy(this IApplicationBuilder app) =>
-        app.UseStaticFiles(new StaticFileOptions
-        {
-            OnPrepareResponse = file =>
-            {
-                if (file.File.Name.EndsWith(".html", StringComparison.OrdinalIgnoreCase))
-                {
-                    ApplyPagePolicy(file.Context.Response.Headers);
-                }
-            },
-        });
-
-    /// <summary>
     /// Maps <paramref name="path"/> to <c>wwwroot/{folder}/index.html</c>, under
     /// <see cref="ContentSecurityPolicy"/> or the one <paramref name="policy"/> gives for the request.
     /// HEAD too (the headers without the body), as link checkers and monitors ask.
@@ -83,12 +67,12 @@ public static class StaticPages
     public static RouteHandlerBuilder MapStaticPage(this IEndpointRouteBuilder routes, string path, string folder, Func<HttpContext, string>? policy = null) =>
         routes.MapMethods(path, [HttpMethods.Get, HttpMethods.Head], (IWebHostEnvironment environment, HttpContext http) =>
             {
-                ApplyPagePolicy(http.Response.Headers, policy?.Invoke(http));
+                // Without a policy of its own the page gets the path's (UseSecurityHeaders).
+                if (policy is not null)
+                {
+                    http.Response.Headers.ContentSecurityPolicy = policy(http);
+                }
                 return TypedResults.PhysicalFile(Path.Combine(environment.WebRootPath, folder, "index.html"), "text/html; charset=utf-8");
             })
             .ExcludeFromDescription();
-
-    /// <summary>The page's own policy; <see cref="UseSecurityHeaders"/> adds the rest.</summary>
-    private static void ApplyPagePolicy(IHeaderDictionary headers, string? policy = null) =>
-        headers.ContentSecurityPolicy = policy ?? ContentSecurityPolicy;
 }
