@@ -14,7 +14,10 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
+using Orleans.Serialization.Serializers;
+using Orleans.Storage;
 
 namespace ChatGrains.Silo;
 
@@ -121,11 +124,7 @@ public static class ChatGrainsSilo
         {
             services.TryAddSingleton(sp => PostgresStorage.CreateDataSource(connectionString, sp.GetRequiredService<SiloIdentity>().NodeId));
             services.TryAddSingleton<IStorageProvider, PostgresStorage>();
-            silo.AddAdoNetGrainStorage(GrainStorage.Name, options => options.Configure<NpgsqlDataSource>((storage, dataSource) =>
-            {
-                storage.Invariant = "Npgsql";
-                storage.DataSource = dataSource;
-            }));
+            AddPostgresGrainStorage(silo, configuration);
         }
         else
         {
@@ -151,6 +150,36 @@ public static class ChatGrainsSilo
         silo.AddActivityPropagation();
         ConfigureFailureTimeouts(silo, configuration);
         return silo;
+    }
+
+    /// <summary>
+    /// The batched provider by default; Orleans' ADO.NET provider when <c>Storage:Postgres:GrainStorage</c>
+    /// is <c>AdoNet</c>. Both keep the same rows, so a node can switch without migrating anything.
+    /// </summary>
+    private static void AddPostgresGrainStorage(ISiloBuilder silo, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(PostgresGrainStorageOptions.Section).Get<PostgresGrainStorageOptions>() ?? new PostgresGrainStorageOptions();
+        if (options.GrainStorage == PostgresGrainStorageKind.AdoNet)
+        {
+            silo.AddAdoNetGrainStorage(GrainStorage.Name, storage => storage.Configure<NpgsqlDataSource>((adoNet, dataSource) =>
+            {
+                adoNet.Invariant = "Npgsql";
+                adoNet.DataSource = dataSource;
+            }));
+            return;
+        }
+        if (options.ConcurrentBatches < 1 || options.MaxBatch < 1)
+        {
+            throw new OptionsValidationException(PostgresGrainStorageOptions.Section, typeof(PostgresGrainStorageOptions),
+                ["Storage:Postgres:ConcurrentBatches and Storage:Postgres:MaxBatch must be positive."]);
+        }
+        silo.Services.AddGrainStorage(GrainStorage.Name, (sp, name) => new PostgresGrainStorage(
+            name,
+            sp.GetRequiredService<NpgsqlDataSource>(),
+            sp.GetRequiredService<IOptions<ClusterOptions>>().Value,
+            sp.GetRequiredService<IGrainStorageSerializer>(),
+            sp.GetRequiredService<IActivatorProvider>(),
+            options));
     }
 
     /// <summary>
