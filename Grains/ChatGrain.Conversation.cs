@@ -156,24 +156,6 @@ public sealed partial class ChatGrain
     private IEnumerable<IParticipantGrain> Participants(Chat chat) =>
         chat.AssignedCommercialId is { } commercial ? [Visitor(chat), Commercial(commercial)] : [Visitor(chat)];
 
-    /// <summary>Withdraws the chat's offers; every commercial but the winner is told it was taken.</summary>
-    private async Task WithdrawOffersAsync(Chat chat)
-    {
-        var withdrawals = chat.AvailableCommercialIds.Select(async id =>
-        {
-            try
-            {
-                await GrainFactory.GetGrain<ICommercialGrain>(id).Withdraw(chat.Id, chat.AssignedCommercialId!.Value);
-            }
-            catch (Exception exception)
-            {
-                // The offer stays recorded; the commercial's pending list drops it, the chat being ACTIVE.
-                LogDeliveryFailed(logger, exception, nameof(ChatTaken), chat.Id);
-            }
-        });
-        await Task.WhenAll(withdrawals);
-    }
-
     /// <summary>
     /// Tells the participants. What is delivered is already stored, so a failed delivery is
     /// logged and never fails the call: clients catch up from the chat's history.

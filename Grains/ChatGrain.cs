@@ -12,6 +12,7 @@ namespace ChatGrains.Grains;
 [CollectionAgeLimit(Minutes = 2)]
 public sealed partial class ChatGrain(
     [PersistentState(GrainStorage.Chat, GrainStorage.Name)] IPersistentState<ChatRecord> state,
+    IOfferBook offers,
     GrainMetrics metrics,
     TimeProvider clock,
     ILogger<ChatGrain> logger) : Grain, IChatGrain
@@ -92,7 +93,7 @@ public sealed partial class ChatGrain(
     {
         if (state.State.Value is null)
         {
-            state.State.UnrecordedOffers = await RecordOffersAsync(command.AvailableCommercialIds);
+            await offers.RecordAsync(this.GetPrimaryKey(), command.AvailableCommercialIds);
         }
         var (chat, created) = await state.GetOrCreateAsync(() => NewChat(command));
         if (created)
@@ -101,12 +102,7 @@ public sealed partial class ChatGrain(
             await this.PublishAsync(EventStreamIds.For(EventStreams.ChatCreated, chat.Id),
                 new ChatCreated(chat.Id, chat.VisitorId, chat.AvailableCommercialIds, chat.Priority, chat.Metadata.Department, chat.CreatedAt),
                 logger);
-            var unrecorded = state.State.UnrecordedOffers;
-            await DeliverAsync(chat.AvailableCommercialIds.Except(unrecorded).Select(Commercial), new ChatOffered(chat));
-            if (unrecorded.Length > 0)
-            {
-                KeepRecordingOffers();
-            }
+            AnnounceOffers(chat);
         }
         return new ChatCreation(chat, created);
     }

@@ -124,12 +124,15 @@ public static class ChatGrainsSilo
         {
             services.TryAddSingleton(sp => PostgresStorage.CreateDataSource(connectionString, sp.GetRequiredService<SiloIdentity>().NodeId));
             services.TryAddSingleton<IStorageProvider, PostgresStorage>();
+            services.TryAddSingleton(sp => new PostgresBatches(sp.GetRequiredService<NpgsqlDataSource>(), PostgresOptions(configuration)));
+            services.TryAddSingleton<IOfferBook, PostgresOfferBook>();
             AddPostgresGrainStorage(silo, configuration);
         }
         else
         {
             services.TryAddSingleton(sp => new SqliteStorage(sp.GetRequiredService<IOptions<StorageOptions>>().Value.SqlitePath, sp.GetRequiredService<ILogger<SqliteStorage>>()));
             services.TryAddSingleton<IStorageProvider>(sp => sp.GetRequiredService<SqliteStorage>());
+            services.TryAddSingleton<IOfferBook, SqliteOfferBook>();
             silo.AddAdoNetGrainStorage(GrainStorage.Name, options => options.Configure<SqliteStorage>((storage, sqlite) =>
             {
                 storage.Invariant = SqliteInvariant;
@@ -158,8 +161,7 @@ public static class ChatGrainsSilo
     /// </summary>
     private static void AddPostgresGrainStorage(ISiloBuilder silo, IConfiguration configuration)
     {
-        var options = configuration.GetSection(PostgresGrainStorageOptions.Section).Get<PostgresGrainStorageOptions>() ?? new PostgresGrainStorageOptions();
-        if (options.GrainStorage == PostgresGrainStorageKind.AdoNet)
+        if (PostgresOptions(configuration).GrainStorage == PostgresGrainStorageKind.AdoNet)
         {
             silo.AddAdoNetGrainStorage(GrainStorage.Name, storage => storage.Configure<NpgsqlDataSource>((adoNet, dataSource) =>
             {
@@ -168,18 +170,23 @@ public static class ChatGrainsSilo
             }));
             return;
         }
+        silo.Services.AddGrainStorage(GrainStorage.Name, (sp, name) => new PostgresGrainStorage(
+            name,
+            sp.GetRequiredService<PostgresBatches>(),
+            sp.GetRequiredService<IOptions<ClusterOptions>>().Value,
+            sp.GetRequiredService<IGrainStorageSerializer>(),
+            sp.GetRequiredService<IActivatorProvider>()));
+    }
+
+    private static PostgresGrainStorageOptions PostgresOptions(IConfiguration configuration)
+    {
+        var options = configuration.GetSection(PostgresGrainStorageOptions.Section).Get<PostgresGrainStorageOptions>() ?? new PostgresGrainStorageOptions();
         if (options.ConcurrentBatches < 1 || options.MaxBatch < 1)
         {
             throw new OptionsValidationException(PostgresGrainStorageOptions.Section, typeof(PostgresGrainStorageOptions),
                 ["Storage:Postgres:ConcurrentBatches and Storage:Postgres:MaxBatch must be positive."]);
         }
-        silo.Services.AddGrainStorage(GrainStorage.Name, (sp, name) => new PostgresGrainStorage(
-            name,
-            sp.GetRequiredService<NpgsqlDataSource>(),
-            sp.GetRequiredService<IOptions<ClusterOptions>>().Value,
-            sp.GetRequiredService<IGrainStorageSerializer>(),
-            sp.GetRequiredService<IActivatorProvider>(),
-            options));
+        return options;
     }
 
     /// <summary>

@@ -57,17 +57,6 @@ public interface IParticipantGrain : IGrainWithGuidKey
 [Alias("chatgrains.ICommercialGrain")]
 public interface ICommercialGrain : IParticipantGrain
 {
-    /// <summary>
-    /// Records, durably, that the chat is offered to this commercial (before the chat is stored).
-    /// Interleaved, so the offers of concurrent creations are stored by one write.
-    /// </summary>
-    [Alias("RecordOffer"), AlwaysInterleave]
-    Task RecordOffer(Guid chatId);
-
-    /// <summary>Forgets the offer of a chat someone accepted; tells this commercial unless it was the one.</summary>
-    [Alias("Withdraw"), AlwaysInterleave]
-    Task Withdraw(Guid chatId, Guid acceptedBy);
-
     /// <summary>Records, durably, that this commercial has connected: from then on a visitor may offer it chats.</summary>
     [Alias("SignIn")]
     Task SignIn();

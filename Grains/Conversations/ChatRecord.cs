@@ -23,8 +23,8 @@ public sealed class ChatRecord : CreatedOnce<Chat>
     public long ReadUpToSeq { get; set; }
 
     /// <summary>
-    /// The commercials whose grain could not record this chat's offer when it was created (its
-    /// silo had just died): the chat grain records them as soon as those grains answer again.
+    /// Read only from records stored before offers were rows: the commercials whose grain had not
+    /// recorded this chat's offer yet. The chat grain records them in the offer book when activated.
     /// </summary>
     public Guid[] UnrecordedOffers { get; set; } = [];
 

@@ -4,162 +4,122 @@ using Orleans.Storage;
 
 namespace ChatGrains.Grains;
 
-/// <summary>A commercial grain's state: the chats offered to it, with when each was recorded, and whether it has ever signed in.</summary>
+/// <summary>A commercial grain's state: whether it has ever signed in.</summary>
 public sealed class CommercialOffers
 {
+    /// <summary>
+    /// Read only from records stored before offers were rows (<see cref="IOfferBook"/>): the
+    /// grain moves them into the book when activated.
+    /// </summary>
     public Dictionary<Guid, DateTimeOffset> Offers { get; set; } = [];
 
     public bool SignedIn { get; set; }
 }
 
 /// <summary>
-/// One commercial: the chats offered to it, durably, so an offer made while it was offline (or
-/// while a node died) is there when it connects, and its connections. An offer is recorded
-/// before its chat is stored; the chat grain is the truth, so the pending list asks each chat
-/// and forgets the offers that are no longer pending for this commercial. An offer leaves only
-/// that way or when its chat is taken: however many others arrive, a genuine offer stays (what
-/// bounds them is who may offer: visitors only to known commercials, a capped number each).
+/// One commercial: the chats offered to it and its connections. Offers are rows of the offer
+/// book, recorded by each chat before it is stored; the chat grain is the truth, so the pending
+/// list asks each chat and forgets the offers that are no longer pending for this commercial.
+/// An offer leaves only that way or when its chat is taken: however many others arrive, a
+/// genuine offer stays (what bounds them is who may offer: visitors only to known commercials,
+/// a capped number each).
 /// </summary>
 [PreferLocalPlacement]
 [CollectionAgeLimit(Minutes = 2)]
 public sealed partial class CommercialGrain(
     [PersistentState(GrainStorage.Commercial, GrainStorage.Name)] IPersistentState<CommercialOffers> state,
+    IOfferBook offers,
     TimeProvider clock,
     ILogger<CommercialGrain> logger) : ParticipantGrain(logger), ICommercialGrain
 {
     /// <summary>How long an offer whose chat does not exist (yet) is kept: its creation may still be under way.</summary>
     private static readonly TimeSpan UnconfirmedOfferLifetime = TimeSpan.FromMinutes(1);
 
-    // The write batching of SaveAsync: callers waiting for the next write; whether one is under
-    // way; whether memory holds changes no finished write has stored.
-    private TaskCompletionSource? _nextWrite;
-    private bool _writing;
-    private bool _unsaved;
+    private bool _signInUnsaved;
 
     protected override Participant Self => new(ParticipantRole.Commercial, this.GetPrimaryKey());
 
-    public Task RecordOffer(Guid chatId)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var offers = state.State.Offers;
-        // Already recorded and stored (no write under way that might still fail): nothing to do.
-        if (!offers.TryAdd(chatId, clock.GetUtcNow()) && !_unsaved && !_writing)
+        if (state.State.Offers.Count == 0)
         {
-            return Task.CompletedTask;
+            return;
         }
-        return SaveAsync();
+        var me = this.GetPrimaryKey();
+        try
+        {
+            foreach (var offer in state.State.Offers.Keys)
+            {
+                await offers.RecordAsync(offer, [me]);
+            }
+            state.State.Offers = [];
+            await state.WriteStateAsync(cancellationToken);
+        }
+        catch (Exception exception)
+        {
+            // Moved again at the next activation (recording twice changes nothing).
+            LogLegacyOffersNotMoved(logger, exception);
+        }
     }
 
-    public Task SignIn()
+    public async Task SignIn()
     {
-        // Stored already (no write under way that might still fail): nothing to do.
-        if (state.State.SignedIn && !_unsaved && !_writing)
+        if (state.State.SignedIn && !_signInUnsaved)
         {
-            return Task.CompletedTask;
+            return;
         }
         state.State.SignedIn = true;
-        return SaveAsync();
+        _signInUnsaved = true;
+        try
+        {
+            await state.WriteStateAsync();
+            _signInUnsaved = false;
+        }
+        catch (Exception exception)
+        {
+            throw await FailureOfAsync(exception);
+        }
     }
 
-    // A sign-in whose write failed still counts here: its token was genuine, and the next write stores it.
+    // A sign-in whose write failed still counts here: its token was genuine, and the next sign-in stores it.
     public Task<bool> HasSignedIn() => Task.FromResult(state.State.SignedIn);
-
-    public async Task Withdraw(Guid chatId, Guid acceptedBy)
-    {
-        if (state.State.Offers.Remove(chatId))
-        {
-            await SaveAsync();
-        }
-        if (acceptedBy != this.GetPrimaryKey())
-        {
-            await Deliver(new ChatTaken(chatId));
-        }
-    }
 
     public async Task<Chat[]> PendingOffers()
     {
         var me = this.GetPrimaryKey();
-        var offers = state.State.Offers.ToArray();
-        var chats = await Task.WhenAll(offers.Select(offer => GrainFactory.GetGrain<IChatGrain>(offer.Key).Current()));
+        var offered = await offers.OffersToAsync(me);
+        var chats = await Task.WhenAll(offered.Select(offer => GrainFactory.GetGrain<IChatGrain>(offer.ChatId).Current()));
         var now = clock.GetUtcNow();
         var pending = new List<Chat>();
-        var stale = 0;
-        for (var i = 0; i < offers.Length; i++)
+        var stale = new List<Guid>();
+        for (var i = 0; i < offered.Count; i++)
         {
             if (chats[i] is { Status: ChatStatus.Pending } chat && chat.AvailableCommercialIds.Contains(me))
             {
                 pending.Add(chat);
             }
-            else if (chats[i] is not null || now - offers[i].Value >= UnconfirmedOfferLifetime)
+            else if (chats[i] is not null || now - offered[i].OfferedAt >= UnconfirmedOfferLifetime)
             {
-                // Removed by key: offers recorded while the chats were asked stay.
-                state.State.Offers.Remove(offers[i].Key);
-                stale++;
+                stale.Add(offered[i].ChatId);
             }
         }
-        if (stale > 0)
+        if (stale.Count > 0)
         {
-            await TryForgetAsync();
+            await TryForgetAsync(stale);
         }
         return [.. pending.OrderBy(chat => chat.CreatedAt).ThenBy(chat => chat.Id)];
     }
 
     /// <summary>Forgetting stale offers is housekeeping: a failure leaves them for the next time.</summary>
-    private async Task TryForgetAsync()
+    private async Task TryForgetAsync(List<Guid> stale)
     {
         try
         {
-            await SaveAsync();
+            await offers.ForgetAsync(this.GetPrimaryKey(), stale);
         }
         catch (Exception exception)
         {
             LogForgetFailed(logger, exception);
-        }
-    }
-
-    /// <summary>
-    /// Stores the offers as they are now. Writes are batched: while one is under way, every change
-    /// made meanwhile waits for the next, which stores them all — so a commercial offered many
-    /// chats at once (every visitor's chat names the few on duty) costs a write per batch, not
-    /// per offer. A failed write fails its whole batch; its changes stay in memory and are stored
-    /// by the next write (an unstored offer is harmless: its chat fails too, and a chat that does
-    /// not exist is forgotten as an offer).
-    /// </summary>
-    private Task SaveAsync()
-    {
-        _unsaved = true;
-        _nextWrite ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var stored = _nextWrite.Task;
-        if (!_writing)
-        {
-            _ = WriteBatchesAsync();
-        }
-        return stored;
-    }
-
-    private async Task WriteBatchesAsync()
-    {
-        _writing = true;
-        try
-        {
-            while (_nextWrite is { } batch)
-            {
-                _nextWrite = null;
-                _unsaved = false;
-                try
-                {
-                    await state.WriteStateAsync();
-                    batch.SetResult();
-                }
-                catch (Exception exception)
-                {
-                    _unsaved = true;
-                    batch.SetException(await FailureOfAsync(exception));
-                }
-            }
-        }
-        finally
-        {
-            _writing = false;
         }
     }
 
@@ -181,6 +141,9 @@ public sealed partial class CommercialGrain(
         }
         return StorageFailures.AreTransient(exception) ? new StorageUnavailableException() : exception;
     }
+
+    [LoggerMessage(LogLevel.Warning, "Could not move a commercial's offers from its record into the offer book; moved at its next activation")]
+    private static partial void LogLegacyOffersNotMoved(ILogger logger, Exception exception);
 
     [LoggerMessage(LogLevel.Warning, "Could not forget a commercial's stale offers; they are checked again next time")]
     private static partial void LogForgetFailed(ILogger logger, Exception exception);

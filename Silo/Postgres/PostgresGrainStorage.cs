@@ -18,7 +18,7 @@ namespace ChatGrains.Silo.Postgres;
 /// <c>INSERT … ON CONFLICT DO NOTHING</c>: losing a race to another activation is answered with
 /// <see cref="InconsistentStateException"/>, as the ADO.NET provider answers it.
 /// </summary>
-internal sealed class PostgresGrainStorage : IGrainStorage, IAsyncDisposable
+internal sealed class PostgresGrainStorage : IGrainStorage
 {
     private const string RowKey = """
         grainidhash = $1 AND graintypehash = $2 AND grainidn0 = $3 AND grainidn1 = $4
@@ -56,16 +56,14 @@ internal sealed class PostgresGrainStorage : IGrainStorage, IAsyncDisposable
     private readonly StatementBatcher _reads;
     private readonly StatementBatcher _writes;
 
-    public PostgresGrainStorage(string name, NpgsqlDataSource db, ClusterOptions cluster, IGrainStorageSerializer serializer,
-        IActivatorProvider activators, PostgresGrainStorageOptions options)
+    public PostgresGrainStorage(string name, PostgresBatches batches, ClusterOptions cluster, IGrainStorageSerializer serializer, IActivatorProvider activators)
     {
         _name = name;
         _serviceId = cluster.ServiceId;
         _serializer = serializer;
         _activators = activators;
-        // Reads change nothing: they need no lock order, and never wait behind a commit.
-        _reads = new StatementBatcher(db, options.ConcurrentBatches, options.MaxBatch, sortByRow: false);
-        _writes = new StatementBatcher(db, options.ConcurrentBatches, options.MaxBatch, sortByRow: true);
+        _reads = batches.Reads;
+        _writes = batches.Writes;
     }
 
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
@@ -153,25 +151,10 @@ internal sealed class PostgresGrainStorage : IGrainStorage, IAsyncDisposable
         return new GrainRow(Hasher.Hash(hashed), Hasher.Hash(Encoding.UTF8.GetBytes(stateName)), n0, n1, stateName, extension, _serviceId);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _reads.DisposeAsync();
-        await _writes.DisposeAsync();
-    }
-
     private sealed record GrainRow(int IdHash, int TypeHash, long N0, long N1, string TypeName, string? Extension, string ServiceId)
-        : IComparable
     {
-        public int CompareTo(object? other)
-        {
-            var that = (GrainRow)other!;
-            var order = IdHash.CompareTo(that.IdHash);
-            if (order == 0) order = N0.CompareTo(that.N0);
-            if (order == 0) order = N1.CompareTo(that.N1);
-            if (order == 0) order = string.CompareOrdinal(TypeName, that.TypeName);
-            if (order == 0) order = string.CompareOrdinal(Extension, that.Extension);
-            return order;
-        }
+        // Two rows whose order values collide merely lock in no particular order.
+        public Int128 LockOrder => new((ulong)(uint)IdHash << 32 | (uint)TypeHash, (ulong)(N0 ^ N1));
     }
 
     /// <summary>A read or write of one grain's row, answered with its payload and version when the row (still) matches.</summary>
@@ -183,7 +166,7 @@ internal sealed class PostgresGrainStorage : IGrainStorage, IAsyncDisposable
 
         public int? Version { get; private set; }
 
-        public override IComparable LockOrder => row;
+        public override Int128 LockOrder => row.LockOrder;
 
         public override NpgsqlBatchCommand Command()
         {

@@ -10,8 +10,11 @@ internal abstract class BatchedStatement
 
     public Task Done => _done.Task;
 
-    /// <summary>The order writes take their row locks in (see <see cref="StatementBatcher"/>).</summary>
-    public abstract IComparable LockOrder { get; }
+    /// <summary>
+    /// The order writes take their row locks in (see <see cref="StatementBatcher"/>): any value
+    /// that depends only on the rows the statement changes.
+    /// </summary>
+    public abstract Int128 LockOrder { get; }
 
     public abstract NpgsqlBatchCommand Command();
 
@@ -21,6 +24,41 @@ internal abstract class BatchedStatement
     public void Complete() => _done.TrySetResult();
 
     public void Fail(Exception exception) => _done.TrySetException(exception);
+}
+
+/// <summary>A statement that answers nothing (or nothing its caller needs), with its parameters.</summary>
+internal sealed class Statement(string sql, Int128 lockOrder, params NpgsqlParameter[] parameters) : BatchedStatement
+{
+    public override Int128 LockOrder => lockOrder;
+
+    public override NpgsqlBatchCommand Command()
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+
+    public override void Take(NpgsqlDataReader? row)
+    {
+    }
+}
+
+/// <summary>
+/// The node's two statement batchers on its PostgreSQL data source, shared by everything that
+/// stores there: reads, and writes (so a chat's record and its offers share commits).
+/// </summary>
+internal sealed class PostgresBatches(NpgsqlDataSource db, PostgresGrainStorageOptions options) : IAsyncDisposable
+{
+    // Reads change nothing: they need no lock order, and never wait behind a commit.
+    public StatementBatcher Reads { get; } = new(db, options.ConcurrentBatches, options.MaxBatch, sortByRow: false);
+
+    public StatementBatcher Writes { get; } = new(db, options.ConcurrentBatches, options.MaxBatch, sortByRow: true);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Reads.DisposeAsync();
+        await Writes.DisposeAsync();
+    }
 }
 
 /// <summary>

@@ -5,6 +5,7 @@ using ChatGrains.ApiGateway.Chats;
 using ChatGrains.Grains;
 using ChatGrains.Tests.Conversations;
 using ChatGrains.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatGrains.Tests.Chats;
 
@@ -45,6 +46,7 @@ public sealed class KnownCommercialTests
         Assert.Equal([ChatsApi.UnknownCommercialMessage], (await refused.ErrorsAsync())["availableCommercialIds"]!.AsArray().Select(e => (string?)e));
         Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
         Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Commercial));
+        Assert.Equal(0, await node.Database.CountAsync("chat_offers"));
         Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Visitor));
         Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.ClientAddress));
         Assert.Empty(await GrainEvents.DeliveredAsync(node.Grains, EventStreams.ChatCreated, chatId));
@@ -98,10 +100,54 @@ public sealed class KnownCommercialTests
         var command = new CreateChat(Guid.NewGuid(), new Visitor("Ana García", "ana.garcia@example.com"), [OnDuty], ChatPriority.Normal, new ChatMetadata());
         Assert.True((await node.Grains.GetGrain<IChatGrain>(genuine).CreateOrGet(command)).Created);
 
-        // What 600 later creations naming the same commercial record with it, batched as they arrive.
-        await Task.WhenAll(Enumerable.Range(0, 600).Select(_ => commercial.RecordOffer(Guid.NewGuid())));
+        // What 600 later creations naming the same commercial record before their chats are stored.
+        var book = node.Services.GetRequiredService<IOfferBook>();
+        await Task.WhenAll(Enumerable.Range(0, 600).Select(_ => book.RecordAsync(Guid.NewGuid(), [OnDuty])));
         await node.CollectIdleGrainsAsync();
 
         Assert.Contains(genuine, (await commercial.PendingOffers()).Select(chat => chat.Id));
+    }
+
+    [Fact]
+    public async Task AnOfferIsARowOfItsOwnAndLeavesTheCommercialsRecordAsItWas()
+    {
+        await using var node = await StartAsync();
+        var signedIn = Guid.NewGuid();
+        await Conversation.SignInAsync(node, signedIn);
+        var record = Assert.Single(await node.Database.GrainPayloadBytesAsync(GrainStorage.Commercial, signedIn));
+        using var staff = node.ClientFor(Roles.Admin);
+
+        for (var i = 0; i < 60; i++)
+        {
+            using var created = await staff.PutChatAsync(Guid.NewGuid(), Offering(Guid.NewGuid(), [signedIn]));
+            Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        }
+
+        Assert.Equal(60, await node.Database.CountAsync("chat_offers", "commercial_id", signedIn));
+        Assert.Equal(record, Assert.Single(await node.Database.GrainPayloadBytesAsync(GrainStorage.Commercial, signedIn)));
+        Assert.Equal(60, (await node.Grains.GetGrain<ICommercialGrain>(signedIn).PendingOffers()).Length);
+    }
+
+    [Fact]
+    public async Task OffersInACommercialsRecordFromBeforeOffersWereRowsMoveIntoTheBookWhenItIsActivated()
+    {
+        await using var node = await StartAsync();
+        var commercial = Guid.NewGuid();
+        var chatId = Guid.NewGuid();
+        using var staff = node.ClientFor(Roles.Admin);
+        using var created = await staff.PutChatAsync(chatId, Offering(Guid.NewGuid(), [commercial]));
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        await Conversation.SignInAsync(node, commercial);
+        await node.Database.ExecuteAsync("DELETE FROM chat_offers");
+        // The record as the version before this one stored it: the offer in the commercial's own payload.
+        await node.Database.SetGrainPayloadAsync(GrainStorage.Commercial, commercial, payload =>
+            payload["Offers"] = new JsonObject { [chatId.ToString()] = DateTimeOffset.UtcNow.ToString("O") });
+        await node.CollectIdleGrainsAsync();
+
+        var pending = await node.Grains.GetGrain<ICommercialGrain>(commercial).PendingOffers();
+
+        Assert.Equal([chatId], pending.Select(chat => chat.Id));
+        Assert.Equal(1, await node.Database.CountAsync("chat_offers", "commercial_id", commercial));
+        Assert.Empty(Assert.Single(await node.Database.GrainPayloadsAsync(GrainStorage.Commercial, commercial))["Offers"]!.AsObject());
     }
 }

@@ -228,7 +228,8 @@ public sealed class BatchedPostgresStorageContractTests(PostgresNodeFixture fixt
     [Fact]
     public async Task AStatementThatFailsInABatchFailsAloneAndItsNeighboursAreStored()
     {
-        await using var storage = OneExecutor();
+        await using var own = BatchedStorage.Of(fixture.Node, new PostgresGrainStorageOptions { ConcurrentBatches = 1 });
+        var storage = own.Storage;
         var held = Guid.NewGuid();
         var heldState = State("held");
         await storage.WriteStateAsync(StateName, GuidGrain(held), heldState);
@@ -260,14 +261,6 @@ public sealed class BatchedPostgresStorageContractTests(PostgresNodeFixture fixt
         }
     }
 
-    private PostgresGrainStorage OneExecutor()
-    {
-        var services = fixture.Node.Services;
-        return new PostgresGrainStorage("contract-one-executor", services.GetRequiredService<NpgsqlDataSource>(),
-            services.GetRequiredService<IOptions<ClusterOptions>>().Value, services.GetRequiredService<IGrainStorageSerializer>(),
-            services.GetRequiredService<IActivatorProvider>(), new PostgresGrainStorageOptions { ConcurrentBatches = 1 });
-    }
-
     private static async Task WaitForLockWaitAsync(PostgresDatabase database)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -290,7 +283,8 @@ public sealed class AdoNetPostgresStorageContractTests(AdoNetPostgresNodeFixture
     [Fact]
     public async Task EachProviderReadsAndUpdatesWhatTheOtherWrote()
     {
-        await using var batched = Batched();
+        await using var own = BatchedStorage.Of(fixture.Node, new PostgresGrainStorageOptions());
+        var batched = own.Storage;
         var id = Guid.NewGuid();
         var state = State("by ADO.NET");
         await Storage.WriteStateAsync(StateName, GuidGrain(id), state);
@@ -306,14 +300,6 @@ public sealed class AdoNetPostgresStorageContractTests(AdoNetPostgresNodeFixture
         // Each refuses the other's stale version.
         await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.WriteStateAsync(StateName, GuidGrain(id), state));
         Assert.Equal(1, await Database.GrainRecordsAsync(StateName, id));
-    }
-
-    private PostgresGrainStorage Batched()
-    {
-        var services = fixture.Node.Services;
-        return new PostgresGrainStorage("contract-batched", services.GetRequiredService<NpgsqlDataSource>(),
-            services.GetRequiredService<IOptions<ClusterOptions>>().Value, services.GetRequiredService<IGrainStorageSerializer>(),
-            services.GetRequiredService<IActivatorProvider>(), new PostgresGrainStorageOptions());
     }
 }
 
@@ -340,4 +326,20 @@ public sealed class AdoNetPostgresNodeFixture : IAsyncLifetime
         await Node.DisposeAsync();
         await _database.DisposeAsync();
     }
+}
+
+/// <summary>A batched provider of the test's own on a node's data source, with batchers of its own.</summary>
+internal sealed class BatchedStorage(PostgresGrainStorage storage, PostgresBatches batches) : IAsyncDisposable
+{
+    public PostgresGrainStorage Storage { get; } = storage;
+
+    public static BatchedStorage Of(TestNode node, PostgresGrainStorageOptions options)
+    {
+        var services = node.Services;
+        var batches = new PostgresBatches(services.GetRequiredService<NpgsqlDataSource>(), options);
+        return new BatchedStorage(new PostgresGrainStorage("contract-own", batches, services.GetRequiredService<IOptions<ClusterOptions>>().Value,
+            services.GetRequiredService<IGrainStorageSerializer>(), services.GetRequiredService<IActivatorProvider>()), batches);
+    }
+
+    public ValueTask DisposeAsync() => batches.DisposeAsync();
 }
