@@ -5,11 +5,10 @@ namespace ChatGrains.Grains;
 
 /// <summary>
 /// One chat, and its conversation (<c>ChatGrain.Conversation.cs</c>). Created through HTTP on the
-/// node that took the request; collected after two idle minutes, after which the next call reads
-/// it back from storage.
+/// node that took the request; collected after <see cref="GrainLifetimes.CreatedIdle"/> idle, after
+/// which the next call reads it back from storage.
 /// </summary>
 [PreferLocalPlacement]
-[CollectionAgeLimit(Minutes = 2)]
 public sealed partial class ChatGrain(
     [PersistentState(GrainStorage.Chat, GrainStorage.Name)] IPersistentState<ChatRecord> state,
     IOfferBook offers,

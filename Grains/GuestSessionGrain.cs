@@ -9,7 +9,6 @@ namespace ChatGrains.Grains;
 /// id is the session's server-made <c>id</c> (see <see cref="GuestConversation"/>).
 /// </summary>
 [PreferLocalPlacement]
-[CollectionAgeLimit(Minutes = 2)]
 public sealed class GuestSessionGrain(
     [PersistentState(GrainStorage.GuestSession, GrainStorage.Name)] IPersistentState<SessionRecord<GuestConversation>> state,
     IOptions<SessionOptions> sessions,

@@ -6,7 +6,6 @@ namespace ChatGrains.Grains;
 
 /// <summary>One live-chat session with the guest user it created, keyed by a server-made id.</summary>
 [PreferLocalPlacement]
-[CollectionAgeLimit(Minutes = 2)]
 public sealed class LiveChatSessionGrain(
     [PersistentState(GrainStorage.LiveChatSession, GrainStorage.Name)] IPersistentState<SessionRecord<LiveChatSession>> state,
     IOptions<SessionOptions> sessions,

@@ -149,6 +149,19 @@ public static class ChatGrainsSilo
         silo.AddMemoryStreams(EventStreams.Provider, streams => streams.ConfigureStreamPubSub(Orleans.Streams.StreamPubSubType.ImplicitOnly));
         silo.AddMemoryGrainStorage("PubSubStore");
 
+        // Below CollectionAgeLimit's one-minute floor, so set as Orleans' own options; every value
+        // can be overridden under Orleans:GrainCollection with Orleans' names.
+        services.AddOptions<GrainCollectionOptions>()
+            .Configure(options => options.CollectionQuantum = GrainLifetimes.CollectionQuantum)
+            .PostConfigure(options =>
+            {
+                foreach (var grain in GrainLifetimes.CreatedGrains)
+                {
+                    options.ClassSpecificCollectionAge.TryAdd(grain.FullName!, GrainLifetimes.CreatedIdle);
+                }
+            })
+            .Bind(configuration.GetSection("Orleans:GrainCollection"));
+
         // Grain calls join the request's trace (HTTP → grain → storage).
         silo.AddActivityPropagation();
         ConfigureFailureTimeouts(silo, configuration);
