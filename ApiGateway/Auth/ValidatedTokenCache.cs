@@ -42,7 +42,7 @@ public sealed class ValidatedTokenCache : TokenHandler, IDisposable
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
         var now = _clock.GetUtcNow();
-        if (_validated.TryGetValue(token, out Validated? earlier) && earlier!.Expires > now)
+        if (_validated.Get<Validated>(token) is { } earlier && earlier.Expires > now)
         {
             return earlier.Result();
         }
