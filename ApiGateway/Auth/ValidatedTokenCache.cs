@@ -14,13 +14,14 @@ namespace ChatGrains.ApiGateway.Auth;
 /// configuration (keys, issuer, audience, the typ/role rule of <see cref="TokenTypes"/>), except the
 /// time: so the key is the whole token string (any altered character is another key, validated in
 /// full), and an entry is never used at or after the token's <c>exp</c>. From then on the wrapped
-/// handler decides again, with its clock skew. Only successes are kept.
+/// handler decides again, with its clock skew. Only successes are kept. The parameters are not part
+/// of the key: one instance serves one scheme's parameters (the JwtBearer scheme's).
 /// </remarks>
 public sealed class ValidatedTokenCache : TokenHandler, IDisposable
 {
     /// <summary>
-    /// Keys and settings are read at start, so they cannot change under a running node today; the cap
-    /// keeps that true enough if they ever reload.
+    /// Keys and settings are read once at start today; this bounds how long a success could outlive a
+    /// change if they are ever reloaded (a key rotated out, another issuer or audience).
     /// </summary>
     public static readonly TimeSpan MaxEntryLifetime = TimeSpan.FromMinutes(5);
 
