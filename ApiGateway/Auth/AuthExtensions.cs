@@ -1,6 +1,7 @@
 using ChatGrains.Silo;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace ChatGrains.ApiGateway.Auth;
@@ -26,14 +27,32 @@ public static class AuthExtensions
             .Validate(o => o.SessionTokenLifetime <= o.MaxTokenLifetime,
                 "Jwt:SessionTokenLifetime must not exceed Jwt:MaxTokenLifetime (24 hours unless configured).")
             .ValidateOnStart();
+        services.AddOptions<AuthOptions>()
+            .BindConfiguration(AuthOptions.Section)
+            .Validate(o => o.ValidatedTokenCacheSize >= 0,
+                "Auth:ValidatedTokenCacheSize must be 0 (no cache) or a positive number of tokens.")
+            .ValidateOnStart();
         services.AddSingleton<SigningKeys>();
         services.AddSingleton<TokenIssuer>();
+        // A singleton, so the host disposes it; built only when configured (size > 0).
+        services.AddSingleton(provider => new ValidatedTokenCache(
+            new JsonWebTokenHandler { MapInboundClaims = false },
+            provider.GetRequiredService<IOptions<AuthOptions>>().Value.ValidatedTokenCacheSize,
+            provider.GetRequiredService<TimeProvider>()));
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<SigningKeys, IOptions<JwtOptions>>((bearer, keys, jwt) =>
+            .Configure<SigningKeys, IOptions<JwtOptions>, IOptions<AuthOptions>, IServiceProvider>((bearer, keys, jwt, auth, provider) =>
             {
                 bearer.MapInboundClaims = false;
+                if (auth.Value.ValidatedTokenCacheSize > 0)
+                {
+                    // In place of the default JsonWebTokenHandler, which it wraps: it stands in front of
+                    // the signature, lifetime, issuer, audience and typ checks only; the events below,
+                    // authorisation and every endpoint's own checks still run on every request.
+                    bearer.TokenHandlers.Clear();
+                    bearer.TokenHandlers.Add(provider.GetRequiredService<ValidatedTokenCache>());
+                }
                 // WWW-Authenticate says error="invalid_token" (RFC 6750) but never why: no internals.
                 bearer.IncludeErrorDetails = true;
                 bearer.Events = new JwtBearerEvents
