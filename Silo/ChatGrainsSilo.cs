@@ -162,6 +162,16 @@ public static class ChatGrainsSilo
             })
             .Bind(configuration.GetSection("Orleans:GrainCollection"));
 
+        CachedGrainInterfaceTypes.AddTo(services);
+        // The directory cache (Orleans' default: a million entries) remembers where grains live
+        // on other silos; chats and sessions are created by the thousand a second and rarely
+        // called again, so a large cache only holds memory, and Orleans' size gauge walks all of
+        // it on every metrics collection (each second with the dashboard). The last 50,000 grains
+        // called keep their lookups cached.
+        services.AddOptions<GrainDirectoryOptions>()
+            .Configure(options => options.CacheSize = 50_000)
+            .Bind(configuration.GetSection("Orleans:GrainDirectory"));
+
         // Grain calls join the request's trace (HTTP → grain → storage).
         silo.AddActivityPropagation();
         ConfigureFailureTimeouts(silo, configuration);
