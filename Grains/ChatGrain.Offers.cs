@@ -28,8 +28,9 @@ public sealed partial class ChatGrain
         }
     }
 
+    // On the thread pool, not the activation, which is deactivated as soon as the creation returns.
     private void AnnounceOffers(Chat chat) =>
-        _ = DeliverAsync(chat.AvailableCommercialIds.Select(Commercial), new ChatOffered(chat));
+        _ = Task.Run(() => DeliverAsync(chat.AvailableCommercialIds.Select(Commercial), new ChatOffered(chat)));
 
     /// <summary>Withdraws the chat's offers; every commercial but the winner is told it was taken.</summary>
     private async Task WithdrawOffersAsync(Chat chat)

@@ -102,6 +102,7 @@ public sealed partial class ChatGrain(
                 new ChatCreated(chat.Id, chat.VisitorId, chat.AvailableCommercialIds, chat.Priority, chat.Metadata.Department, chat.CreatedAt),
                 logger);
             AnnounceOffers(chat);
+            DeactivateOnIdle(); // GrainLifetimes: a new chat's next call is seldom within seconds
         }
         return new ChatCreation(chat, created);
     }

@@ -4,8 +4,10 @@ namespace ChatGrains.Grains;
 /// How long idle activations are kept. Chats and sessions are created by the thousand a second
 /// and most are not called again soon: kept the attribute's minimum (a minute, plus the
 /// collector's quantum), they held ~7 KB each of live heap (a minute of creations at 1,000/s is
-/// ~0.5 GB) and the GC's work that goes with it. Collected sooner, a later call costs one
-/// (batched) read of the record.
+/// ~0.5 GB) and the GC's work that goes with it; collected in bursts each quantum, they made
+/// latency spikes. So the activation that created one deactivates as soon as it is idle
+/// (<c>DeactivateOnIdle</c>), and one that was read back is kept <see cref="CreatedIdle"/>. A
+/// later call costs one (batched) read of the record.
 /// </summary>
 public static class GrainLifetimes
 {

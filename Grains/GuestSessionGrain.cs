@@ -29,6 +29,7 @@ public sealed class GuestSessionGrain(
             metrics.Created(GrainStorage.GuestSession);
             await this.PublishAsync(EventStreamIds.For(EventStreams.GuestSessionStarted, session.SessionKey),
                 new GuestSessionStarted(session.Id, session.SessionKey, session.CreatedAt), logger);
+            DeactivateOnIdle(); // GrainLifetimes: a new session is rarely called again soon
         }
         // A new session's conversation cannot have started: only the session's holder knows its id.
         ConversationMessage[] messages = created ? [] : await GrainFactory.GetGrain<IChatGrain>(session.Id).Recent(MaxMessages);

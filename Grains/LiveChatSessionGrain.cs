@@ -22,6 +22,7 @@ public sealed class LiveChatSessionGrain(
             metrics.Created(GrainStorage.LiveChatSession);
             await this.PublishAsync(EventStreamIds.For(EventStreams.LiveChatSessionStarted, session.Id),
                 new LiveChatSessionStarted(session.Id, session.User.Id, session.CreatedAt, session.ExpiresAt), logger);
+            DeactivateOnIdle(); // GrainLifetimes: a new session is rarely called again soon
         }
         return session;
     }
