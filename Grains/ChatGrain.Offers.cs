@@ -6,11 +6,15 @@ namespace ChatGrains.Grains;
 /// A chat's offers to its commercials. Each is recorded in the offer book before the chat is
 /// stored, so a silo dying right after the write loses none (an offer whose chat was never
 /// stored is forgotten when the commercial checks it); the commercials' connections are told
-/// after, without holding the creation's answer (a commercial whose node just died would hold it
-/// for seconds: it finds the offer in the book when it connects again).
+/// before the creation answers, unless a commercial's grain is slow to take it (its silo just
+/// died): the creation waits <see cref="OfferAnnouncementWait"/> at most, and that commercial
+/// finds the offer in the book when it connects again.
 /// </summary>
 public sealed partial class ChatGrain
 {
+    /// <summary>How long a creation waits for its commercials' grains to take the offer; a healthy one answers in milliseconds.</summary>
+    private static readonly TimeSpan OfferAnnouncementWait = TimeSpan.FromSeconds(1);
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // A chat stored before offers were rows may name commercials whose record never got its offer.
@@ -28,9 +32,21 @@ public sealed partial class ChatGrain
         }
     }
 
-    // On the thread pool, not the activation, which is deactivated as soon as the creation returns.
-    private void AnnounceOffers(Chat chat) =>
-        _ = Task.Run(() => DeliverAsync(chat.AvailableCommercialIds.Select(Commercial), new ChatOffered(chat)));
+    // Delivered from the thread pool, so a delivery that outlasts the wait does not outlive the
+    // activation in it (a new chat's activation is deactivated as soon as the creation returns);
+    // the grain references are made here, on the activation, as Orleans requires.
+    private async Task AnnounceOffersAsync(Chat chat)
+    {
+        var commercials = chat.AvailableCommercialIds.Select(Commercial).ToArray();
+        try
+        {
+            await Task.Run(() => DeliverAsync(commercials, new ChatOffered(chat))).WaitAsync(OfferAnnouncementWait);
+        }
+        catch (TimeoutException)
+        {
+            LogOffersAnnouncedLate(logger, chat.Id);
+        }
+    }
 
     /// <summary>Withdraws the chat's offers; every commercial but the winner is told it was taken.</summary>
     private async Task WithdrawOffersAsync(Chat chat)
@@ -49,6 +65,9 @@ public sealed partial class ChatGrain
 
     [LoggerMessage(LogLevel.Warning, "Could not record the offers of chat {ChatId} left from an earlier version; they are recorded at its next activation")]
     private static partial void LogOffersNotRecorded(ILogger logger, Exception exception, Guid chatId);
+
+    [LoggerMessage(LogLevel.Warning, "A commercial's grain did not take the offer of chat {ChatId} in time; the chat is created, the commercial finds the offer when it connects")]
+    private static partial void LogOffersAnnouncedLate(ILogger logger, Guid chatId);
 
     [LoggerMessage(LogLevel.Warning, "Could not withdraw the offers of accepted chat {ChatId}; the commercials' pending lists drop them")]
     private static partial void LogOffersNotWithdrawn(ILogger logger, Exception exception, Guid chatId);

@@ -101,7 +101,7 @@ public sealed partial class ChatGrain(
             await this.PublishAsync(EventStreamIds.For(EventStreams.ChatCreated, chat.Id),
                 new ChatCreated(chat.Id, chat.VisitorId, chat.AvailableCommercialIds, chat.Priority, chat.Metadata.Department, chat.CreatedAt),
                 logger);
-            AnnounceOffers(chat);
+            await AnnounceOffersAsync(chat);
             DeactivateOnIdle(); // GrainLifetimes: a new chat's next call is seldom within seconds
         }
         return new ChatCreation(chat, created);

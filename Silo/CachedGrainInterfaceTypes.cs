@@ -23,6 +23,9 @@ internal sealed class CachedGrainInterfaceTypes(IServiceProvider services) : IGr
         return true;
     }
 
+    /// <summary>How many interfaces it has resolved.</summary>
+    public int Count => _known.Count;
+
     /// <summary>Orleans' resolver over every other provider (built at first use: they are not all registered when this is made).</summary>
     private GrainInterfaceTypeResolver Resolver => _resolver ??= new GrainInterfaceTypeResolver(
         services.GetServices<IGrainInterfaceTypeProvider>().Where(provider => !ReferenceEquals(provider, this)),

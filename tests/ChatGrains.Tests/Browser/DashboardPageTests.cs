@@ -61,8 +61,6 @@ public sealed class DashboardPageTests(ChromiumFixture chromium, OperatorCluster
         Assert.True(cookie.HttpOnly);
         Assert.Equal(SameSiteAttribute.Strict, cookie.SameSite);
 
-        await DashboardJson.PutChatsThroughEveryNodeAsync(Cluster, perNode: 2);
-
         // The Orleans dashboard's own page, polling its JSON with the cookie.
         await Assertions.Expect(page).ToHaveTitleAsync("Orleans Dashboard");
         var activeSilos = page.Locator(".info-box:has(.info-box-text:text-is('Active Silos')) .info-box-number");
@@ -76,6 +74,8 @@ public sealed class DashboardPageTests(ChromiumFixture chromium, OperatorCluster
             await Assertions.Expect(healthyRows.Locator($"a[href='#/host/{silo}']")).ToHaveTextAsync(silo);
         }
 
+        // Read-back chats stay active for seconds (GrainLifetimes.CreatedIdle): made just before they are looked for.
+        await DashboardJson.PutChatsThroughEveryNodeAsync(Cluster, perNode: 2);
         await page.ClickAsync("a[href='#/grains']");
         await Assertions.Expect(page.Locator("h1.m-0")).ToHaveTextAsync("Grains");
         foreach (var grain in new[] { "ChatGrains.Grains.ChatGrain", "Orleans.Dashboard.Implementation.Grains.DashboardGrain" })

@@ -30,6 +30,8 @@ public sealed class SiloFailureTests(ITestOutputHelper output)
         var chat = cluster.GrainsOf(creator).GetGrain<IChatGrain>(id);
         var created = await chat.CreateOrGet(GrainCommands.Chat("visitor before"));
         Assert.True(created.Created);
+        // The creating activation deactivates at once (GrainLifetimes); one that reads it back stays.
+        GrainCommands.AssertSameRecord(created.Chat, (await chat.Current())!);
         var hostAddress = cluster.HostOf(chat);
         // [PreferLocalPlacement]: the silo whose factory called first hosts the chat.
         Assert.Equal(creator.SiloAddress, hostAddress);
