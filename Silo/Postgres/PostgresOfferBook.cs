@@ -10,15 +10,15 @@ namespace ChatGrains.Silo.Postgres;
 internal sealed class PostgresOfferBook(NpgsqlDataSource db, PostgresBatches batches) : IOfferBook
 {
     public Task RecordAsync(Guid chatId, IReadOnlyCollection<Guid> commercialIds) => WriteAsync(new Statement(
-        "INSERT INTO chat_offers (commercial_id, chat_id, offered_at) SELECT unnest($1::uuid[]), $2, now() ON CONFLICT DO NOTHING",
+        "INSERT INTO chat_offers (commercial_id, chat_id, offered_at) SELECT unnest($1::uuid[]), $2, now() ON CONFLICT DO NOTHING RETURNING chat_id",
         OrderOf(chatId), Ids(commercialIds), Id(chatId)));
 
     public Task WithdrawAsync(Guid chatId, IReadOnlyCollection<Guid> commercialIds) => WriteAsync(new Statement(
-        "DELETE FROM chat_offers WHERE commercial_id = ANY($1) AND chat_id = $2",
+        "DELETE FROM chat_offers WHERE commercial_id = ANY($1) AND chat_id = $2 RETURNING chat_id",
         OrderOf(chatId), Ids(commercialIds), Id(chatId)));
 
     public Task ForgetAsync(Guid commercialId, IReadOnlyCollection<Guid> chatIds) => WriteAsync(new Statement(
-        "DELETE FROM chat_offers WHERE commercial_id = $1 AND chat_id = ANY($2)",
+        "DELETE FROM chat_offers WHERE commercial_id = $1 AND chat_id = ANY($2) RETURNING chat_id",
         OrderOf(commercialId), Id(commercialId), Ids(chatIds)));
 
     public async Task<IReadOnlyList<Offer>> OffersToAsync(Guid commercialId)

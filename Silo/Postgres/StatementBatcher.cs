@@ -3,7 +3,11 @@ using Npgsql;
 
 namespace ChatGrains.Silo.Postgres;
 
-/// <summary>One statement of a batch: a single-row command whose answer is its first row, if any.</summary>
+/// <summary>
+/// One statement of a batch, whose answer is its first row, if any. Every statement must return
+/// rows (a write, a <c>RETURNING</c> clause): the batch's result sets are matched to its
+/// statements in order, and a statement without one would have no result set to match.
+/// </summary>
 internal abstract class BatchedStatement
 {
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -26,7 +30,7 @@ internal abstract class BatchedStatement
     public void Fail(Exception exception) => _done.TrySetException(exception);
 }
 
-/// <summary>A statement that answers nothing (or nothing its caller needs), with its parameters.</summary>
+/// <summary>A statement whose rows its caller does not need (it still returns some: see <see cref="BatchedStatement"/>), with its parameters.</summary>
 internal sealed class Statement(string sql, Int128 lockOrder, params NpgsqlParameter[] parameters) : BatchedStatement
 {
     public override Int128 LockOrder => lockOrder;

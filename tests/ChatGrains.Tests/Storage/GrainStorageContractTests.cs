@@ -261,6 +261,50 @@ public sealed class BatchedPostgresStorageContractTests(PostgresNodeFixture fixt
         }
     }
 
+    /// <summary>
+    /// Offers and grain records share the write batches: a batch mixing them answers each
+    /// statement with its own result (a statement answered with its neighbour's row would report
+    /// a conflict for a write that was stored).
+    /// </summary>
+    [Fact]
+    public async Task OffersAndGrainRecordsInOneBatchAreEachAnsweredWithTheirOwnResult()
+    {
+        await using var own = BatchedStorage.Of(fixture.Node, new PostgresGrainStorageOptions { ConcurrentBatches = 1 });
+        var offers = new PostgresOfferBook(fixture.Node.Services.GetRequiredService<NpgsqlDataSource>(), own.Batches);
+        var postgres = (PostgresDatabase)Database;
+        var held = Guid.NewGuid();
+        var heldState = State("held");
+        await own.Storage.WriteStateAsync(StateName, GuidGrain(held), heldState);
+        await using var locker = new NpgsqlConnection(postgres.ConnectionString);
+        await locker.OpenAsync();
+        await using var transaction = await locker.BeginTransactionAsync();
+        await using (var lockRow = new NpgsqlCommand("UPDATE orleansstorage SET version = version WHERE graintypestring = 'contract' AND grainidn0 = $1", locker, transaction))
+        {
+            lockRow.Parameters.Add(new NpgsqlParameter<long> { TypedValue = BitConverter.ToInt64(held.ToByteArray(), 0) });
+            Assert.Equal(1, await lockRow.ExecuteNonQueryAsync());
+        }
+        heldState.State!.Text = "after the lock";
+        var blocked = own.Storage.WriteStateAsync(StateName, GuidGrain(held), heldState);
+        await WaitForLockWaitAsync(postgres);
+
+        var commercial = Guid.NewGuid();
+        var chats = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray();
+        var states = chats.Select(id => State(id.ToString())).ToArray();
+        var writes = new List<Task>();
+        for (var i = 0; i < chats.Length; i++)
+        {
+            writes.Add(offers.RecordAsync(chats[i], [commercial]));
+            writes.Add(own.Storage.WriteStateAsync(StateName, GuidGrain(chats[i]), states[i]));
+        }
+        writes.Add(offers.WithdrawAsync(chats[0], [commercial]));
+        await transaction.CommitAsync();
+
+        await blocked;
+        await Task.WhenAll(writes);
+        Assert.All(states, state => Assert.Equal("1", state.ETag));
+        Assert.Equal(chats.Length - 1, await Database.CountAsync("chat_offers", "commercial_id", commercial));
+    }
+
     private static async Task WaitForLockWaitAsync(PostgresDatabase database)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -333,6 +377,8 @@ internal sealed class BatchedStorage(PostgresGrainStorage storage, PostgresBatch
 {
     public PostgresGrainStorage Storage { get; } = storage;
 
+    public PostgresBatches Batches { get; } = batches;
+
     public static BatchedStorage Of(TestNode node, PostgresGrainStorageOptions options)
     {
         var services = node.Services;
@@ -341,5 +387,5 @@ internal sealed class BatchedStorage(PostgresGrainStorage storage, PostgresBatch
             services.GetRequiredService<IGrainStorageSerializer>(), services.GetRequiredService<IActivatorProvider>()), batches);
     }
 
-    public ValueTask DisposeAsync() => batches.DisposeAsync();
+    public ValueTask DisposeAsync() => Batches.DisposeAsync();
 }
