@@ -1,5 +1,3 @@
-using System.Data.Common;
-using System.Net.Sockets;
 using Orleans.Storage;
 
 namespace ChatGrains.Grains;
@@ -42,7 +40,7 @@ internal static class CreatedOnceExtensions
             await ReloadAsync<TState, T>(state);
             return (state.State.Value ?? throw new InvalidOperationException("A conflicting write left no record."), false);
         }
-        catch (Exception exception) when (StorageFailures.AreTransient(exception))
+        catch (Exception exception) when (Failures.IsStorageUnavailable(exception))
         {
             // Never answer later calls from memory with a record that was not stored.
             state.State.Value = null;
@@ -63,7 +61,7 @@ internal static class CreatedOnceExtensions
         {
             await state.ReadStateAsync();
         }
-        catch (Exception exception) when (StorageFailures.AreTransient(exception))
+        catch (Exception exception) when (Failures.IsStorageUnavailable(exception))
         {
             state.State.Value = null;
             throw new StorageUnavailableException();
@@ -94,36 +92,11 @@ internal static class StateWrites
         catch (Exception exception)
         {
             restore();
-            if (StorageFailures.AreTransient(exception))
+            if (Failures.IsStorageUnavailable(exception))
             {
                 throw new StorageUnavailableException();
             }
             throw;
         }
     }
-}
-
-/// <summary>
-/// Which storage failures mean "the database cannot serve now" (down, restarting, busy,
-/// unreachable), as opposed to a bug such as a missing table: the ADO.NET providers say so
-/// through <see cref="DbException.IsTransient"/>.
-/// </summary>
-public static class StorageFailures
-{
-    public static bool AreTransient(Exception exception)
-    {
-        for (var current = exception; current is not null; current = current.InnerException)
-        {
-            if (current is DbException database && (database.IsTransient || IsShutdownOrConnectionState(database.SqlState))
-                || current is SocketException or TimeoutException or StorageUnavailableException)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    // SQLSTATE classes 57P (the server is shutting down or starting) and 08 (connection exception).
-    private static bool IsShutdownOrConnectionState(string? sqlState) =>
-        sqlState is not null && (sqlState.StartsWith("57P", StringComparison.Ordinal) || sqlState.StartsWith("08", StringComparison.Ordinal));
 }

@@ -29,7 +29,7 @@ public interface IStorageProvider
     /// <returns>The versions this call applied.</returns>
     Task<IReadOnlyList<string>> MigrateAsync(IReadOnlyList<Migration> migrations, string appliedBy, CancellationToken cancellationToken);
 
-    /// <summary>One round trip; throws <see cref="StorageUnavailableException"/> when the database does not answer.</summary>
+    /// <summary>One round trip; fails as <see cref="Failures.IsStorageUnavailable"/> recognises when the database does not answer.</summary>
     Task PingAsync(CancellationToken cancellationToken);
 
     /// <summary>

@@ -29,7 +29,7 @@ public sealed class ChatHistoryPageGrain(
             // Another activation stored the page (the same messages: a page never changes once full).
             await state.ReadStateAsync();
         }
-        catch (Exception exception) when (StorageFailures.AreTransient(exception))
+        catch (Exception exception) when (Failures.IsStorageUnavailable(exception))
         {
             throw new StorageUnavailableException();
         }

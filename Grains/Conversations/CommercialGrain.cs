@@ -139,7 +139,7 @@ public sealed partial class CommercialGrain(
             }
             return exception;
         }
-        return StorageFailures.AreTransient(exception) ? new StorageUnavailableException() : exception;
+        return Failures.IsStorageUnavailable(exception) ? new StorageUnavailableException() : exception;
     }
 
     [LoggerMessage(LogLevel.Warning, "Could not move a commercial's offers from its record into the offer book; moved at its next activation")]

@@ -35,9 +35,9 @@ internal sealed class PostgresOfferBook(NpgsqlDataSource db, PostgresBatches bat
             }
             return offers;
         }
-        catch (Exception exception) when (PostgresStorage.IsUnavailable(exception))
+        catch (Exception exception) when (Failures.IsStorageUnavailable(exception))
         {
-            throw PostgresStorage.Unavailable(exception);
+            throw new StorageUnavailableException("The PostgreSQL database is unavailable.", exception);
         }
     }
 
@@ -47,9 +47,9 @@ internal sealed class PostgresOfferBook(NpgsqlDataSource db, PostgresBatches bat
         {
             await batches.Writes.RunAsync(statement);
         }
-        catch (Exception exception) when (PostgresStorage.IsUnavailable(exception))
+        catch (Exception exception) when (Failures.IsStorageUnavailable(exception))
         {
-            throw PostgresStorage.Unavailable(exception);
+            throw new StorageUnavailableException("The PostgreSQL database is unavailable.", exception);
         }
     }
 

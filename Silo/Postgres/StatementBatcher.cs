@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using ChatGrains.Grains;
 using Npgsql;
 
 namespace ChatGrains.Silo.Postgres;
@@ -124,7 +125,7 @@ internal sealed class StatementBatcher : IAsyncDisposable
         {
             await RunInOneTransactionAsync(statements);
         }
-        catch (Exception exception) when (statements.Count > 1 && !PostgresStorage.IsUnavailable(exception))
+        catch (Exception exception) when (statements.Count > 1 && !Failures.IsStorageUnavailable(exception))
         {
             foreach (var statement in statements)
             {

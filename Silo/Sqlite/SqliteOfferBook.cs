@@ -32,9 +32,9 @@ internal sealed class SqliteOfferBook(SqliteStorage storage, TimeProvider clock)
             }
             return offers;
         }
-        catch (SqliteException exception) when (SqliteStorage.IsUnavailable(exception))
+        catch (Exception exception) when (Failures.IsStorageUnavailable(exception))
         {
-            throw SqliteStorage.Unavailable(exception);
+            throw new StorageUnavailableException("The SQLite database is unavailable.", exception);
         }
     }
 
@@ -60,9 +60,9 @@ internal sealed class SqliteOfferBook(SqliteStorage storage, TimeProvider clock)
             }
             await transaction.CommitAsync();
         }
-        catch (SqliteException exception) when (SqliteStorage.IsUnavailable(exception))
+        catch (Exception exception) when (Failures.IsStorageUnavailable(exception))
         {
-            throw SqliteStorage.Unavailable(exception);
+            throw new StorageUnavailableException("The SQLite database is unavailable.", exception);
         }
     }
 }
