@@ -1,5 +1,3 @@
-using System.Data.Common;
-using System.Net.Sockets;
 using Orleans.Storage;
 
 namespace ChatGrains.Grains;
@@ -32,41 +30,24 @@ internal static class CreatedOnceExtensions
         {
             var value = create();
             state.State.Value = value;
-            await state.WriteStateAsync();
-            return (value, true);
-        }
-        catch (InconsistentStateException)
-        {
-            // A second activation of this grain (possible while the membership changes) wrote
-            // first, under the ETag check: answer with the record it stored.
-            await ReloadAsync<TState, T>(state);
-            return (state.State.Value ?? throw new InvalidOperationException("A conflicting write left no record."), false);
-        }
-        catch (Exception exception) when (StorageFailures.AreTransient(exception))
-        {
-            // Never answer later calls from memory with a record that was not stored.
-            state.State.Value = null;
-            throw new StorageUnavailableException();
+            try
+            {
+                await state.WriteStateAsync();
+                return (value, true);
+            }
+            catch (InconsistentStateException)
+            {
+                // A second activation of this grain (possible while the membership changes) wrote
+                // first, under the ETag check: answer with the record it stored.
+                await state.ReadStateAsync();
+                return (state.State.Value ?? throw new InvalidOperationException("A conflicting write left no record."), false);
+            }
         }
         catch
         {
+            // Never answer later calls from memory with a record that was not stored.
             state.State.Value = null;
             throw;
-        }
-    }
-
-    private static async Task ReloadAsync<TState, T>(IPersistentState<TState> state)
-        where TState : CreatedOnce<T>
-        where T : class
-    {
-        try
-        {
-            await state.ReadStateAsync();
-        }
-        catch (Exception exception) when (StorageFailures.AreTransient(exception))
-        {
-            state.State.Value = null;
-            throw new StorageUnavailableException();
         }
     }
 }
@@ -77,8 +58,7 @@ internal static class StateWrites
     /// Writes a grain's changed state. On failure memory goes back to what is stored
     /// (<paramref name="restore"/>), so the grain never answers with what was not; when another
     /// activation wrote since this one read (possible while the membership changes), its state
-    /// is taken and the caller retries against it; a database that cannot serve is
-    /// <see cref="StorageUnavailableException"/>.
+    /// is taken and the caller retries against it.
     /// </summary>
     public static async Task WriteOrRestoreAsync<T>(this IPersistentState<T> state, Action restore)
     {
@@ -91,39 +71,10 @@ internal static class StateWrites
             await state.ReadStateAsync();
             throw;
         }
-        catch (Exception exception)
+        catch
         {
             restore();
-            if (StorageFailures.AreTransient(exception))
-            {
-                throw new StorageUnavailableException();
-            }
             throw;
         }
     }
-}
-
-/// <summary>
-/// Which storage failures mean "the database cannot serve now" (down, restarting, busy,
-/// unreachable), as opposed to a bug such as a missing table: the ADO.NET providers say so
-/// through <see cref="DbException.IsTransient"/>.
-/// </summary>
-public static class StorageFailures
-{
-    public static bool AreTransient(Exception exception)
-    {
-        for (var current = exception; current is not null; current = current.InnerException)
-        {
-            if (current is DbException database && (database.IsTransient || IsShutdownOrConnectionState(database.SqlState))
-                || current is SocketException or TimeoutException or StorageUnavailableException)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    // SQLSTATE classes 57P (the server is shutting down or starting) and 08 (connection exception).
-    private static bool IsShutdownOrConnectionState(string? sqlState) =>
-        sqlState is not null && (sqlState.StartsWith("57P", StringComparison.Ordinal) || sqlState.StartsWith("08", StringComparison.Ordinal));
 }

@@ -174,6 +174,7 @@ public static class ChatGrainsSilo
 
         // Grain calls join the request's trace (HTTP → grain → storage).
         silo.AddActivityPropagation();
+        silo.AddIncomingGrainCallFilter<StorageFailureFilter>();
         ConfigureFailureTimeouts(silo, configuration);
         return silo;
     }

@@ -21,7 +21,7 @@ internal sealed class NodeHealthCheck(IStorageProvider storage, StorageReadiness
             await storage.PingAsync(cancellationToken);
             return HealthCheckResult.Healthy();
         }
-        catch (StorageUnavailableException)
+        catch (Exception exception) when (Failures.IsStorageUnavailable(exception))
         {
             return HealthCheckResult.Unhealthy("database unreachable");
         }

@@ -29,7 +29,7 @@ public interface IStorageProvider
     /// <returns>The versions this call applied.</returns>
     Task<IReadOnlyList<string>> MigrateAsync(IReadOnlyList<Migration> migrations, string appliedBy, CancellationToken cancellationToken);
 
-    /// <summary>One round trip; throws <see cref="StorageUnavailableException"/> when the database does not answer.</summary>
+    /// <summary>One round trip; fails as <see cref="Failures.IsStorageUnavailable"/> recognises when the database does not answer.</summary>
     Task PingAsync(CancellationToken cancellationToken);
 
     /// <summary>
@@ -40,7 +40,7 @@ public interface IStorageProvider
     Task<int> DeleteRecordsOlderThanAsync(string serviceId, IReadOnlyList<string> stateNames, TimeSpan age, int limit, CancellationToken cancellationToken);
 }
 
-/// <summary>Flips once the schema is migrated; until then storage calls answer "unavailable".</summary>
+/// <summary>Flips once the schema is migrated; until then the node is not ready.</summary>
 public sealed class StorageReadiness
 {
     private volatile bool _ready;
@@ -48,14 +48,6 @@ public sealed class StorageReadiness
     public bool IsReady => _ready;
 
     internal void MarkReady() => _ready = true;
-
-    public void EnsureReady()
-    {
-        if (!_ready)
-        {
-            throw new StorageUnavailableException("The database schema is not ready yet.");
-        }
-    }
 }
 
 /// <summary>This node's identity within the cluster.</summary>

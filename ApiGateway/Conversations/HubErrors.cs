@@ -70,7 +70,7 @@ public sealed partial class HubCallFilter(ILogger<HubCallFilter> logger) : IHubF
             return await ClusterAvailability.CallAsync(invocationContext.ServiceProvider,
                 () => next(invocationContext).AsTask(), invocationContext.Context.ConnectionAborted);
         }
-        catch (Exception exception) when (exception is not HubException && ClusterAvailability.IsUnavailable(exception))
+        catch (Exception exception) when (exception is not HubException && Failures.ShouldRetryLater(exception))
         {
             throw HubErrors.Error(HubErrors.Unavailable, "The service cannot take this now; retry in a few seconds.");
         }

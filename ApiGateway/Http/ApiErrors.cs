@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ChatGrains.Grains;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.WebUtilities;
@@ -116,7 +117,7 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
                 http.Response.Headers.RetryAfter = ApiErrors.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 result = format.Respond(http, StatusCodes.Status503ServiceUnavailable, "The captcha cannot be verified now; retry later.");
                 break;
-            case var unavailable when ClusterAvailability.IsUnavailable(unavailable):
+            case var unavailable when Failures.ShouldRetryLater(unavailable):
                 LogUnavailable(logger, http.Request.Method, EndpointName(http), unavailable.GetType().Name);
                 http.Response.Headers.RetryAfter = ApiErrors.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 result = format.Respond(http, StatusCodes.Status503ServiceUnavailable, "The service is temporarily unavailable; retry later.");

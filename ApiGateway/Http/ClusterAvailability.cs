@@ -2,14 +2,14 @@ using System.Diagnostics;
 using ChatGrains.Grains;
 using ChatGrains.Silo;
 using Orleans.Runtime;
-using Orleans.Storage;
 
 namespace ChatGrains.ApiGateway.Http;
 
 /// <summary>
 /// When a request cannot be served by the cluster now — this node's silo is not active yet (or
-/// any more), the database is down, a grain's silo died and membership has not declared it dead —
-/// the API answers 503 with Retry-After in its own format, never a hang or a 500.
+/// any more), the database is down, a grain's silo died and membership has not declared it dead,
+/// as <see cref="Failures.ShouldRetryLater"/> decides — the API answers 503 with Retry-After in its
+/// own format (<see cref="ApiExceptionHandler"/>), never a hang or a 500.
 /// <para>
 /// A grain call that failed because a silo it needed is gone (the grain's host, or the owner of
 /// its directory entry) is retried once as soon as the membership declares that silo dead, if that
@@ -45,7 +45,7 @@ public static class ClusterAvailability
         {
             return await call();
         }
-        catch (Exception exception) when (SiloFailures.Caused(exception) && Stopwatch.GetElapsedTime(started) < RetryableAttempt)
+        catch (Exception exception) when (Failures.IsSiloLost(exception) && Stopwatch.GetElapsedTime(started) < RetryableAttempt)
         {
             if (!await MembershipMovedAsync(membership, version, aborted))
             {
@@ -53,19 +53,6 @@ public static class ClusterAvailability
             }
         }
         return await call();
-    }
-
-    /// <summary>True for failures that mean "retry later", as opposed to a bug.</summary>
-    public static bool IsUnavailable(Exception exception)
-    {
-        for (var current = exception; current is not null; current = current.InnerException)
-        {
-            if (current is InconsistentStateException || SiloFailures.Caused(current))
-            {
-                return true;
-            }
-        }
-        return StorageFailures.AreTransient(exception);
     }
 
     private static async Task<bool> MembershipMovedAsync(IClusterMembershipService membership, MembershipVersion seen, CancellationToken aborted)

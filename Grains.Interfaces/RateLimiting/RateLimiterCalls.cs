@@ -31,7 +31,7 @@ public static partial class RateLimiterCalls
         {
             return await call.WaitAsync(AnswerWait);
         }
-        catch (Exception exception) when (exception is TimeoutException || SiloFailures.Caused(exception))
+        catch (Exception exception) when (exception is TimeoutException || Failures.IsSiloLost(exception))
         {
             LogAdmittedUnanswered(logger, exception.GetType().Name);
             return admitted;

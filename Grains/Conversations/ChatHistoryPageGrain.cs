@@ -29,10 +29,6 @@ public sealed class ChatHistoryPageGrain(
             // Another activation stored the page (the same messages: a page never changes once full).
             await state.ReadStateAsync();
         }
-        catch (Exception exception) when (StorageFailures.AreTransient(exception))
-        {
-            throw new StorageUnavailableException();
-        }
     }
 
     public Task<ConversationMessage[]> Read() => Task.FromResult(state.State.Messages);

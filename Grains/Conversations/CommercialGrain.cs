@@ -75,9 +75,12 @@ public sealed partial class CommercialGrain(
             await state.WriteStateAsync();
             _signInUnsaved = false;
         }
-        catch (Exception exception)
+        catch (InconsistentStateException)
         {
-            throw await FailureOfAsync(exception);
+            // Another activation (possible while the membership changes) wrote since this one
+            // read: take its state; the callers retry against it.
+            await TryReloadAsync();
+            throw;
         }
     }
 
@@ -123,23 +126,16 @@ public sealed partial class CommercialGrain(
         }
     }
 
-    private async Task<Exception> FailureOfAsync(Exception exception)
+    private async Task TryReloadAsync()
     {
-        if (exception is InconsistentStateException)
+        try
         {
-            // Another activation (possible while the membership changes) wrote since this one
-            // read: take its state; the callers retry against it.
-            try
-            {
-                await state.ReadStateAsync();
-            }
-            catch (Exception reload)
-            {
-                LogForgetFailed(logger, reload);
-            }
-            return exception;
+            await state.ReadStateAsync();
         }
-        return StorageFailures.AreTransient(exception) ? new StorageUnavailableException() : exception;
+        catch (Exception exception)
+        {
+            LogReloadFailed(logger, exception);
+        }
     }
 
     [LoggerMessage(LogLevel.Warning, "Could not move a commercial's offers from its record into the offer book; moved at its next activation")]
@@ -147,4 +143,7 @@ public sealed partial class CommercialGrain(
 
     [LoggerMessage(LogLevel.Warning, "Could not forget a commercial's stale offers; they are checked again next time")]
     private static partial void LogForgetFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(LogLevel.Warning, "Could not reload a commercial's record after another activation wrote it; its next call reads it again")]
+    private static partial void LogReloadFailed(ILogger logger, Exception exception);
 }

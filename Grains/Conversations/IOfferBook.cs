@@ -7,8 +7,7 @@ public readonly record struct Offer(Guid ChatId, DateTimeOffset OfferedAt);
 /// The chats offered to each commercial, one row per offer, so recording or withdrawing an offer
 /// costs the same however many a commercial has pending (a commercial's own record would be
 /// rewritten whole on every offer). The chat grain is the truth about whether an offer still
-/// stands; this is where a commercial connecting later finds them. Failures to reach the
-/// database are <see cref="StorageUnavailableException"/>.
+/// stands; this is where a commercial connecting later finds them.
 /// </summary>
 public interface IOfferBook
 {

@@ -9,48 +9,29 @@ namespace ChatGrains.Silo.Postgres;
 /// </summary>
 internal sealed class PostgresOfferBook(NpgsqlDataSource db, PostgresBatches batches) : IOfferBook
 {
-    public Task RecordAsync(Guid chatId, IReadOnlyCollection<Guid> commercialIds) => WriteAsync(new Statement(
+    public Task RecordAsync(Guid chatId, IReadOnlyCollection<Guid> commercialIds) => batches.Writes.RunAsync(new Statement(
         "INSERT INTO chat_offers (commercial_id, chat_id, offered_at) SELECT unnest($1::uuid[]), $2, now() ON CONFLICT DO NOTHING RETURNING chat_id",
         OrderOf(chatId), Ids(commercialIds), Id(chatId)));
 
-    public Task WithdrawAsync(Guid chatId, IReadOnlyCollection<Guid> commercialIds) => WriteAsync(new Statement(
+    public Task WithdrawAsync(Guid chatId, IReadOnlyCollection<Guid> commercialIds) => batches.Writes.RunAsync(new Statement(
         "DELETE FROM chat_offers WHERE commercial_id = ANY($1) AND chat_id = $2 RETURNING chat_id",
         OrderOf(chatId), Ids(commercialIds), Id(chatId)));
 
-    public Task ForgetAsync(Guid commercialId, IReadOnlyCollection<Guid> chatIds) => WriteAsync(new Statement(
+    public Task ForgetAsync(Guid commercialId, IReadOnlyCollection<Guid> chatIds) => batches.Writes.RunAsync(new Statement(
         "DELETE FROM chat_offers WHERE commercial_id = $1 AND chat_id = ANY($2) RETURNING chat_id",
         OrderOf(commercialId), Id(commercialId), Ids(chatIds)));
 
     public async Task<IReadOnlyList<Offer>> OffersToAsync(Guid commercialId)
     {
-        try
+        await using var command = db.CreateCommand("SELECT chat_id, offered_at FROM chat_offers WHERE commercial_id = $1");
+        command.Parameters.Add(Id(commercialId));
+        await using var reader = await command.ExecuteReaderAsync();
+        var offers = new List<Offer>();
+        while (await reader.ReadAsync())
         {
-            await using var command = db.CreateCommand("SELECT chat_id, offered_at FROM chat_offers WHERE commercial_id = $1");
-            command.Parameters.Add(Id(commercialId));
-            await using var reader = await command.ExecuteReaderAsync();
-            var offers = new List<Offer>();
-            while (await reader.ReadAsync())
-            {
-                offers.Add(new Offer(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1)));
-            }
-            return offers;
+            offers.Add(new Offer(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1)));
         }
-        catch (Exception exception) when (PostgresStorage.IsUnavailable(exception))
-        {
-            throw PostgresStorage.Unavailable(exception);
-        }
-    }
-
-    private async Task WriteAsync(Statement statement)
-    {
-        try
-        {
-            await batches.Writes.RunAsync(statement);
-        }
-        catch (Exception exception) when (PostgresStorage.IsUnavailable(exception))
-        {
-            throw PostgresStorage.Unavailable(exception);
-        }
+        return offers;
     }
 
     private static Int128 OrderOf(Guid id)

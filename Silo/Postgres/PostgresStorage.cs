@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-using ChatGrains.Grains;
 using Npgsql;
 
 namespace ChatGrains.Silo.Postgres;
@@ -97,29 +95,9 @@ internal sealed class PostgresStorage(NpgsqlDataSource db) : IStorageProvider
 
     public async Task PingAsync(CancellationToken cancellationToken)
     {
-        try
-        {
-            await using var command = db.CreateCommand("SELECT 1");
-            await command.ExecuteScalarAsync(cancellationToken);
-        }
-        catch (Exception ex) when (IsUnavailable(ex))
-        {
-            throw Unavailable(ex);
-        }
+        await using var command = db.CreateCommand("SELECT 1");
+        await command.ExecuteScalarAsync(cancellationToken);
     }
-
-    /// <summary>True for failures that mean "the database cannot serve now", as opposed to a bug in our SQL.</summary>
-    public static bool IsUnavailable(Exception exception) => exception switch
-    {
-        // 57P01..57P03: the server is shutting down or starting up.
-        PostgresException pg => pg.IsTransient || pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState.StartsWith("08", StringComparison.Ordinal),
-        NpgsqlException => true,
-        SocketException or IOException or TimeoutException => true,
-        _ => false,
-    };
-
-    public static StorageUnavailableException Unavailable(Exception inner) =>
-        new("The PostgreSQL database is unavailable.", inner);
 
     public async Task<int> DeleteRecordsOlderThanAsync(string serviceId, IReadOnlyList<string> stateNames, TimeSpan age, int limit, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using ChatGrains.Grains;
 using Npgsql;
 
 namespace ChatGrains.Silo.Postgres;
@@ -128,7 +129,7 @@ internal sealed class StatementBatcher : IAsyncDisposable
         {
             await RunInOneTransactionAsync(statements);
         }
-        catch (Exception exception) when (statements.Count > 1 && !PostgresStorage.IsUnavailable(exception))
+        catch (Exception exception) when (statements.Count > 1 && !Failures.IsStorageUnavailable(exception))
         {
             foreach (var statement in statements)
             {

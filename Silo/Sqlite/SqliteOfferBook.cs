@@ -18,51 +18,37 @@ internal sealed class SqliteOfferBook(SqliteStorage storage, TimeProvider clock)
 
     public async Task<IReadOnlyList<Offer>> OffersToAsync(Guid commercialId)
     {
-        try
+        await using var connection = await storage.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT chat_id, offered_at FROM chat_offers WHERE commercial_id = $commercial";
+        command.Parameters.AddWithValue("$commercial", commercialId.ToString());
+        await using var reader = await command.ExecuteReaderAsync();
+        var offers = new List<Offer>();
+        while (await reader.ReadAsync())
         {
-            await using var connection = await storage.OpenAsync(CancellationToken.None);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT chat_id, offered_at FROM chat_offers WHERE commercial_id = $commercial";
-            command.Parameters.AddWithValue("$commercial", commercialId.ToString());
-            await using var reader = await command.ExecuteReaderAsync();
-            var offers = new List<Offer>();
-            while (await reader.ReadAsync())
-            {
-                offers.Add(new Offer(Guid.Parse(reader.GetString(0)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))));
-            }
-            return offers;
+            offers.Add(new Offer(Guid.Parse(reader.GetString(0)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))));
         }
-        catch (SqliteException exception) when (SqliteStorage.IsUnavailable(exception))
-        {
-            throw SqliteStorage.Unavailable(exception);
-        }
+        return offers;
     }
 
     /// <summary>One statement per (commercial, chat) pair, in one transaction.</summary>
     private async Task EachAsync<T>(IReadOnlyCollection<T> items, string sql, Func<T, (Guid Commercial, Guid Chat)> pair)
     {
-        try
+        await using var connection = await storage.OpenAsync(CancellationToken.None);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync();
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        var commercial = command.Parameters.Add("$commercial", SqliteType.Text);
+        var chat = command.Parameters.Add("$chat", SqliteType.Text);
+        command.Parameters.AddWithValue("$at", clock.GetUtcNow().ToUnixTimeMilliseconds());
+        foreach (var item in items)
         {
-            await using var connection = await storage.OpenAsync(CancellationToken.None);
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync();
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = sql;
-            var commercial = command.Parameters.Add("$commercial", SqliteType.Text);
-            var chat = command.Parameters.Add("$chat", SqliteType.Text);
-            command.Parameters.AddWithValue("$at", clock.GetUtcNow().ToUnixTimeMilliseconds());
-            foreach (var item in items)
-            {
-                var (commercialId, chatId) = pair(item);
-                commercial.Value = commercialId.ToString();
-                chat.Value = chatId.ToString();
-                await command.ExecuteNonQueryAsync();
-            }
-            await transaction.CommitAsync();
+            var (commercialId, chatId) = pair(item);
+            commercial.Value = commercialId.ToString();
+            chat.Value = chatId.ToString();
+            await command.ExecuteNonQueryAsync();
         }
-        catch (SqliteException exception) when (SqliteStorage.IsUnavailable(exception))
-        {
-            throw SqliteStorage.Unavailable(exception);
-        }
+        await transaction.CommitAsync();
     }
 }

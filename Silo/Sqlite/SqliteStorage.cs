@@ -42,8 +42,9 @@ internal sealed partial class SqliteStorage : IStorageProvider
         }
         catch (SqliteException ex)
         {
+            // A file that cannot be opened (its folder gone, its mode changed) cannot serve, whatever the code.
             await connection.DisposeAsync();
-            throw Unavailable(ex);
+            throw new StorageUnavailableException("The SQLite database is unavailable.", ex);
         }
     }
 
@@ -131,12 +132,6 @@ internal sealed partial class SqliteStorage : IStorageProvider
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
-
-    /// <summary>SQLITE_BUSY / SQLITE_LOCKED: another writer held the file past the timeout.</summary>
-    public static bool IsUnavailable(SqliteException exception) => exception.SqliteErrorCode is 5 or 6;
-
-    public static StorageUnavailableException Unavailable(Exception inner) =>
-        new("The SQLite database is unavailable.", inner);
 
     private static void ReportIfLeftOpen(ILogger logger, string path, bool leftOpen)
     {
