@@ -230,28 +230,13 @@ public sealed class BatchedPostgresStorageContractTests(PostgresNodeFixture fixt
     {
         await using var own = BatchedStorage.Of(fixture.Node, new PostgresGrainStorageOptions { ConcurrentBatches = 1 });
         var storage = own.Storage;
-        var held = Guid.NewGuid();
-        var heldState = State("held");
-        await storage.WriteStateAsync(StateName, GuidGrain(held), heldState);
-        var postgres = (PostgresDatabase)Database;
-        await using var locker = new NpgsqlConnection(postgres.ConnectionString);
-        await locker.OpenAsync();
-        await using var transaction = await locker.BeginTransactionAsync();
-        await using (var lockRow = new NpgsqlCommand("UPDATE orleansstorage SET version = version WHERE graintypestring = 'contract' AND grainidn0 = $1", locker, transaction))
-        {
-            lockRow.Parameters.Add(new NpgsqlParameter<long> { TypedValue = BitConverter.ToInt64(held.ToByteArray(), 0) });
-            Assert.Equal(1, await lockRow.ExecuteNonQueryAsync());
-        }
-        heldState.State!.Text = "after the lock";
-        var blocked = storage.WriteStateAsync(StateName, GuidGrain(held), heldState);
-        await WaitForLockWaitAsync(postgres);
+        await using var held = await HeldExecutor.HoldAsync(own.Storage, (PostgresDatabase)Database);
 
         var neighbours = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray();
         var neighbourWrites = neighbours.Select(id => storage.WriteStateAsync(StateName, GuidGrain(id), State("neighbour"))).ToArray();
         var tooLong = storage.WriteStateAsync(new string('x', 600), GuidGrain(Guid.NewGuid()), State("bad"));
-        await transaction.CommitAsync();
+        await held.ReleaseAsync();
 
-        await blocked;
         await Task.WhenAll(neighbourWrites);
         var failure = await Assert.ThrowsAsync<PostgresException>(() => tooLong);
         Assert.Equal(PostgresErrorCodes.StringDataRightTruncation, failure.SqlState);
@@ -271,21 +256,7 @@ public sealed class BatchedPostgresStorageContractTests(PostgresNodeFixture fixt
     {
         await using var own = BatchedStorage.Of(fixture.Node, new PostgresGrainStorageOptions { ConcurrentBatches = 1 });
         var offers = new PostgresOfferBook(fixture.Node.Services.GetRequiredService<NpgsqlDataSource>(), own.Batches);
-        var postgres = (PostgresDatabase)Database;
-        var held = Guid.NewGuid();
-        var heldState = State("held");
-        await own.Storage.WriteStateAsync(StateName, GuidGrain(held), heldState);
-        await using var locker = new NpgsqlConnection(postgres.ConnectionString);
-        await locker.OpenAsync();
-        await using var transaction = await locker.BeginTransactionAsync();
-        await using (var lockRow = new NpgsqlCommand("UPDATE orleansstorage SET version = version WHERE graintypestring = 'contract' AND grainidn0 = $1", locker, transaction))
-        {
-            lockRow.Parameters.Add(new NpgsqlParameter<long> { TypedValue = BitConverter.ToInt64(held.ToByteArray(), 0) });
-            Assert.Equal(1, await lockRow.ExecuteNonQueryAsync());
-        }
-        heldState.State!.Text = "after the lock";
-        var blocked = own.Storage.WriteStateAsync(StateName, GuidGrain(held), heldState);
-        await WaitForLockWaitAsync(postgres);
+        await using var held = await HeldExecutor.HoldAsync(own.Storage, (PostgresDatabase)Database);
 
         var commercial = Guid.NewGuid();
         var chats = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray();
@@ -297,22 +268,11 @@ public sealed class BatchedPostgresStorageContractTests(PostgresNodeFixture fixt
             writes.Add(own.Storage.WriteStateAsync(StateName, GuidGrain(chats[i]), states[i]));
         }
         writes.Add(offers.WithdrawAsync(chats[0], [commercial]));
-        await transaction.CommitAsync();
+        await held.ReleaseAsync();
 
-        await blocked;
         await Task.WhenAll(writes);
         Assert.All(states, state => Assert.Equal("1", state.ETag));
         Assert.Equal(chats.Length - 1, await Database.CountAsync("chat_offers", "commercial_id", commercial));
-    }
-
-    private static async Task WaitForLockWaitAsync(PostgresDatabase database)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((await database.StringsAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))[0] == "0")
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The held write never waited for the row lock.");
-            await Task.Delay(20);
-        }
     }
 }
 
@@ -388,4 +348,60 @@ internal sealed class BatchedStorage(PostgresGrainStorage storage, PostgresBatch
     }
 
     public ValueTask DisposeAsync() => Batches.DisposeAsync();
+}
+
+/// <summary>
+/// Stops a one-executor batched storage: its write to a row another transaction holds locked
+/// keeps the only executor waiting, so what is queued meanwhile goes as one batch on release.
+/// </summary>
+internal sealed class HeldExecutor : IAsyncDisposable
+{
+    private readonly NpgsqlConnection _locker;
+    private readonly NpgsqlTransaction _lock;
+    private readonly Task _blocked;
+
+    private HeldExecutor(NpgsqlConnection locker, NpgsqlTransaction @lock, Task blocked) => (_locker, _lock, _blocked) = (locker, @lock, blocked);
+
+    public static async Task<HeldExecutor> HoldAsync(PostgresGrainStorage storage, PostgresDatabase database)
+    {
+        var held = Guid.NewGuid();
+        var grain = GrainId.Create(GrainType.Create("contract"), GrainIdKeyExtensions.CreateGuidKey(held));
+        var state = new GrainState<ContractState>(new ContractState { Text = "held" });
+        await storage.WriteStateAsync("contract", grain, state);
+        var locker = new NpgsqlConnection(database.ConnectionString);
+        await locker.OpenAsync();
+        var @lock = await locker.BeginTransactionAsync();
+        await using (var lockRow = new NpgsqlCommand("UPDATE orleansstorage SET version = version WHERE graintypestring = 'contract' AND grainidn0 = $1", locker, @lock))
+        {
+            lockRow.Parameters.Add(new NpgsqlParameter<long> { TypedValue = BitConverter.ToInt64(held.ToByteArray(), 0) });
+            Assert.Equal(1, await lockRow.ExecuteNonQueryAsync());
+        }
+        state.State!.Text = "after the lock";
+        var blocked = storage.WriteStateAsync("contract", grain, state);
+        await WaitForLockWaitAsync(database);
+        return new HeldExecutor(locker, @lock, blocked);
+    }
+
+    /// <summary>Lets the held write (and so the batch queued behind it) go.</summary>
+    public async Task ReleaseAsync()
+    {
+        await _lock.CommitAsync();
+        await _blocked;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lock.DisposeAsync();
+        await _locker.DisposeAsync();
+    }
+
+    private static async Task WaitForLockWaitAsync(PostgresDatabase database)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await database.StringsAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))[0] == "0")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The held write never waited for the row lock.");
+            await Task.Delay(20);
+        }
+    }
 }
