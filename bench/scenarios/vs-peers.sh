@@ -56,11 +56,17 @@
 #   VS_PEERS_DIR     the yardsticks' folder (default: ../shared/peers beside the repository,
 #                    else beside the main checkout of this git worktree)
 #   VS_PEER_WORKERS  the Express peer's WORKERS (default 2: one per core)
+#   VS_SETTLE_SECONDS, VS_SETTLE_PCT  before each server's warm-up, wait (at most 20 s) until the
+#                    machine was less than 10 % busy for a second: the server measured before
+#                    may still be working off its load (GC, deferred writes) and would take the
+#                    CPU from the next one. Each run's table row gives the share of the busy CPU
+#                    that went to other processes (the idle servers among them); with
+#                    BENCH_MAX_OTHER_PCT a run whose share is higher is measured again.
 # Exits 1 after the report when a request failed (any server) or records are missing; a missed
 # target alone does not fail the run: its verdict says MISSED.
 
 apply_defaults VS_ROUNDS=2 VS_SCENARIOS="fresh fresh-1000 replay guest livechat" VS_REWARMUP=5 \
-    VS_COMMERCIALS=1000 VS_PEERS_DIR= VS_PEER_WORKERS=2
+    VS_COMMERCIALS=1000 VS_PEERS_DIR= VS_PEER_WORKERS=2 VS_SETTLE_SECONDS=20 VS_SETTLE_PCT=10
 
 VS_ALL_SCENARIOS=(fresh fresh-1000 replay guest livechat)
 VS_LUA=$BENCH_ROOT/bench/lua
@@ -403,6 +409,26 @@ vs_chat_records() {
     fi
 }
 
+# vs_settle: waits (at most VS_SETTLE_SECONDS) until the machine was less than VS_SETTLE_PCT %
+# busy over one second; logs how long it took when it had to wait.
+vs_settle() {
+    local start=$SECONDS before after pct
+    while ((SECONDS - start < VS_SETTLE_SECONDS)); do
+        before=$(cpu_ticks_machine)
+        sleep 1
+        after=$(cpu_ticks_machine)
+        pct=$(awk -v b="$before" -v a="$after" 'BEGIN {
+            split(b, x, /[ =]/); split(a, y, /[ =]/)
+            # busy is the 2nd value, all the 8th ("busy=N irq=N steal=N all=N").
+            printf "%.0f", (y[8] - x[8] > 0 ? (y[2] - x[2]) / (y[8] - x[8]) * 100 : 0) }')
+        if ((pct < VS_SETTLE_PCT)); then
+            if ((SECONDS - start > 1)); then log "settled after $((SECONDS - start)) s (machine $pct % busy)"; fi
+            return 0
+        fi
+    done
+    log "the machine was still ${pct:-?} % busy after ${VS_SETTLE_SECONDS} s: measuring anyway"
+}
+
 # vs_measure TARGET SCENARIO ROUND: one run (warm-up + measured) of SCENARIO on TARGET, kept by
 # run_scenario as scenario "SCENARIO-rROUND" of BENCH_NODE=TARGET, its CPU and RSS readings taken
 # on TARGET's processes.
@@ -416,6 +442,7 @@ vs_measure() {
     read -ra BENCH_NODE_PIDS <<<"${VS_PIDS[$t]}"
     local pid
     for pid in "${BENCH_NODE_PIDS[@]}"; do pid_alive "$pid" || die "$(vs_label "$t") (pid $pid) is no longer running"; done
+    vs_settle
     case $scenario in
         fresh) run_scenario "$name" "$VS_LUA/chats-fresh.lua" "$url" BENCH_TOKEN="$token" BENCH_SCENARIO="$name" ;;
         fresh-1000)
@@ -429,7 +456,9 @@ vs_measure() {
 }
 
 # vs_run_fields TARGET SCENARIO ROUND: "rps p50 p99 non2xx sockets timeouts requests
-# server_ticks pg_ticks rss_mb" of that run (rss: the sum of its processes' peaks), or nothing.
+# server_ticks pg_ticks rss_mb other_pct" of that run (rss: the sum of its processes' peaks;
+# other: the share of the machine's busy CPU that went to none of the server, PostgreSQL, wrk
+# and the kernel's interrupts), or nothing.
 vs_run_fields() {
     local name=$2-r$3 result rss=0 mb
     BENCH_NODE=$1
@@ -438,7 +467,10 @@ vs_run_fields() {
     for mb in $(scenario_rss "$name"); do rss=$((rss + mb)); done
     echo "$(result_field "$result" rps) $(result_field "$result" p50_ms) $(result_field "$result" p99_ms)" \
         "$(result_field "$result" non2xx) $(socket_errors "$result") $(result_field "$result" timeout)" \
-        "$(result_field "$result" requests) $(cpu_field "$name" node) $(cpu_field "$name" postgres) $rss"
+        "$(result_field "$result" requests) $(cpu_field "$name" node) $(cpu_field "$name" postgres) $rss" \
+        "$(awk -v busy="$(cpu_field "$name" busy)" -v server="$(cpu_field "$name" node)" -v pg="$(cpu_field "$name" postgres)" \
+            -v wrk="$(cpu_field "$name" wrk)" -v irq="$(cpu_field "$name" irq)" \
+            'BEGIN { printf "%.0f", (busy > 0 ? (busy - server - pg - wrk - irq) / busy * 100 : 0) }')"
 }
 
 # vs_check_records TARGET: TARGET's chat records written since its smoke checks against the 200s
@@ -495,9 +527,9 @@ vs_scenario_report() {
         NF {
             round = $1; t = $2
             rps = $3; p50 = $4; p99 = $5; non2xx = $6; sockets = $7; timeouts = $8; requests = $9
-            server_us = $10 / hz * 1e6 / requests; pg_us = $11 / hz * 1e6 / requests; rss = $12
-            rows[++n] = sprintf("| %d | %s | %.0f | %.2f | %.2f | %d | %d (%d) | %.0f | %.0f | %.0f | %d |",
-                round, label[t], rps, p50, p99, non2xx, sockets, timeouts, server_us, pg_us, server_us + pg_us, rss)
+            server_us = $10 / hz * 1e6 / requests; pg_us = $11 / hz * 1e6 / requests; rss = $12; other = $13
+            rows[++n] = sprintf("| %d | %s | %.0f | %.2f | %.2f | %d | %d (%d) | %.0f | %.0f | %.0f | %d | %d %% |",
+                round, label[t], rps, p50, p99, non2xx, sockets, timeouts, server_us, pg_us, server_us + pg_us, rss, other)
             add(t "/rps", rps); add(t "/p99", p99); add(t "/p50", p50); add(t "/server", server_us); add(t "/pg", pg_us)
             add(t "/rss", rss)
             errors[t] += non2xx + sockets; non2xx_of[t] += non2xx; sockets_of[t] += sockets; timeouts_of[t] += timeouts
@@ -506,19 +538,21 @@ vs_scenario_report() {
         }
         BEGIN { label["current"] = l_current; label["peer"] = l_peer; label["ceiling"] = l_ceiling; label["baseline"] = l_baseline }
         END {
-            print "| round | server | requests/s | p50 ms | p99 ms | non-2xx | socket errors (timeouts) | server CPU µs/request | PostgreSQL CPU µs/request | server + PostgreSQL µs/request | peak RSS MB |"
-            print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            print "| round | server | requests/s | p50 ms | p99 ms | non-2xx | socket errors (timeouts) | server CPU µs/request | PostgreSQL CPU µs/request | server + PostgreSQL µs/request | peak RSS MB | other processes ² |"
+            print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
             for (i = 1; i <= n; i++) print rows[i]
             nt = split(order, ts, " ")
             for (i = 1; i <= nt && nr > 1; i++) {
                 t = ts[i]
                 if (list[t "/rps"] == "") continue
-                printf "| median | **%s** | **%.0f** | %.2f | %.2f | %d ¹ | %d (%d) ¹ | %.0f | %.0f | %.0f | %.0f |\n", label[t], median(list[t "/rps"]),
+                printf "| median | **%s** | **%.0f** | %.2f | %.2f | %d ¹ | %d (%d) ¹ | %.0f | %.0f | %.0f | %.0f | |\n", label[t], median(list[t "/rps"]),
                     median(list[t "/p50"]), median(list[t "/p99"]), non2xx_of[t], sockets_of[t], timeouts_of[t], median(list[t "/server"]),
                     median(list[t "/pg"]), median(list[t "/server"]) + median(list[t "/pg"]), median(list[t "/rss"])
             }
             print ""
-            if (nr > 1) { print "¹ in the median rows: the errors of all rounds, summed."; print "" }
+            if (nr > 1) print "¹ in the median rows: the errors of all rounds, summed."
+            print "² share of the machine'\''s busy CPU during the measured run that went to none of the server under test, PostgreSQL, wrk and the kernel'\''s interrupts: the idle servers (one still working off its own run) and anything else on the machine."
+            print ""
             # Each rounds ratio (same round: the same conditions), then their median.
             for (r = 1; r <= nr; r++) {
                 k = rounds[r]
@@ -594,10 +628,10 @@ vs_baseline_report() {
             print "|---:|---|---:|---:|---:|---:|"
         }
         NF {
-            # $2..$11 the current node'\''s fields, $12..$21 the baseline'\''s (vs_run_fields).
+            # $2..$12 the current node'\''s fields, $13..$23 the baseline'\''s (vs_run_fields).
             cn = $9 / hz * 1e6 / $8; cp = $10 / hz * 1e6 / $8
-            bn = $19 / hz * 1e6 / $18; bp = $20 / hz * 1e6 / $18
-            printf "| %d | %s | %.0f | %.0f | %.0f | %.0f |\n", $1, l_baseline, $12, bn, bp, bn + bp
+            bn = $20 / hz * 1e6 / $19; bp = $21 / hz * 1e6 / $19
+            printf "| %d | %s | %.0f | %.0f | %.0f | %.0f |\n", $1, l_baseline, $13, bn, bp, bn + bp
             printf "| %d | %s | %.0f | %.0f | %.0f | %.0f |\n", $1, l_current, $2, cn, cp, cn + cp
             cs = cs " " cn + cp; bs = bs " " bn + bp
         }
