@@ -369,33 +369,25 @@ soak_fresh_verdicts() {
             for (i = 2; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
             held = v["rps"] >= hold / 100 * rate
             if (given != "")
-                printf "- rate %d requests/s for %d min: SOAK_RATE=%s given (no check), %.1f requests/s achieved: %s
-",
+                printf "- rate %d requests/s for %d min: SOAK_RATE=%s given (no check), %.1f requests/s achieved: %s\n",
                     target_rate, minutes, given, v["rps"], verdict(rate >= target_rate && held, "rate")
             else if (check != "")
-                printf "- rate %d requests/s for %d min: the node did not hold it (paced check: %s), so the soak ran at %d requests/s, the highest rate it sustained (%.1f achieved): %s
-",
+                printf "- rate %d requests/s for %d min: the node did not hold it (paced check: %s), so the soak ran at %d requests/s, the highest rate the search found it to sustain (%.1f achieved): %s\n",
                     target_rate, minutes, check, rate, v["rps"], verdict(0, "rate")
             else
-                printf "- rate %d requests/s for %d min: %.1f requests/s achieved (≥ %d %% of it%s): %s
-", target_rate, minutes,
+                printf "- rate %d requests/s for %d min: %.1f requests/s achieved (≥ %d %% of it%s): %s\n", target_rate, minutes,
                     v["rps"], hold, (held ? "" : ": not held over the soak although the check held it"), verdict(held, "rate")
             growth = (rss_last - rss_half) / rss_half * 100
             levelled = growth < level_pct
-            printf "- RSS levels off ≤ %d MB: peak %.0f MB during the soak, %.0f MB at the end, %+.1f %% over the second half (%s; levelled off = less than %s %%): %s
-",
+            printf "- RSS levels off ≤ %d MB: peak %.0f MB during the soak, %.0f MB at the end, %+.1f %% over the second half (%s; levelled off = less than %s %%): %s\n",
                 rss_limit, peak / 1024, rss_last / 1024, growth, (levelled ? "levelled off" : "still growing"), level_pct,
                 verdict(levelled && peak / 1024 <= rss_limit, "RSS")
-            printf "- p99 ≤ %d ms: %s ms: %s
-", p99_limit, v["p99_ms"], verdict(v["p99_ms"] + 0 <= p99_limit, "p99")
-            printf "- no timeout: %d timeouts: %s
-", v["timeout"], verdict(v["timeout"] == 0, "timeouts")
+            printf "- p99 ≤ %d ms: %s ms: %s\n", p99_limit, v["p99_ms"], verdict(v["p99_ms"] + 0 <= p99_limit, "p99")
+            printf "- no timeout: %d timeouts: %s\n", v["timeout"], verdict(v["timeout"] == 0, "timeouts")
             other = v["non2xx"] + v["connect"] + v["read"] + v["write"]
-            printf "- no error: %d non-2xx (statuses %s), %d connect/read/write errors: %s
-", v["non2xx"], v["statuses"],
+            printf "- no error: %d non-2xx (statuses %s), %d connect/read/write errors: %s\n", v["non2xx"], v["statuses"],
                 v["connect"] + v["read"] + v["write"], verdict(other == 0, "errors")
-            printf "- records = acknowledged: %d chat records for %d answered requests (%s): %s
-", records, ok, records_verdict,
+            printf "- records = acknowledged: %d chat records for %d answered requests (%s): %s\n", records, ok, records_verdict,
                 verdict(records_verdict == "ok", "records")
             printf "\nsoak verdict: %s\n", missed == "" ? "**met**" : "**MISSED** (" substr(missed, 3) ")"
         }'
