@@ -99,6 +99,8 @@ VS_PEER_PID=""        # the peer's primary process (its workers are its children
 VS_CEILING_PID=""
 VS_BASELINE_STATE=""  # the baseline node's deploy/cluster.sh state folder, while it is up
 VS_KEYS=""            # the node's key pair for the peer: private.pem, public.pem
+VS_PEER_JWT=""        # the issuer and audience the peer checks, for the report
+VS_MAX_CONNECTIONS="" # PostgreSQL's max_connections, for the report
 
 # Labels for the tables.
 vs_label() {
@@ -696,6 +698,8 @@ vs_peers_main() {
         die "VS_COMMERCIALS must be 2..99999"
     fi
     [[ $VS_PEER_WORKERS =~ ^[1-9][0-9]*$ ]] || die "VS_PEER_WORKERS must be a positive number"
+    [[ $VS_SETTLE_SECONDS =~ ^[0-9]+$ ]] || die "VS_SETTLE_SECONDS must be a number of seconds"
+    [[ $VS_SETTLE_PCT =~ ^[0-9]+$ ]] || die "VS_SETTLE_PCT must be a percentage"
     local scenario
     read -ra VS_SELECTED <<<"$VS_SCENARIOS"
     ((${#VS_SELECTED[@]})) || die "VS_SCENARIOS is empty"
