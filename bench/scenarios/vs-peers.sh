@@ -92,6 +92,10 @@ declare -gA VS_TITLE=(
 # The servers under test, as BENCH_NODE names them (results are kept per BENCH_NODE and scenario
 # name): current (the working tree's node), peer, ceiling, baseline (BENCH_BASELINE's node).
 declare -gA VS_URL=() VS_PIDS=() VS_TOKEN=() VS_DB=() VS_REPLAY_ID=() VS_RECORDS0=()
+# "target/run name" -> the chat records the server held when the measured run of a fresh
+# scenario started: a creation's cost may grow with what is stored (the node's offers).
+declare -gA VS_STORED=()
+VS_RUN_NAME=""        # the run vs_measure is measuring (for vs_before_measured)
 VS_SELECTED=()
 VS_PEER_DIR=""        # the peer's copy (BENCH_TMP/peers/express)
 VS_CEILING_DIR=""     # the ceiling's copy, published into its bin/
@@ -431,6 +435,13 @@ vs_settle() {
     log "the machine was still ${pct:-?} % busy after ${VS_SETTLE_SECONDS} s: measuring anyway"
 }
 
+# vs_before_measured: run_scenario's hook between the warm-up and the measured run of a fresh
+# scenario: how many chats the server under test holds then.
+vs_before_measured() {
+    # shellcheck disable=SC2153 # BENCH_NODE: bench/lib/nodes.sh
+    VS_STORED[$BENCH_NODE/$VS_RUN_NAME]=$(vs_chat_records "$BENCH_NODE")
+}
+
 # vs_measure TARGET SCENARIO ROUND: one run (warm-up + measured) of SCENARIO on TARGET, kept by
 # run_scenario as scenario "SCENARIO-rROUND" of BENCH_NODE=TARGET, its CPU and RSS readings taken
 # on TARGET's processes.
@@ -440,6 +451,11 @@ vs_measure() {
     # shellcheck disable=SC2034
     local BENCH_WARMUP=$BENCH_WARMUP
     if ((round > 1 && VS_REWARMUP < BENCH_WARMUP)); then BENCH_WARMUP=$VS_REWARMUP; fi
+    # shellcheck disable=SC2034 # read by run_scenario (dynamic scope)
+    local BENCH_BEFORE_MEASURED=""
+    # shellcheck disable=SC2034 # the same
+    if [[ $scenario == fresh* ]]; then BENCH_BEFORE_MEASURED=vs_before_measured; fi
+    VS_RUN_NAME=$name
     BENCH_NODE=$t
     read -ra BENCH_NODE_PIDS <<<"${VS_PIDS[$t]}"
     local pid
@@ -458,9 +474,10 @@ vs_measure() {
 }
 
 # vs_run_fields TARGET SCENARIO ROUND: "rps p50 p99 non2xx sockets timeouts requests
-# server_ticks pg_ticks rss_mb other_pct" of that run (rss: the sum of its processes' peaks;
+# server_ticks pg_ticks rss_mb other_pct stored" of that run (rss: the sum of its processes' peaks;
 # other: the share of the machine's busy CPU that went to none of the server, PostgreSQL, wrk
-# and the kernel's interrupts), or nothing.
+# and the kernel's interrupts; stored: the chats it held when the measured run started, "-" but
+# for fresh scenarios), or nothing.
 vs_run_fields() {
     local name=$2-r$3 result rss=0 mb
     BENCH_NODE=$1
@@ -472,7 +489,8 @@ vs_run_fields() {
         "$(result_field "$result" requests) $(cpu_field "$name" node) $(cpu_field "$name" postgres) $rss" \
         "$(awk -v busy="$(cpu_field "$name" busy)" -v server="$(cpu_field "$name" node)" -v pg="$(cpu_field "$name" postgres)" \
             -v wrk="$(cpu_field "$name" wrk)" -v irq="$(cpu_field "$name" irq)" \
-            'BEGIN { printf "%.0f", (busy > 0 ? (busy - server - pg - wrk - irq) / busy * 100 : 0) }')"
+            'BEGIN { printf "%.0f", (busy > 0 ? (busy - server - pg - wrk - irq) / busy * 100 : 0) }')" \
+        "${VS_STORED[$1/$name]:--}"
 }
 
 # vs_check_records TARGET: TARGET's chat records written since its smoke checks against the 200s
@@ -518,7 +536,7 @@ vs_scenario_report() {
         -v l_current="$(vs_label current)" -v l_peer="$(vs_label peer)" -v l_ceiling="$(vs_label ceiling)" \
         -v l_baseline="$(vs_label baseline)" -v order="$(vs_targets "$scenario")" \
         -v t_peer="${VS_TARGET_PEER[$scenario]:-}" -v t_ceiling="${VS_TARGET_CEILING[$scenario]:-}" \
-        -v t_p99="${VS_TARGET_P99[$scenario]:-}" '
+        -v t_p99="${VS_TARGET_P99[$scenario]:-}" -v fresh="$([[ $scenario == fresh* ]] && echo 1 || echo 0)" '
         function median(list,    n, v, i, j, x) {
             n = split(list, v, " ")
             if (n == 0) return ""
@@ -530,8 +548,9 @@ vs_scenario_report() {
             round = $1; t = $2
             rps = $3; p50 = $4; p99 = $5; non2xx = $6; sockets = $7; timeouts = $8; requests = $9
             server_us = $10 / hz * 1e6 / requests; pg_us = $11 / hz * 1e6 / requests; rss = $12; other = $13
-            rows[++n] = sprintf("| %d | %s | %.0f | %.2f | %.2f | %d | %d (%d) | %.0f | %.0f | %.0f | %d | %d %% |",
-                round, label[t], rps, p50, p99, non2xx, sockets, timeouts, server_us, pg_us, server_us + pg_us, rss, other)
+            rows[++n] = sprintf("| %d | %s | %.0f | %.2f | %.2f | %d | %d (%d) | %.0f | %.0f | %.0f | %d | %d %% |%s",
+                round, label[t], rps, p50, p99, non2xx, sockets, timeouts, server_us, pg_us, server_us + pg_us, rss, other,
+                (fresh ? " " $14 " |" : ""))
             add(t "/rps", rps); add(t "/p99", p99); add(t "/p50", p50); add(t "/server", server_us); add(t "/pg", pg_us)
             add(t "/rss", rss)
             errors[t] += non2xx + sockets; non2xx_of[t] += non2xx; sockets_of[t] += sockets; timeouts_of[t] += timeouts
@@ -540,20 +559,21 @@ vs_scenario_report() {
         }
         BEGIN { label["current"] = l_current; label["peer"] = l_peer; label["ceiling"] = l_ceiling; label["baseline"] = l_baseline }
         END {
-            print "| round | server | requests/s | p50 ms | p99 ms | non-2xx | socket errors (timeouts) | server CPU µs/request | PostgreSQL CPU µs/request | server + PostgreSQL µs/request | peak RSS MB | other processes ² |"
-            print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            print "| round | server | requests/s | p50 ms | p99 ms | non-2xx | socket errors (timeouts) | server CPU µs/request | PostgreSQL CPU µs/request | server + PostgreSQL µs/request | peak RSS MB | other processes ² |" (fresh ? " chats stored at the start ³ |" : "")
+            print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" (fresh ? "---:|" : "")
             for (i = 1; i <= n; i++) print rows[i]
             nt = split(order, ts, " ")
             for (i = 1; i <= nt && nr > 1; i++) {
                 t = ts[i]
                 if (list[t "/rps"] == "") continue
-                printf "| median | **%s** | **%.0f** | %.2f | %.2f | %d ¹ | %d (%d) ¹ | %.0f | %.0f | %.0f | %.0f | |\n", label[t], median(list[t "/rps"]),
+                printf "| median | **%s** | **%.0f** | %.2f | %.2f | %d ¹ | %d (%d) ¹ | %.0f | %.0f | %.0f | %.0f | |%s\n", label[t], median(list[t "/rps"]),
                     median(list[t "/p50"]), median(list[t "/p99"]), non2xx_of[t], sockets_of[t], timeouts_of[t], median(list[t "/server"]),
-                    median(list[t "/pg"]), median(list[t "/server"]) + median(list[t "/pg"]), median(list[t "/rss"])
+                    median(list[t "/pg"]), median(list[t "/server"]) + median(list[t "/pg"]), median(list[t "/rss"]), (fresh ? " |" : "")
             }
             print ""
             if (nr > 1) print "¹ in the median rows: the errors of all rounds, summed."
             print "² share of the machine'\''s busy CPU during the measured run that went to none of the server under test, PostgreSQL, wrk and the kernel'\''s interrupts: the idle servers (one still working off its own run) and anything else on the machine."
+            if (fresh) print "³ the chat records the server held when its measured run started (every fresh run and warm-up before it adds to them): on the node a creation also records an offer for each commercial it names."
             print ""
             # Each rounds ratio (same round: the same conditions), then their median.
             for (r = 1; r <= nr; r++) {
@@ -613,13 +633,13 @@ vs_baseline_report() {
     for round in $(seq "$VS_ROUNDS"); do
         c=$(vs_run_fields current fresh "$round")
         b=$(vs_run_fields baseline fresh "$round")
-        [[ -n $c && -n $b ]] && lines+="$round $c $b"$'\n'
+        [[ -n $c && -n $b ]] && lines+="$round|$c|$b"$'\n'
     done
     echo "### Contention-proof figure: node + PostgreSQL CPU per fresh creation, current vs baseline"
     echo
     echo "Both nodes on the same PostgreSQL server (the baseline on its own database \`baseline\`), \`fresh\` measured on each in every round (bench/lua/chats-fresh.lua)."
     echo
-    awk -v hz="$CLK_TCK" -v l_current="$(vs_label current)" -v l_baseline="$(vs_label baseline)" '
+    awk -F'|' -v hz="$CLK_TCK" -v l_current="$(vs_label current)" -v l_baseline="$(vs_label baseline)" '
         function median(list,    n, v, i, j, x) {
             n = split(list, v, " ")
             for (i = 2; i <= n; i++) { x = v[i] + 0; for (j = i - 1; j >= 1 && v[j] + 0 > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
@@ -630,11 +650,13 @@ vs_baseline_report() {
             print "|---:|---|---:|---:|---:|---:|"
         }
         NF {
-            # $2..$12 the current node'\''s fields, $13..$23 the baseline'\''s (vs_run_fields).
-            cn = $9 / hz * 1e6 / $8; cp = $10 / hz * 1e6 / $8
-            bn = $20 / hz * 1e6 / $19; bp = $21 / hz * 1e6 / $19
-            printf "| %d | %s | %.0f | %.0f | %.0f | %.0f |\n", $1, l_baseline, $13, bn, bp, bn + bp
-            printf "| %d | %s | %.0f | %.0f | %.0f | %.0f |\n", $1, l_current, $2, cn, cp, cn + cp
+            # round|the current node'\''s fields|the baseline'\''s (vs_run_fields: rps first, requests 7th,
+            # server and PostgreSQL ticks 8th and 9th).
+            split($2, cf, " "); split($3, bf, " ")
+            cn = cf[8] / hz * 1e6 / cf[7]; cp = cf[9] / hz * 1e6 / cf[7]
+            bn = bf[8] / hz * 1e6 / bf[7]; bp = bf[9] / hz * 1e6 / bf[7]
+            printf "| %d | %s | %.0f | %.0f | %.0f | %.0f |\n", $1, l_baseline, bf[1], bn, bp, bn + bp
+            printf "| %d | %s | %.0f | %.0f | %.0f | %.0f |\n", $1, l_current, cf[1], cn, cp, cn + cp
             cs = cs " " cn + cp; bs = bs " " bn + bp
         }
         END {
