@@ -19,7 +19,8 @@
 #   cluster         3 nodes behind nginx vs one node, the three creation endpoints   bench/scenarios/cluster.sh
 #   mixed           10-minute soak, the three creation endpoints at 300 requests/s through nginx
 #                   on 3 nodes                                                bench/scenarios/soak.sh
-#   soak            10-minute soak of chat creations at the highest rate one node sustains
+#   soak            10-minute soak of chat creations at 1,000/s (issue 18) on one node, or at the
+#                   highest rate it sustains when it cannot hold that
 #   hub             real-time conversations on /hubs/livechat (bench/HubLoad), 1 and 3 nodes
 #                                                                             bench/scenarios/hub.sh
 #   vs-peers        the node against the Express peer and the one-INSERT ceiling of ../shared/peers,
