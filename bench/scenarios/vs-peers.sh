@@ -368,6 +368,14 @@ vs_smoke() {
     status=$(put_chat "$url" "$token" "$body")
     vs_expect "$t" "PUT /v2/chats (bench/payloads/chats-put.json, the node's admin token)" 200 "$status" "$body"
     chats=$((chats + 1))
+    if [[ $t != ceiling ]]; then
+        # The same token with one character of its signature changed: refused, so the server
+        # really verifies what it is sent (the ceiling checks nothing, by design).
+        local forged=$token i=$((${#token} - 10))
+        if [[ ${token:i:1} == A ]]; then forged=${token:0:i}B${token:i+1}; else forged=${token:0:i}A${token:i+1}; fi
+        status=$(put_chat "$url" "$forged" "$body")
+        vs_expect "$t" "PUT /v2/chats with a forged signature" 401 "$status" "$body"
+    fi
     if [[ " $(vs_targets fresh-1000) " == *" $t "* && " ${VS_SELECTED[*]} " == *" fresh-1000 "* ]]; then
         vs_spread_body "$spread"
         status=$(curl -sS -o "$body" -w '%{http_code}' -X PUT -H "Authorization: Bearer $token" \
