@@ -25,8 +25,9 @@
 # says so (with the check's figures: why) and the rate is searched below it: an unpaced probe
 # (SOAK_PROBE_SECONDS, 15) with wrk -t2 -c32 gives the node's maximum, then paced checks at 90,
 # 80, 70 ... % of it (those below SOAK_TARGET_RATE), and the first that holds is the soak's
-# rate. SOAK_RATE=<n> soaks at n without any check. The soak itself is paced (common.pace) with
-# BENCH_THREADS × BENCH_CONNECTIONS (2 × 32). Every SOAK_SAMPLE_SECONDS (30) it records the node's VmRSS, its
+# rate. SOAK_RATE=<n> soaks at n without any check (the rate verdict then says whether n was
+# issue 18's rate and was held). The soak itself is paced (common.pace) with BENCH_THREADS ×
+# BENCH_CONNECTIONS (2 × 32). Every SOAK_SAMPLE_SECONDS (30) it records the node's VmRSS, its
 # CPU, the chat records inserted (pg_stat_user_tables), PostgreSQL's PSS and, when
 # dotnet-counters is installed (dotnet tool install -g dotnet-counters), the node's chat
 # activations and GC heap; at the end, with dotnet-gcdump installed, the node's heap by type
