@@ -19,9 +19,13 @@
 #   cluster         3 nodes behind nginx vs one node, the three creation endpoints   bench/scenarios/cluster.sh
 #   mixed           10-minute soak, the three creation endpoints at 300 requests/s through nginx
 #                   on 3 nodes                                                bench/scenarios/soak.sh
-#   soak            10-minute soak of chat creations at the highest rate one node sustains
+#   soak            10-minute soak of chat creations at 1,000/s (issue 18) on one node, or at the
+#                   highest rate it sustains when it cannot hold that
 #   hub             real-time conversations on /hubs/livechat (bench/HubLoad), 1 and 3 nodes
 #                                                                             bench/scenarios/hub.sh
+#   vs-peers        the node against the Express peer and the one-INSERT ceiling of ../shared/peers,
+#                   on one PostgreSQL, interleaved (fresh, fresh-1000, replay, guest, livechat)
+#                                                                             bench/scenarios/vs-peers.sh
 #
 # Settings are environment variables: BENCH_* for all (bench/lib/common.sh: durations, wrk
 # threads and connections, BENCH_PG_FAST, BENCH_BASELINE=<git revision> to measure another
@@ -106,6 +110,12 @@ case $SCENARIO in
         # shellcheck source=bench/scenarios/hub.sh
         source "$BENCH_DIR/scenarios/hub.sh"
         hub_main
+        ;;
+    vs-peers)
+        (($# == 0)) || run_usage
+        # shellcheck source=bench/scenarios/vs-peers.sh
+        source "$BENCH_DIR/scenarios/vs-peers.sh"
+        vs_peers_main
         ;;
     *) run_usage ;;
 esac

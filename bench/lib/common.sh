@@ -32,11 +32,11 @@ source "$BENCH_ROOT/deploy/lib.sh"
 
 # The settings given in the environment, read before any default applies, so the report's
 # command line reproduces the run: the benchmarks' own (BENCH_*, HUB_*, SOAK_*, CLUSTER_*,
-# PROFILE_*, ROUNDS, SWITCH_OFF_SECONDS) and what reaches the nodes through the environment
+# PROFILE_*, VS_*, ROUNDS, SWITCH_OFF_SECONDS) and what reaches the nodes through the environment
 # (DOTNET_* runtime settings, ASP.NET `Section__Key` settings). Values with spaces are quoted,
 # so the line can be pasted back into a shell.
 # shellcheck disable=SC2034 # read by bench/lib/report.sh
-SETTINGS_GIVEN=$(env | grep -E '^(BENCH|HUB|SOAK|CLUSTER|PROFILE)_[A-Z0-9_]+=|^(ROUNDS|SWITCH_OFF_SECONDS)=|^DOTNET_[A-Za-z0-9_]+=|^[A-Za-z]+__[A-Za-z0-9_]+=' |
+SETTINGS_GIVEN=$(env | grep -E '^(BENCH|HUB|SOAK|CLUSTER|PROFILE|VS)_[A-Z0-9_]+=|^(ROUNDS|SWITCH_OFF_SECONDS)=|^DOTNET_[A-Za-z0-9_]+=|^[A-Za-z]+__[A-Za-z0-9_]+=' |
     grep -vE '^DOTNET_(CLI_|NOLOGO|GENERATE_ASPNET_CERTIFICATE|ROOT|SKIP_FIRST_TIME)' |
     sed "s/^\([^=]*\)=\(.* .*\)$/\1='\2'/" | sort | tr '\n' ' ' || true)
 

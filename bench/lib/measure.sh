@@ -99,12 +99,21 @@ cpu_ticks_of_pids() {
 
 # cpu_ticks_of_tree PID: PID (with the children it has reaped) plus its live children. For a
 # server that forks a process per connection (PostgreSQL) the difference of two readings is
-# what the server used in between, including children that exited in between.
+# what the server used in between, including children that exited in between. A child reaped
+# between reading PID's reaped-children time and reading the children would be counted in
+# neither (a pool closing idle connections made PostgreSQL's CPU of a run read below zero), so
+# the reading is taken again, up to 5 times, until that time did not change meanwhile.
 cpu_ticks_of_tree() {
-    local root=$1 children
-    children=$(pgrep -P "$root" 2>/dev/null | tr '\n' ' ' || true)
-    # shellcheck disable=SC2086 # one word per pid
-    echo $(($(proc_stat_ticks "$root" with-children) + $(cpu_ticks_of_pids $children)))
+    local root=$1 children before after total _
+    for _ in 1 2 3 4 5; do
+        before=$(proc_stat_ticks "$root" with-children)
+        children=$(pgrep -P "$root" 2>/dev/null | tr '\n' ' ' || true)
+        # shellcheck disable=SC2086 # one word per pid
+        total=$((before + $(cpu_ticks_of_pids $children)))
+        after=$(proc_stat_ticks "$root" with-children)
+        ((after != before)) || break
+    done
+    echo "$total"
 }
 
 # cpu_ticks_postgres: the throwaway PostgreSQL's postmaster and its processes (backends,

@@ -9,6 +9,9 @@ BENCH_COMMAND=${BENCH_COMMAND:-bench/run.sh}
 declare -gA TARGET_RATIO=()  # scenario -> minimum requests/s of the current node ÷ the baseline's
 declare -gA TARGET_P99=()    # scenario -> maximum p99 ms of the current node
 declare -gA TARGET_RSS=()    # scenario -> maximum peak RSS MB of the current node
+# How a BENCH_BASELINE node ran beside the current one, for the machine lines (for_each_node's
+# way unless a scenario runs it otherwise).
+BENCH_BASELINE_SETUP="each node on its own fresh PostgreSQL server (same settings), baseline first"
 
 # print_command_line: "command: `…`", the settings given in the environment and the command.
 print_command_line() { echo "command: \`${SETTINGS_GIVEN}${BENCH_COMMAND}\`"; }
@@ -26,7 +29,7 @@ print_machine() {
         echo "- $node node: \`$(git -C "$BENCH_ROOT" log -1 --format='%h %ad %s' --date=short "${NODE_REVS[$node]}" | cut -c1-110)\`${NODE_DIRTY[$node]:+ (+ uncommitted changes outside bench/)}"
     done
     if [[ -n $BENCH_BASELINE ]]; then
-        echo "- each node on its own fresh PostgreSQL server (same settings), baseline first"
+        echo "- $BENCH_BASELINE_SETUP"
     fi
     if [[ -n $BENCH_CONN_EXTRA ]]; then echo "- appended to the nodes' connection string: \`$BENCH_CONN_EXTRA\`"; fi
     if [[ -n $BENCH_CURRENT_CONN_EXTRA ]]; then
