@@ -47,7 +47,10 @@ public sealed class FakeSiteVerify : IAsyncDisposable
             ["Captcha:SiteKey"] = SiteKey,
             ["Captcha:VerifyUrl"] = VerifyUrl.ToString(),
             ["Captcha:ScriptUrl"] = ScriptUrl.ToString(),
-            ["Captcha:Timeout"] = "00:00:01",
+            // Long enough for a cold node's first call on a busy machine: an attempt that times out
+            // is retried with the same token, which this fake (like the real services) then
+            // refuses as a duplicate. The "slow" token still costs two attempts, 10 s at most.
+            ["Captcha:Timeout"] = "00:00:05",
         };
         for (var i = 0; i < endpoints.Length; i++)
         {
