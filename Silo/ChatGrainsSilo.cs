@@ -124,7 +124,11 @@ public static class ChatGrainsSilo
         {
             services.TryAddSingleton(sp => PostgresStorage.CreateDataSource(connectionString, sp.GetRequiredService<SiloIdentity>().NodeId));
             services.TryAddSingleton<IStorageProvider, PostgresStorage>();
-            services.TryAddSingleton(sp => new PostgresBatches(sp.GetRequiredService<NpgsqlDataSource>(), PostgresOptions(configuration)));
+            services.AddOptions<PostgresGrainStorageOptions>()
+                .Bind(configuration.GetSection(PostgresGrainStorageOptions.Section))
+                .Validate(o => o.ConcurrentBatches > 0 && o.MaxBatch > 0, "Storage:Postgres:ConcurrentBatches and Storage:Postgres:MaxBatch must be positive.")
+                .ValidateOnStart();
+            services.TryAddSingleton(sp => new PostgresBatches(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IOptions<PostgresGrainStorageOptions>>().Value));
             services.TryAddSingleton<IOfferBook, PostgresOfferBook>();
             AddPostgresGrainStorage(silo, configuration);
         }
@@ -185,7 +189,9 @@ public static class ChatGrainsSilo
     /// </summary>
     private static void AddPostgresGrainStorage(ISiloBuilder silo, IConfiguration configuration)
     {
-        if (PostgresOptions(configuration).GrainStorage == PostgresGrainStorageKind.AdoNet)
+        // Which provider is registered is decided here, before the options are built.
+        var kind = configuration.GetSection(PostgresGrainStorageOptions.Section).GetValue(nameof(PostgresGrainStorageOptions.GrainStorage), PostgresGrainStorageKind.Batched);
+        if (kind == PostgresGrainStorageKind.AdoNet)
         {
             silo.AddAdoNetGrainStorage(GrainStorage.Name, storage => storage.Configure<NpgsqlDataSource>((adoNet, dataSource) =>
             {
@@ -200,17 +206,6 @@ public static class ChatGrainsSilo
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value,
             sp.GetRequiredService<IGrainStorageSerializer>(),
             sp.GetRequiredService<IActivatorProvider>()));
-    }
-
-    private static PostgresGrainStorageOptions PostgresOptions(IConfiguration configuration)
-    {
-        var options = configuration.GetSection(PostgresGrainStorageOptions.Section).Get<PostgresGrainStorageOptions>() ?? new PostgresGrainStorageOptions();
-        if (options.ConcurrentBatches < 1 || options.MaxBatch < 1)
-        {
-            throw new OptionsValidationException(PostgresGrainStorageOptions.Section, typeof(PostgresGrainStorageOptions),
-                ["Storage:Postgres:ConcurrentBatches and Storage:Postgres:MaxBatch must be positive."]);
-        }
-        return options;
     }
 
     /// <summary>

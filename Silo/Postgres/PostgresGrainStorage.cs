@@ -70,9 +70,9 @@ internal sealed class PostgresGrainStorage : IGrainStorage
     {
         var statement = new RowStatement(ReadSql, RowOf(stateName, grainId));
         await _reads.RunAsync(statement);
-        var payload = statement.Found ? statement.Payload : null;
+        var payload = statement.Payload;
         grainState.State = payload is null ? NewState<T>() : _serializer.Deserialize<T>(new BinaryData(payload)) ?? NewState<T>();
-        grainState.ETag = statement.Found ? statement.Version?.ToString(CultureInfo.InvariantCulture) : null;
+        grainState.ETag = statement.Version?.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = payload is not null;
     }
 
@@ -108,7 +108,7 @@ internal sealed class PostgresGrainStorage : IGrainStorage
     }
 
     private string NewVersion(RowStatement statement, string operation, string stateName, GrainId grainId, string? etag) =>
-        statement is { Found: true, Version: { } version }
+        statement.Version is { } version
             ? version.ToString(CultureInfo.InvariantCulture)
             : throw new InconsistentStateException(
                 $"Version conflict ({operation}): ServiceId={_serviceId} ProviderName={_name} GrainType={stateName} GrainId={grainId} ETag={etag}.");
@@ -157,11 +157,12 @@ internal sealed class PostgresGrainStorage : IGrainStorage
         public Int128 LockOrder => new((ulong)(uint)IdHash << 32 | (uint)TypeHash, (ulong)(N0 ^ N1));
     }
 
-    /// <summary>A read or write of one grain's row, answered with its payload and version when the row (still) matches.</summary>
+    /// <summary>
+    /// A read or write of one grain's row, answered with its payload and version when the row
+    /// (still) matches; no version means no such row (a write: another activation's version).
+    /// </summary>
     private sealed class RowStatement(string sql, GrainRow row, byte[]? payload = null, int? version = null) : BatchedStatement
     {
-        public bool Found { get; private set; }
-
         public byte[]? Payload { get; private set; }
 
         public int? Version { get; private set; }
@@ -190,23 +191,17 @@ internal sealed class PostgresGrainStorage : IGrainStorage
             return command;
         }
 
+        // Taken again when a failed batch is rerun statement by statement: nothing of the first
+        // attempt (rolled back) may remain.
         public override void Take(NpgsqlDataReader? answer)
         {
-            Found = answer is not null;
-            if (answer is null)
+            (Payload, Version) = answer switch
             {
-                return;
-            }
-            // A read answers (payload, version); a write answers (version).
-            if (answer.FieldCount == 2)
-            {
-                Payload = answer.IsDBNull(0) ? null : answer.GetFieldValue<byte[]>(0);
-                Version = answer.IsDBNull(1) ? null : answer.GetInt32(1);
-            }
-            else
-            {
-                Version = answer.GetInt32(0);
-            }
+                null => (null, null),
+                // A read answers (payload, version); a write answers (version).
+                { FieldCount: 2 } => (answer.IsDBNull(0) ? null : answer.GetFieldValue<byte[]>(0), answer.IsDBNull(1) ? null : answer.GetInt32(1)),
+                _ => ((byte[]?)null, (int?)answer.GetInt32(0)),
+            };
         }
     }
 }
