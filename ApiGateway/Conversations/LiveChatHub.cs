@@ -54,6 +54,8 @@ public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay, H
         // A failed connect is retried (HubAvailabilityFilter): registered once per connection.
         if (!Context.Items.ContainsKey(Registered))
         {
+            // The relay delivers to the participant's group; joined before the node registers.
+            await Groups.AddToGroupAsync(Context.ConnectionId, HubIdentity.UserId(me));
             await relay.ConnectedAsync(me);
             Context.Items[Registered] = true;
         }
