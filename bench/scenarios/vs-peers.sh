@@ -56,6 +56,10 @@
 #   VS_PEERS_DIR     the yardsticks' folder (default: ../shared/peers beside the repository,
 #                    else beside the main checkout of this git worktree)
 #   VS_PEER_WORKERS  the Express peer's WORKERS (default 2: one per core)
+#   VS_CHECKPOINT    1 (default): a PostgreSQL CHECKPOINT before each server's warm-up, so no
+#                    server's measured run pays for the WAL the servers before it wrote (an
+#                    automatic checkpoint, and the full-page writes after it, landed in one run and
+#                    not the others: a 196 ms p99 where the other round had 31 ms); 0: none
 #   VS_SETTLE_SECONDS, VS_SETTLE_PCT  before each server's warm-up, wait (at most 20 s) until the
 #                    machine was less than 10 % busy for a second: the server measured before
 #                    may still be working off its load (GC, deferred writes) and would take the
@@ -66,7 +70,7 @@
 # target alone does not fail the run: its verdict says MISSED.
 
 apply_defaults VS_ROUNDS=2 VS_SCENARIOS="fresh fresh-1000 replay guest livechat" VS_REWARMUP=5 \
-    VS_COMMERCIALS=1000 VS_PEERS_DIR= VS_PEER_WORKERS=2 VS_SETTLE_SECONDS=20 VS_SETTLE_PCT=10
+    VS_COMMERCIALS=1000 VS_PEERS_DIR= VS_PEER_WORKERS=2 VS_SETTLE_SECONDS=20 VS_SETTLE_PCT=10 VS_CHECKPOINT=1
 
 VS_ALL_SCENARIOS=(fresh fresh-1000 replay guest livechat)
 VS_LUA=$BENCH_ROOT/bench/lua
@@ -468,6 +472,7 @@ vs_measure() {
     read -ra BENCH_NODE_PIDS <<<"${VS_PIDS[$t]}"
     local pid
     for pid in "${BENCH_NODE_PIDS[@]}"; do pid_alive "$pid" || die "$(vs_label "$t") (pid $pid) is no longer running"; done
+    if [[ $VS_CHECKPOINT == 1 ]]; then bench_psql "CHECKPOINT" >/dev/null; fi
     vs_settle
     case $scenario in
         fresh) run_scenario "$name" "$VS_LUA/chats-fresh.lua" "$url" BENCH_TOKEN="$token" BENCH_SCENARIO="$name" ;;
@@ -682,7 +687,7 @@ vs_print_report() {
     echo
     print_machine
     print_wrk_settings
-    echo "- rounds: $VS_ROUNDS, interleaved (in each round, each scenario on the node, then the peer, then the ceiling${BENCH_BASELINE:+, then the baseline node}); warm-up ${BENCH_WARMUP} s in round 1$( ((VS_ROUNDS > 1)) && echo ", $((VS_REWARMUP < BENCH_WARMUP ? VS_REWARMUP : BENCH_WARMUP)) s in later rounds (the processes are warm by then)")"
+    echo "- rounds: $VS_ROUNDS, interleaved (in each round, each scenario on the node, then the peer, then the ceiling${BENCH_BASELINE:+, then the baseline node}); warm-up ${BENCH_WARMUP} s in round 1$( ((VS_ROUNDS > 1)) && echo ", $((VS_REWARMUP < BENCH_WARMUP ? VS_REWARMUP : BENCH_WARMUP)) s in later rounds (the processes are warm by then)")$([[ $VS_CHECKPOINT == 1 ]] && echo "; a PostgreSQL \`CHECKPOINT\` before each server's warm-up")"
     echo "- one PostgreSQL server for all (deploy/cluster.sh's, max_connections=$VS_MAX_CONNECTIONS for the pools of all servers): databases chatgrains (node), peer, ceiling${BENCH_BASELINE:+, baseline (baseline node)}; the servers not under test idle meanwhile"
     echo "- node: deploy/cluster.sh up --nodes 1 --no-nginx --pool $SINGLE_NODE_POOL, ${NODE_ENV[*]}"
     echo "- peer: ${VS_PEERS_DIR}/express, \`npm ci\`, \`node src/server.js\` ($(node --version)), WORKERS=$VS_PEER_WORKERS, PG_POOL_MAX its default ($VS_PEER_POOL per worker), RATE_LIMIT=off, the node's key pair, JWT_ISSUER/JWT_AUDIENCE as the node's tokens carry them ($VS_PEER_JWT)"

@@ -123,6 +123,41 @@ public sealed class ConversationTests(SqliteNodeFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task AChatsMessagesReachNoOtherUsersConnectionsOnTheSameNode()
+    {
+        var (commercial, visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var (otherCommercial, otherVisitor, otherChatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await Conversation.OpenChatAsync(Node, chatId, visitor, commercial);
+        await Conversation.OpenChatAsync(Node, otherChatId, otherVisitor, otherCommercial);
+        await using var agent = await Conversation.CommercialAsync(Node, commercial);
+        await using var guest = await Conversation.VisitorAsync(Node, visitor);
+        await using var otherAgent = await Conversation.CommercialAsync(Node, otherCommercial);
+        await using var otherGuest = await Conversation.VisitorAsync(Node, otherVisitor);
+        await agent.AcceptAsync(chatId);
+        await otherAgent.AcceptAsync(otherChatId);
+
+        for (var i = 1; i <= 3; i++)
+        {
+            await guest.SendAsync(chatId, $"only for {commercial}");
+        }
+        // Sent after the three were delivered: the first message the other pair receives, unless
+        // one of the three reached them too.
+        var marker = await otherGuest.SendAsync(otherChatId, "the other chat");
+
+        foreach (var connection in new[] { otherAgent, otherGuest })
+        {
+            Assert.Equal(marker.GetRawText(), (await connection.NextAsync("message")).GetRawText());
+        }
+        foreach (var connection in new[] { agent, guest })
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal(chatId, (await connection.NextAsync("message")).ChatId());
+            }
+        }
+    }
+
+    [Fact]
     public async Task AResendOfAClientMessageIdReturnsTheStoredMessageAndDeliversNothingAgain()
     {
         var (commercial, visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
