@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace ChatGrains.Bench.HubLoad;
@@ -122,6 +123,16 @@ internal sealed class ConversationSetup(Options options, IReadOnlyList<HttpClien
             // The commercial connects before the chat names it: a visitor's token may offer a
             // chat only to a commercial on duty or that has signed in.
             commercial = await ConnectAsync(options.Nodes[commercialNode], tokens.Issue(commercialId, TokenLifetime), conversation, isVisitor: false, cancel);
+            // StartAsync returns at the handshake, before the server's OnConnectedAsync (which
+            // stores the sign-in) has run; the server reads a connection's first invocation only
+            // after it, so one round trip (the chat does not exist yet: NOT_FOUND) waits for it.
+            try
+            {
+                await commercial.InvokeAsync<JsonElement>("JoinChat", conversation.ChatIdText, 0, cancel);
+            }
+            catch (HubException)
+            {
+            }
 
             using var put = new HttpRequestMessage(HttpMethod.Put, new Uri($"/v2/chats/{conversation.ChatIdText}", UriKind.Relative))
             {
