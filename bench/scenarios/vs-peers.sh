@@ -241,11 +241,7 @@ vs_peer_up() {
             JWT_PUBLIC_KEY_FILE="$VS_KEYS/public.pem" JWT_PRIVATE_KEY_FILE="$VS_KEYS/private.pem" \
             JWT_ISSUER="$issuer" JWT_AUDIENCE="$audience" node src/server.js)
         VS_PEER_PID=$pid
-        if wait_http_ok "http://127.0.0.1:$port/healthz" 60 "$pid"; then break; fi
-        if pid_alive "$pid" || ! grep -q EADDRINUSE "$logfile"; then
-            tail -n 20 "$logfile" >&2
-            die "the Express peer did not answer /healthz (log: $logfile)"
-        fi
+        if vs_answering "Express peer" "$pid" "$port" "$logfile" EADDRINUSE; then break; fi
         log "Express peer: port $port taken (attempt $attempt), trying another"
         pid=""
     done
@@ -265,6 +261,19 @@ vs_peer_up() {
     log "Express peer up: ${VS_URL[peer]} (primary $pid, workers ${workers[*]})"
 }
 
+# vs_answering LABEL PID PORT LOGFILE IN_USE: whether the server just launched answers /healthz
+# on PORT (waits up to 60 s); false when it exited because PORT was taken (its log has IN_USE,
+# case-insensitive), so the caller tries another port; any other failure ends the run.
+vs_answering() {
+    local label=$1 pid=$2 port=$3 logfile=$4 in_use=$5
+    wait_http_ok "http://127.0.0.1:$port/healthz" 60 "$pid" && return 0
+    if pid_alive "$pid" || ! grep -qi "$in_use" "$logfile"; then
+        tail -n 20 "$logfile" >&2
+        die "the $label did not answer /healthz (log: $logfile)"
+    fi
+    return 1
+}
+
 # vs_ceiling_up: the one-INSERT ceiling on a free port (3 attempts, as the peer).
 vs_ceiling_up() {
     local port attempt pid="" logfile=$BENCH_OUT/ceiling.log
@@ -275,11 +284,7 @@ vs_ceiling_up() {
             env Db="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=ceiling;Maximum Pool Size=$VS_CEILING_POOL" \
             dotnet bin/aspnet-insert.dll --urls "http://127.0.0.1:$port")
         VS_CEILING_PID=$pid
-        if wait_http_ok "http://127.0.0.1:$port/healthz" 60 "$pid"; then break; fi
-        if pid_alive "$pid" || ! grep -qi 'address already in use' "$logfile"; then
-            tail -n 20 "$logfile" >&2
-            die "the ceiling did not answer /healthz (log: $logfile)"
-        fi
+        if vs_answering ceiling "$pid" "$port" "$logfile" 'address already in use'; then break; fi
         log "ceiling: port $port taken (attempt $attempt), trying another"
         pid=""
     done
