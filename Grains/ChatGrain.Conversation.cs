@@ -1,11 +1,13 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Storage;
 
 namespace ChatGrains.Grains;
 
 /// <summary>
 /// The conversation of a chat: accepting it, its messages and what the commercial has read.
 /// Every change is stored before anyone is told, and the single activation orders the messages:
-/// each gets the next sequence number, and is delivered to both participants before the next.
+/// each gets the next sequence number, is stored as a row of the message log (the chat's record
+/// is not rewritten for it) and is delivered to both participants before the next.
 /// </summary>
 public sealed partial class ChatGrain
 {
@@ -56,23 +58,21 @@ public sealed partial class ChatGrain
         {
             return new MessageOutcome(null, Duplicate: false, ConversationRefusal.NotParticipant);
         }
-        if (await FindSentAsync(command.ClientMessageId) is { } sent)
-        {
-            // Only its own sender can resend a message; anyone else reusing the id is refused.
-            return sent.SenderRole == command.Sender.Role && sent.SenderId == command.Sender.Id
-                ? new MessageOutcome(sent, Duplicate: true, Refusal: null)
-                : new MessageOutcome(null, Duplicate: false, ConversationRefusal.MessageIdInUse);
-        }
         // Only the visitor writes while PENDING, so every message stored so far is the visitor's.
         if (chat.Status == ChatStatus.Pending && chat.TotalMessages >= command.MaxWhilePending)
         {
-            return new MessageOutcome(null, Duplicate: false, ConversationRefusal.AwaitingAgent);
+            // At the cap, only a resend is answered.
+            return await messages.FindAsync(chat.Id, command.ClientMessageId) is { } sent
+                ? Resent(sent, command.Sender)
+                : new MessageOutcome(null, Duplicate: false, ConversationRefusal.AwaitingAgent);
         }
 
-        var before = state.State.Snapshot();
         var now = Now();
         var message = new ConversationMessage(chat.TotalMessages + 1, command.ClientMessageId, command.Sender.Role, command.Sender.Id, command.Text, now);
-        await AppendAsync(message);
+        if (await AppendAsync(message) is { } stored)
+        {
+            return Resent(stored, command.Sender);
+        }
         var updated = chat with
         {
             TotalMessages = chat.TotalMessages + 1,
@@ -80,7 +80,6 @@ public sealed partial class ChatGrain
             UpdatedAt = now,
         };
         state.State.Value = updated;
-        await StoreAsync(before);
 
         await DeliverAsync(Participants(updated), new MessageReceived(chat.Id, message));
         return new MessageOutcome(message, Duplicate: false, Refusal: null);
@@ -102,7 +101,7 @@ public sealed partial class ChatGrain
             return new ChatOutcome(chat, Refusal: null);
         }
 
-        var unread = (await MessagesAsync(upTo + 1, chat.TotalMessages)).Count(m => m.SenderRole == ParticipantRole.Visitor);
+        var unread = (await messages.TallyAsync(chat.Id, upTo)).UnreadByCommercial;
         var before = state.State.Snapshot();
         var updated = chat with { UnreadMessagesCount = unread, UpdatedAt = Now() };
         state.State.Value = updated;
@@ -130,15 +129,13 @@ public sealed partial class ChatGrain
         // and one call reads no more pages than MaxMessages spans.
         var count = Math.Clamp(max, 0, ChatHistory.MaxMessages);
         var to = Math.Min(chat.TotalMessages, afterSeq + count);
-        var messages = afterSeq < to ? await MessagesAsync(afterSeq + 1, to) : [];
-        return new ChatHistory(chat, messages, HasMore: to < chat.TotalMessages);
+        var read = afterSeq < to ? await messages.ReadAsync(chat.Id, afterSeq + 1, to) : [];
+        return new ChatHistory(chat, read, HasMore: to < chat.TotalMessages);
     }
 
-    public async Task<ConversationMessage[]> Recent(int max)
-    {
-        var total = state.State.Value?.TotalMessages ?? 0;
-        return total == 0 ? [] : await MessagesAsync(Math.Max(1, total - max + 1), total);
-    }
+    public async Task<ConversationMessage[]> Recent(int max) => state.State.Value is { TotalMessages: > 0 and var total } chat
+        ? await messages.ReadAsync(chat.Id, Math.Max(1, total - max + 1), total)
+        : [];
 
     private static ChatOutcome Refused(ConversationRefusal refusal) => new(null, refusal);
 
@@ -176,61 +173,91 @@ public sealed partial class ChatGrain
         await Task.WhenAll(deliveries);
     }
 
-    /// <summary>Appends to the open page, first sealing it into its own record when it is full.</summary>
-    private async Task AppendAsync(ConversationMessage message)
-    {
-        var record = state.State;
-        if (record.Messages.Length < ChatRecord.PageSize)
-        {
-            record.Messages = [.. record.Messages, message];
-            return;
-        }
-        await Page(record.SealedPages).Store(record.Messages);
-        record.LastSealedIds = [.. record.Messages.Select(m => m.Id)];
-        record.SealedPages++;
-        record.Messages = [message];
-    }
+    // Only its own sender can resend a message; anyone else reusing the id is refused.
+    private static MessageOutcome Resent(ConversationMessage sent, Participant sender) =>
+        sent.SenderRole == sender.Role && sent.SenderId == sender.Id
+            ? new MessageOutcome(sent, Duplicate: true, Refusal: null)
+            : new MessageOutcome(null, Duplicate: false, ConversationRefusal.MessageIdInUse);
 
-    /// <summary>The stored message with this client id, looked for in the open page and the last sealed one.</summary>
-    private async Task<ConversationMessage?> FindSentAsync(Guid clientMessageId)
+    /// <summary>Stores the message (null), or answers the chat's message that already has its client id.</summary>
+    private async Task<ConversationMessage?> AppendAsync(ConversationMessage message)
     {
-        var record = state.State;
-        if (record.Messages.FirstOrDefault(m => m.Id == clientMessageId) is { } open)
+        try
         {
-            return open;
+            return await messages.AppendAsync(this.GetPrimaryKey(), message);
         }
-        if (!record.LastSealedIds.Contains(clientMessageId))
+        catch (InconsistentStateException)
         {
-            return null;
+            // Another activation of this chat wrote since this one tallied (possible while the
+            // membership changes): the next call meets an activation that read what is stored.
+            DeactivateOnIdle();
+            throw;
         }
-        return (await Page(record.SealedPages - 1).Read()).FirstOrDefault(m => m.Id == clientMessageId);
     }
 
     /// <summary>
-    /// Messages <paramref name="from"/> … <paramref name="to"/>, oldest first: sealed pages from
-    /// their records, the rest from memory. Reads may interleave with a send (it can seal a page
-    /// meanwhile), so what was taken from memory is taken before any await.
+    /// Brings the activation's message counters to what the message log holds (a message is not
+    /// written to the chat's record); a record from before messages were rows first has its
+    /// messages moved there.
     /// </summary>
-    private async Task<ConversationMessage[]> MessagesAsync(long from, long to)
+    private async Task LoadConversationAsync()
     {
-        var open = state.State.Messages;
-        var firstOpen = state.State.FirstOpenSeq;
-        var sealedTo = Math.Min(to, firstOpen - 1);
-        var sealedPages = from <= sealedTo
-            ? await Task.WhenAll(Enumerable.Range(ChatRecord.PageOf(from), ChatRecord.PageOf(sealedTo) - ChatRecord.PageOf(from) + 1).Select(index => Page(index).Read()))
-            : [];
-        return [.. sealedPages.SelectMany(page => page).Concat(open)
-            .Where(m => m.Seq >= from && m.Seq <= to)
-            .DistinctBy(m => m.Seq)
-            .OrderBy(m => m.Seq)];
+        if (state.State.Value is not { } chat)
+        {
+            return;
+        }
+        if (state.State.SealedPages > 0 || state.State.Messages.Length > 0)
+        {
+            await MoveMessagesToLogAsync(chat.Id);
+        }
+        var tally = await messages.TallyAsync(chat.Id, state.State.ReadUpToSeq);
+        state.State.Value = chat with
+        {
+            TotalMessages = checked((int)tally.LastSeq),
+            UnreadMessagesCount = tally.UnreadByCommercial,
+            UpdatedAt = tally.LastSentAt > chat.UpdatedAt ? tally.LastSentAt.Value : chat.UpdatedAt,
+        };
     }
 
-    private IChatHistoryPageGrain Page(int index) =>
-        GrainFactory.GetGrain<IChatHistoryPageGrain>(ChatRecord.PageKey(this.GetPrimaryKey(), index));
+    private async Task MoveMessagesToLogAsync(Guid chatId)
+    {
+        var record = state.State;
+        var sealedPages = await Task.WhenAll(Enumerable.Range(0, record.SealedPages)
+            .Select(index => GrainFactory.GetGrain<IChatHistoryPageGrain>(ChatRecord.PageKey(chatId, index)).Read()));
+        await messages.ImportAsync(chatId, [.. sealedPages.SelectMany(page => page), .. record.Messages]);
+        var before = record.Snapshot();
+        record.Messages = [];
+        record.SealedPages = 0;
+        try
+        {
+            await StoreAsync(before);
+        }
+        catch (Exception exception)
+        {
+            // The import is repeated, changing nothing, at the next activation.
+            LogMessagesNotMoved(logger, exception, chatId);
+        }
+    }
 
     /// <summary>Stores the record; on failure memory goes back to <paramref name="before"/>.</summary>
-    private Task StoreAsync(ChatRecord before) => state.WriteOrRestoreAsync(() => state.State = before);
+    private async Task StoreAsync(ChatRecord before)
+    {
+        try
+        {
+            await state.WriteOrRestoreAsync(() => state.State = before);
+        }
+        catch (InconsistentStateException)
+        {
+            // Another activation wrote: its record is taken, but this activation's message
+            // counters are not; the next call meets an activation that tallied them.
+            DeactivateOnIdle();
+            throw;
+        }
+    }
 
     [LoggerMessage(LogLevel.Warning, "Delivering {Event} of chat {ChatId} failed; the stored chat stands and clients catch up")]
     private static partial void LogDeliveryFailed(ILogger logger, Exception exception, string @event, Guid chatId);
+
+    [LoggerMessage(LogLevel.Warning, "Moved the messages of chat {ChatId} to the message log but could not clear them from its record; moved again, changing nothing, at its next activation")]
+    private static partial void LogMessagesNotMoved(ILogger logger, Exception exception, Guid chatId);
 }

@@ -15,9 +15,9 @@ public sealed partial class ChatGrain
     /// <summary>How long a creation waits for its commercials' grains to take the offer; a healthy one answers in milliseconds.</summary>
     private static readonly TimeSpan OfferAnnouncementWait = TimeSpan.FromSeconds(1);
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    // A chat stored before offers were rows may name commercials whose record never got its offer.
+    private async Task RecordLeftoverOffersAsync()
     {
-        // A chat stored before offers were rows may name commercials whose record never got its offer.
         if (state.State is { Value: { Status: ChatStatus.Pending } chat, UnrecordedOffers: { Length: > 0 } unrecorded })
         {
             try

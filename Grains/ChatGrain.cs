@@ -12,10 +12,17 @@ namespace ChatGrains.Grains;
 public sealed partial class ChatGrain(
     [PersistentState(GrainStorage.Chat, GrainStorage.Name)] IPersistentState<ChatRecord> state,
     IOfferBook offers,
+    IMessageLog messages,
     GrainMetrics metrics,
     TimeProvider clock,
     ILogger<ChatGrain> logger) : Grain, IChatGrain
 {
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        await RecordLeftoverOffersAsync();
+        await LoadConversationAsync();
+    }
+
     public Task<ChatCreation> CreateOrGet(CreateChat command) => CreateAsync(command);
 
     public async Task<ChatOpening> Open(CreateChat command, ChatCreationLimits limits)

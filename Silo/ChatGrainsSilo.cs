@@ -133,6 +133,7 @@ public static class ChatGrainsSilo
                 .ValidateOnStart();
             services.TryAddSingleton(sp => new PostgresBatches(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IOptions<PostgresGrainStorageOptions>>().Value));
             services.TryAddSingleton<IOfferBook, PostgresOfferBook>();
+            services.TryAddSingleton<IMessageLog, PostgresMessageLog>();
             AddPostgresGrainStorage(silo, configuration);
         }
         else
@@ -140,6 +141,7 @@ public static class ChatGrainsSilo
             services.TryAddSingleton(sp => new SqliteStorage(sp.GetRequiredService<IOptions<StorageOptions>>().Value.SqlitePath, sp.GetRequiredService<ILogger<SqliteStorage>>()));
             services.TryAddSingleton<IStorageProvider>(sp => sp.GetRequiredService<SqliteStorage>());
             services.TryAddSingleton<IOfferBook, SqliteOfferBook>();
+            services.TryAddSingleton<IMessageLog, SqliteMessageLog>();
             silo.AddAdoNetGrainStorage(GrainStorage.Name, options => options.Configure<SqliteStorage>((storage, sqlite) =>
             {
                 storage.Invariant = SqliteInvariant;

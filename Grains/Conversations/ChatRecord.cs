@@ -1,24 +1,13 @@
 namespace ChatGrains.Grains;
 
 /// <summary>
-/// A chat grain's state: the chat and the end of its conversation. The conversation is kept in
-/// pages of <see cref="PageSize"/> messages: the last, open page here, every full one sealed
-/// into its own record (<see cref="IChatHistoryPageGrain"/>), so a write of this record stays
-/// small however long the chat gets. Records from before conversations read as an empty one.
+/// A chat grain's state: the chat, and what its assigned commercial has read. The messages are
+/// rows of their own (<see cref="IMessageLog"/>); the chat's message counters are stored when
+/// the record is written for another reason, and derived from the rows when it is activated.
+/// Records from before conversations read as a chat without any.
 /// </summary>
 public sealed class ChatRecord : CreatedOnce<Chat>
 {
-    public const int PageSize = 50;
-
-    /// <summary>The messages after the sealed pages, oldest first: fewer than <see cref="PageSize"/> plus one.</summary>
-    public ConversationMessage[] Messages { get; set; } = [];
-
-    /// <summary>How many full pages are sealed: messages 1 … SealedPages × PageSize.</summary>
-    public int SealedPages { get; set; }
-
-    /// <summary>The client message ids of the last sealed page, so a resend is recognised there too.</summary>
-    public Guid[] LastSealedIds { get; set; } = [];
-
     /// <summary>The assigned commercial has read the visitor's messages up to this sequence number.</summary>
     public long ReadUpToSeq { get; set; }
 
@@ -28,8 +17,14 @@ public sealed class ChatRecord : CreatedOnce<Chat>
     /// </summary>
     public Guid[] UnrecordedOffers { get; set; } = [];
 
-    /// <summary>The sequence number of the first message kept here.</summary>
-    public long FirstOpenSeq => (long)SealedPages * PageSize + 1;
+    /// <summary>
+    /// Read only from records stored before messages were rows: the messages after the sealed
+    /// pages. The chat grain moves them, and the sealed pages, to the message log when activated.
+    /// </summary>
+    public ConversationMessage[] Messages { get; set; } = [];
+
+    /// <summary>Read only from records stored before messages were rows: how many full pages of 50 were sealed into page records.</summary>
+    public int SealedPages { get; set; }
 
     /// <summary>
     /// A copy to go back to when a write fails. Shallow is enough: changes replace members
@@ -38,6 +33,4 @@ public sealed class ChatRecord : CreatedOnce<Chat>
     public ChatRecord Snapshot() => (ChatRecord)MemberwiseClone();
 
     public static string PageKey(Guid chatId, int pageIndex) => $"{chatId:N}/{pageIndex}";
-
-    public static int PageOf(long seq) => (int)((seq - 1) / PageSize);
 }

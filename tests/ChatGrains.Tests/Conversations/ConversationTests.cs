@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ChatGrains.Grains;
 using ChatGrains.Tests.Infrastructure;
 
 namespace ChatGrains.Tests.Conversations;
@@ -181,18 +182,29 @@ public sealed class ConversationTests(SqliteNodeFixture fixture) : IClassFixture
     }
 
     [Fact]
-    public async Task JoinChatReturnsWhatCameAfterTheGivenSequenceAcrossSealedPagesAndAReload()
+    public async Task JoinChatReturnsWhatCameAfterTheGivenSequenceAndEveryCountSurvivesAReload()
     {
         var (commercial, visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
         await Conversation.OpenChatAsync(Node, chatId, visitor, commercial);
+        await using var agent = await Conversation.CommercialAsync(Node, commercial);
         await using var guest = await Conversation.VisitorAsync(Node, visitor);
         var ids = new List<Guid>();
         for (var i = 1; i <= 120; i++)
         {
+            if (i == 4)
+            {
+                await agent.AcceptAsync(chatId);
+            }
+            if (i == 111)
+            {
+                // 101 … 110 less the commercial's 110.
+                Assert.Equal(9, (await agent.InvokeAsync<JsonElement>("MarkRead", chatId.ToString(), 100L)).GetProperty("unreadMessagesCount").GetInt32());
+            }
             ids.Add(Guid.NewGuid());
-            await guest.SendAsync(chatId, $"pesan {i}", ids[^1]);
+            await (i % 10 == 0 ? agent : guest).SendAsync(chatId, $"pesan {i}", ids[^1]);
         }
 
+        // Messages are not written to the chat's record: a new activation counts them again.
         await Node.CollectIdleGrainsAsync();
         var all = await guest.JoinAsync(chatId);
         var after = await guest.JoinAsync(chatId, afterSeq: 37);
@@ -200,11 +212,47 @@ public sealed class ConversationTests(SqliteNodeFixture fixture) : IClassFixture
         Assert.Equal(Enumerable.Range(1, 120).Select(i => (long)i), all.GetProperty("messages").EnumerateArray().Select(m => m.Seq()));
         Assert.Equal(Enumerable.Range(1, 120).Select(i => $"pesan {i}"), all.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("text").GetString()));
         Assert.False(all.GetProperty("hasMore").GetBoolean());
-        Assert.Equal(120, all.GetProperty("chat").GetProperty("totalMessages").GetInt32());
         Assert.Equal(Enumerable.Range(38, 83).Select(i => (long)i), after.GetProperty("messages").EnumerateArray().Select(m => m.Seq()));
-        // A resend of a message in the last sealed page (51–100) is still recognised.
-        Assert.Equal(90, (await guest.SendAsync(chatId, "pesan 90", ids[89])).Seq());
-        Assert.Equal(120, (await Conversation.ReplayAsync(Node, chatId, visitor))["totalMessages"]!.GetValue<int>());
+        var replayed = await Conversation.ReplayAsync(Node, chatId, visitor);
+        Assert.Equal(120, replayed["totalMessages"]!.GetValue<int>());
+        // 101 … 120 less the commercial's 110 and 120.
+        Assert.Equal(18, replayed["unreadMessagesCount"]!.GetValue<int>());
+        Assert.Equal(all.GetProperty("messages")[119].GetProperty("sentAt").GetDateTimeOffset(), replayed["updatedAt"]!.GetValue<DateTimeOffset>());
+        // A resend of any earlier message is recognised, and the next message follows the last.
+        Assert.Equal(5, (await guest.SendAsync(chatId, "pesan 5", ids[4])).Seq());
+        Assert.Equal(121, (await guest.SendAsync(chatId, "pesan 121")).Seq());
+        Assert.Equal(121, await Node.Database.CountAsync("chat_messages", "chat_id", chatId));
+    }
+
+    [Fact]
+    public async Task AChatWhoseMessagesWereKeptInPagesHasThemMovedToTheMessageLog()
+    {
+        var (commercial, visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await Conversation.OpenChatAsync(Node, chatId, visitor, commercial);
+        // As the version before messages were rows kept 53: 1 … 50 sealed in a page record, 51 … 53 in the chat's.
+        var sentAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var kept = Enumerable.Range(1, 53)
+            .Select(seq => new ConversationMessage(seq, Guid.NewGuid(), ParticipantRole.Visitor, visitor, $"lama {seq}", sentAt.AddSeconds(seq)))
+            .ToArray();
+        await Node.Grains.GetGrain<IChatHistoryPageGrain>(ChatRecord.PageKey(chatId, 0)).Store(kept[..50]);
+        await Node.CollectIdleGrainsAsync();
+        await Node.Database.SetGrainPayloadAsync(GrainStorage.Chat, chatId, payload =>
+        {
+            payload["Messages"] = JsonSerializer.SerializeToNode(kept[50..]);
+            payload["SealedPages"] = 1;
+            payload["Value"]!["TotalMessages"] = 53;
+        });
+
+        await using var guest = await Conversation.VisitorAsync(Node, visitor);
+        var joined = await guest.JoinAsync(chatId);
+
+        Assert.Equal(kept.Select(m => m.Text), joined.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("text").GetString()));
+        Assert.Equal(53, joined.GetProperty("chat").GetProperty("totalMessages").GetInt32());
+        Assert.Equal(kept[2].Seq, (await guest.SendAsync(chatId, "lama 3", kept[2].Id)).Seq());
+        Assert.Equal(54, (await guest.SendAsync(chatId, "baru")).Seq());
+        Assert.Equal(54, await Node.Database.CountAsync("chat_messages", "chat_id", chatId));
+        var record = Assert.Single(await Node.Database.GrainPayloadsAsync(GrainStorage.Chat, chatId));
+        Assert.Equal((0, 0), (record["Messages"]!.AsArray().Count, record["SealedPages"]!.GetValue<int>()));
     }
 
     [Fact]
