@@ -62,6 +62,7 @@ declare -gA RUN_PG=()      # -> "commits=N wal_syncs=N" during the run
 declare -gA RUN_METRICS=() # -> the nodes' own figures during the run (metrics_summary)
 declare -gA SCENARIO_SETUP=() # scenario -> HubLoad's SETUP line
 declare -gA SCENARIO_FINAL=() # scenario -> HubLoad's FINAL line
+declare -gA SCENARIO_STORED=() # scenario -> rows of chat_messages once HubLoad is done
 
 # ---------------------------------------------------------------------------------------
 # A quiet machine
@@ -251,6 +252,8 @@ run_hubload() {
     # a ramp failed sends are expected); anything else: HubLoad itself failed.
     if ((rc > 1)); then tail -n 20 "$err" >&2; die "$scenario: HubLoad exited with status $rc (log: $err)"; fi
     [[ -n ${SCENARIO_FINAL[$scenario]:-} ]] || die "$scenario: HubLoad printed no FINAL line (log: $err)"
+    # Every scenario starts on a fresh database: each acknowledged message must be one row.
+    SCENARIO_STORED[$scenario]=$(bench_psql "SELECT count(*) FROM chat_messages")
 }
 
 stop_hubload() {
@@ -296,6 +299,17 @@ hub_ramp() {
 # Report
 
 field() { result_field "$1" "$2"; }
+
+# stored_matches SCENARIO: the scenario's database holds every message HubLoad saw acknowledged,
+# and beyond those at most the ones whose answer never came or was an error (those may have been stored).
+stored_matches() {
+    local final=${SCENARIO_FINAL[$1]:-} stored=${SCENARIO_STORED[$1]:-}
+    [[ $stored =~ ^[0-9]+$ ]] || return 1
+    local acked unsure
+    acked=$(field "$final" acked)
+    unsure=$(($(field "$final" unacked) + $(field "$final" errors)))
+    ((stored >= acked && stored <= acked + unsure))
+}
 
 hub_results_table() {
     echo "| run | nodes | rate msg/s | sent (per s) | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | due → taken p50 / p99 ms | taken → received p50 / p99 ms | ack p99 ms | errors | unanswered | lost | doubled | out of order | resyncs / closed |"
@@ -368,7 +382,7 @@ hub_node_metrics_table() {
             "$(field "$m" db_commands)" "$(field "$m" db_command_mean_ms)" "$(field "$m" lock_contentions)"
     done
     echo
-    echo "From the nodes' /metrics before and after the run: .NET GC pause time and collections; Orleans' storage write latency of the chat grains' records (one per message) and the latency of every grain call, as histogram buckets (\"≤25\": the bucket bound holding that percentile); Npgsql's command durations."
+    echo "From the nodes' /metrics before and after the run: .NET GC pause time and collections; Orleans' storage write latency of the chat grains' records (a message is a row of chat_messages, not a record write, since 1ca5127: these are the accepts) and the latency of every grain call, as histogram buckets (\"≤25\": the bucket bound holding that percentile); Npgsql's command durations."
 }
 
 # hub_run_passes KEY LIMIT_MS: run KEY's p99 is at most LIMIT_MS and no message was lost,
@@ -446,7 +460,7 @@ print_hub_report() {
     for scenario in "${HUB_SELECTED[@]}"; do
         setup=${SCENARIO_SETUP[$scenario]:-}
         final=${SCENARIO_FINAL[$scenario]:-}
-        echo "- $scenario: ${setup#SETUP }; over all its phases (warm-ups too): ${final#FINAL }"
+        echo "- $scenario: ${setup#SETUP }; over all its phases (warm-ups too): ${final#FINAL }; messages stored (rows of chat_messages): ${SCENARIO_STORED[$scenario]:-}$(stored_matches "$scenario" || echo ' — **not the acknowledged messages**')"
     done
     echo
     hub_results_table
@@ -490,5 +504,6 @@ hub_main() {
         r=${RUN_RESULT[$key]:-}
         if (($(field "$r" lost) + $(field "$r" lost_own) + $(field "$r" doubled) + $(field "$r" order_violations) > 0)); then mark_failed; fi
     done
-    exit_if_failed "a measured run lost, doubled or reordered messages: see the table"
+    for s in "${HUB_SELECTED[@]}"; do stored_matches "$s" || mark_failed; done
+    exit_if_failed "a measured run lost, doubled or reordered messages, or the database holds other than the acknowledged ones: see the report"
 }
