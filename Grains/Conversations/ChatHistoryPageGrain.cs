@@ -9,9 +9,9 @@ public sealed class ChatHistoryPage
 }
 
 /// <summary>
-/// One full page of a chat's messages, keyed <c>{chatId:N}/{pageIndex}</c>: written once when
-/// the chat seals it (again, identically, if the chat's own write failed after it), read when a
-/// client pages back through history.
+/// One full page of a chat's messages, keyed <c>{chatId:N}/{pageIndex}</c>, as versions before
+/// messages were rows (<see cref="IMessageLog"/>) sealed them: read once, when the chat's grain
+/// moves its messages to the message log. Nothing seals pages any more.
 /// </summary>
 [CollectionAgeLimit(Minutes = 2)]
 public sealed class ChatHistoryPageGrain(
