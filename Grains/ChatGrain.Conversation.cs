@@ -40,7 +40,7 @@ public sealed partial class ChatGrain
 
         await Task.WhenAll(
             DeliverAsync([Visitor(accepted)], new ChatAccepted(accepted)),
-            WithdrawOffersAsync(accepted));
+            WithdrawOffersAsync(accepted, new ChatTaken(accepted.Id), exceptAssigned: true));
         return new ChatOutcome(accepted, Refusal: null);
     }
 
@@ -90,6 +90,10 @@ public sealed partial class ChatGrain
         if (state.State.Value is not { } chat)
         {
             return Refused(ConversationRefusal.NotFound);
+        }
+        if (chat.Status == ChatStatus.Closed && chat.AssignedCommercialId == commercialId)
+        {
+            return Refused(ConversationRefusal.Closed);
         }
         if (!IsParticipant(chat, new Participant(ParticipantRole.Commercial, commercialId)))
         {

@@ -48,8 +48,11 @@ public sealed partial class ChatGrain
         }
     }
 
-    /// <summary>Withdraws the chat's offers; every commercial but the winner is told it was taken.</summary>
-    private async Task WithdrawOffersAsync(Chat chat)
+    /// <summary>
+    /// Withdraws the chat's offers and tells each commercial <paramref name="news"/>: that it
+    /// was taken (all but the winner), or withdrawn (all, when a PENDING chat closed).
+    /// </summary>
+    private async Task WithdrawOffersAsync(Chat chat, ConversationEvent news, bool exceptAssigned)
     {
         try
         {
@@ -57,10 +60,11 @@ public sealed partial class ChatGrain
         }
         catch (Exception exception)
         {
-            // The offers stay in the book; a commercial's pending list drops them, the chat being ACTIVE.
+            // The offers stay in the book; a commercial's pending list drops them, the chat being no longer PENDING.
             LogOffersNotWithdrawn(logger, exception, chat.Id);
         }
-        await DeliverAsync(chat.AvailableCommercialIds.Where(id => id != chat.AssignedCommercialId).Select(Commercial), new ChatTaken(chat.Id));
+        var told = exceptAssigned ? chat.AvailableCommercialIds.Where(id => id != chat.AssignedCommercialId) : chat.AvailableCommercialIds;
+        await DeliverAsync(told.Select(Commercial), news);
     }
 
     [LoggerMessage(LogLevel.Warning, "Could not record the offers of chat {ChatId} left from an earlier version; they are recorded at its next activation")]
@@ -69,6 +73,6 @@ public sealed partial class ChatGrain
     [LoggerMessage(LogLevel.Warning, "A commercial's grain did not take the offer of chat {ChatId} in time; the chat is created, the commercial finds the offer when it connects")]
     private static partial void LogOffersAnnouncedLate(ILogger logger, Guid chatId);
 
-    [LoggerMessage(LogLevel.Warning, "Could not withdraw the offers of accepted chat {ChatId}; the commercials' pending lists drop them")]
+    [LoggerMessage(LogLevel.Warning, "Could not withdraw the offers of chat {ChatId}; the commercials' pending lists drop them")]
     private static partial void LogOffersNotWithdrawn(ILogger logger, Exception exception, Guid chatId);
 }

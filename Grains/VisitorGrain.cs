@@ -13,8 +13,9 @@ public sealed class VisitorChats
 /// One visitor: its connections (see <see cref="ParticipantGrain"/>) and a durable count of its
 /// open chats. Every reservation is written before it is answered, so the count survives
 /// deactivation and silo death; one activation decides at a time, so the cap holds under
-/// concurrent creations from any node. Nothing closes chats yet, so every chat the
-/// visitor opened counts until its release.
+/// concurrent creations from any node. A chat leaves the count when it closes (the chat releases
+/// it), or, should that release have failed, when the visitor is at its cap and the chat says it
+/// is closed.
 /// </summary>
 [PreferLocalPlacement]
 [CollectionAgeLimit(Minutes = 2)]
@@ -33,6 +34,16 @@ public sealed class VisitorGrain(
         }
         if (open.Length >= maxOpen)
         {
+            // The chats are the truth: one closed since (its release may have failed) frees its slot.
+            var chats = await Task.WhenAll(open.Select(id => GrainFactory.GetGrain<IChatGrain>(id).Current()));
+            open = [.. open.Where((_, i) => chats[i] is not { Status: ChatStatus.Closed })];
+        }
+        if (open.Length >= maxOpen)
+        {
+            if (open.Length != state.State.OpenChatIds.Length)
+            {
+                await WriteAsync(open);
+            }
             return new ChatReservation(false, open.Length);
         }
         await WriteAsync([.. open, chatId]);

@@ -75,6 +75,7 @@ public static class ChatCreationLimitingRegistration
             .BindConfiguration(ChatsOptions.Section)
             .Validate(o => o.MaxOpenPerVisitor > 0, "Chats:MaxOpenPerVisitor must be positive.")
             .Validate(o => o.MaxPendingPerClientAddress > 0, "Chats:MaxPendingPerClientAddress must be positive.")
+            .Validate(o => o.ReopenWindow > TimeSpan.Zero, "Chats:ReopenWindow must be positive (a TimeSpan such as 1.00:00:00).")
             .ValidateOnStart();
         services.AddSingleton<ChatCreationLimiting>();
         return services;

@@ -21,7 +21,13 @@ public sealed record ChatResponse(
     [property: JsonConverter(typeof(UtcMillisecondsConverter))] DateTimeOffset CreatedAt,
     [property: JsonConverter(typeof(UtcMillisecondsConverter))] DateTimeOffset UpdatedAt,
     VisitorInfoResponse VisitorInfo,
-    ChatMetadataResponse Metadata)
+    ChatMetadataResponse Metadata,
+    [property: JsonConverter(typeof(UtcMillisecondsConverter))] DateTimeOffset? ClosedAt,
+    ChatActor? ClosedBy,
+    CloseReason? CloseReason,
+    string? CloseNote,
+    int Episode,
+    RatingResource? Rating)
 {
     public static ChatResponse From(Chat chat) => new(
         Id: chat.Id,
@@ -61,7 +67,13 @@ public sealed record ChatResponse(
             UserAgent: chat.Visitor.UserAgent,
             Referrer: chat.Visitor.Referrer,
             Tags: chat.Metadata.Tags,
-            CustomFields: chat.Metadata.CustomFields));
+            CustomFields: chat.Metadata.CustomFields),
+        ClosedAt: chat.ClosedAt,
+        ClosedBy: chat.ClosedBy,
+        CloseReason: chat.CloseReason,
+        CloseNote: chat.CloseNote,
+        Episode: chat.Episode,
+        Rating: RatingResource.From(chat.Rating));
 }
 
 /// <summary><c>location</c> is the city; what the spec has no field for goes to <c>additionalData</c>.</summary>

@@ -36,6 +36,7 @@ public static class ChatsApi
             .WithSummary("Creates the chat, or returns it unchanged if a chat with this id exists.")
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        group.MapChatLifecycle();
         return group;
     }
 

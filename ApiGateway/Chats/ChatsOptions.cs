@@ -14,4 +14,7 @@ public sealed class ChatsOptions
     /// cannot bury a commercial's genuine offers.
     /// </summary>
     public int MaxPendingPerClientAddress { get; set; } = 10;
+
+    /// <summary>How long after its close a visitor may reopen a chat (a TimeSpan such as 1.00:00:00).</summary>
+    public TimeSpan ReopenWindow { get; set; } = TimeSpan.FromHours(24);
 }

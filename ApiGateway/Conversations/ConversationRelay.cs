@@ -75,9 +75,13 @@ public sealed partial class ConversationRelay(
         return conversationEvent switch
         {
             ChatOffered offered => user.SendAsync(HubEvents.ChatOffered, ChatResponse.From(offered.Chat)),
-            ChatTaken taken => user.SendAsync(HubEvents.ChatTaken, new ChatTakenResource(taken.ChatId)),
+            ChatTaken taken => user.SendAsync(HubEvents.ChatTaken, new ChatIdResource(taken.ChatId)),
             ChatAccepted accepted => user.SendAsync(HubEvents.ChatAccepted, ChatResponse.From(accepted.Chat)),
             MessageReceived received => user.SendAsync(HubEvents.Message, MessageResource.From(received.ChatId, received.Message)),
+            ChatClosed closed => user.SendAsync(HubEvents.ChatClosed, ChatResponse.From(closed.Chat)),
+            ChatWithdrawn withdrawn => user.SendAsync(HubEvents.ChatWithdrawn, new ChatIdResource(withdrawn.ChatId)),
+            ChatReopened reopened => user.SendAsync(HubEvents.ChatReopened, ChatResponse.From(reopened.Chat)),
+            ChatRated rated => user.SendAsync(HubEvents.ChatRated, ChatResponse.From(rated.Chat)),
             _ => Task.CompletedTask,
         };
     }
@@ -157,5 +161,9 @@ public static class HubEvents
     public const string ChatTaken = "chatTaken";
     public const string ChatAccepted = "chatAccepted";
     public const string Message = "message";
+    public const string ChatClosed = "chatClosed";
+    public const string ChatWithdrawn = "chatWithdrawn";
+    public const string ChatReopened = "chatReopened";
+    public const string ChatRated = "chatRated";
     public const string Resync = "resync";
 }

@@ -22,6 +22,10 @@ public static class HubErrors
     public const string Unavailable = "UNAVAILABLE";
     public const string RateLimited = "RATE_LIMITED";
     public const string AwaitingAgent = "AWAITING_AGENT";
+    public const string ChatNotClosed = "CHAT_NOT_CLOSED";
+    public const string ReopenWindowPassed = "REOPEN_WINDOW_PASSED";
+    public const string AlreadyRated = "ALREADY_RATED";
+    public const string VisitorAtCap = "VISITOR_AT_CAP";
 
     public static HubException Error(string code, string message) => new($"{code}: {message}");
 
@@ -35,16 +39,27 @@ public static class HubErrors
     public static HubException Invalid(FieldErrors errors) =>
         Invalid(string.Join(" ", errors.ToDictionary().SelectMany(field => field.Value)));
 
-    public static HubException For(ConversationRefusal refusal) => refusal switch
+    public static HubException For(ConversationRefusal refusal)
     {
-        ConversationRefusal.NotFound => Error(ChatNotFound, "No chat has this id."),
-        ConversationRefusal.NotOffered => Error(NotOffered, "The chat is not offered to this commercial."),
-        ConversationRefusal.AlreadyTaken => Error(ChatAlreadyTaken, "Another commercial accepted the chat first."),
-        ConversationRefusal.NotParticipant => Error(NotParticipant, "Only the chat's visitor and its assigned commercial may do this."),
-        ConversationRefusal.Closed => Error(ChatClosed, "The chat is closed."),
-        ConversationRefusal.MessageIdInUse => Error(MessageIdInUse, "This clientMessageId belongs to another sender's message."),
-        ConversationRefusal.OutOfRange => Invalid("The sequence number must be from 0 to the chat's totalMessages."),
-        ConversationRefusal.AwaitingAgent => Error(AwaitingAgent, "The chat holds as many messages as it may before an agent accepts it; write again once one has."),
+        var (code, message) = CodeOf(refusal);
+        return Error(code, message);
+    }
+
+    /// <summary>A refusal's code and explanation, the same for the hub and for HTTP's problem details.</summary>
+    public static (string Code, string Message) CodeOf(ConversationRefusal refusal) => refusal switch
+    {
+        ConversationRefusal.NotFound => (ChatNotFound, "No chat has this id."),
+        ConversationRefusal.NotOffered => (NotOffered, "The chat is not offered to this commercial."),
+        ConversationRefusal.AlreadyTaken => (ChatAlreadyTaken, "Another commercial accepted the chat first."),
+        ConversationRefusal.NotParticipant => (NotParticipant, "Only the chat's visitor and its assigned commercial may do this."),
+        ConversationRefusal.Closed => (ChatClosed, "The chat is closed."),
+        ConversationRefusal.MessageIdInUse => (MessageIdInUse, "This clientMessageId belongs to another sender's message."),
+        ConversationRefusal.OutOfRange => (ValidationFailed, "The sequence number must be from 0 to the chat's totalMessages."),
+        ConversationRefusal.AwaitingAgent => (AwaitingAgent, "The chat holds as many messages as it may before an agent accepts it; write again once one has."),
+        ConversationRefusal.NotClosed => (ChatNotClosed, "The chat is not closed."),
+        ConversationRefusal.ReopenWindowPassed => (ReopenWindowPassed, "The chat closed longer ago than it may be reopened; start a new chat."),
+        ConversationRefusal.AlreadyRated => (AlreadyRated, "The visitor has rated this episode of the chat already."),
+        ConversationRefusal.VisitorAtCap => (VisitorAtCap, "The visitor has as many open chats as it may; close one first."),
         _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal, null),
     };
 }

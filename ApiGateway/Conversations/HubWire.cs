@@ -21,7 +21,7 @@ public sealed record MessageResource(
 }
 
 /// <summary>The <c>chatTaken</c> event: another commercial accepted a chat offered to this one.</summary>
-public sealed record ChatTakenResource(Guid ChatId);
+public sealed record ChatIdResource(Guid ChatId);
 
 /// <summary>What <c>JoinChat</c> returns: the chat and its messages after the given sequence number.</summary>
 public sealed record JoinedChat(ChatResponse Chat, IReadOnlyList<MessageResource> Messages, bool HasMore);

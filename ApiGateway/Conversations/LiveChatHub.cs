@@ -4,6 +4,8 @@ using ChatGrains.Grains;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using ChatGrains.ApiGateway.Http;
 
 namespace ChatGrains.ApiGateway.Conversations;
 
@@ -13,7 +15,7 @@ namespace ChatGrains.ApiGateway.Conversations;
 /// is the protocol. Every decision is the chat grain's; this class checks arguments and roles.
 /// </summary>
 [Authorize(Policy = AuthExtensions.ChatParticipantPolicy)]
-public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay, HubLimits limits) : Hub
+public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay, HubLimits limits, IOptions<ChatsOptions> chats) : Hub
 {
     private static readonly object Registered = new();
     private static readonly object Counted = new();
@@ -142,6 +144,54 @@ public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay, H
         var history = await Chat(id).History(reader, after, ChatHistory.MaxMessages);
         return history.Refusal is { } refusal ? throw HubErrors.For(refusal) : new JoinedChat(ChatResponse.From(history.Chat!), [.. history.Messages.Select(m => MessageResource.From(id, m))], history.HasMore);
     }
+
+    /// <summary>
+    /// Closes the chat (its visitor, its assigned commercial, an admin); <paramref name="reason"/>
+    /// may be null. Returns the chat, CLOSED; closing it again returns it unchanged.
+    /// </summary>
+    public async Task<ChatResponse> CloseChat(string chatId, string? reason)
+    {
+        var id = HubArguments.Uuid("chatId", chatId);
+        var errors = new FieldErrors();
+        var note = ChatLifecycle.CloseReason(errors, reason);
+        if (!errors.IsEmpty)
+        {
+            throw HubErrors.Invalid(errors);
+        }
+        var actor = ChatLifecycle.ActorOf(Context.User) ?? throw HubErrors.For(ConversationRefusal.NotParticipant);
+        return ChatResponse.From(Answer(await Chat(id).Close(actor, note)));
+    }
+
+    /// <summary>The visitor reopens its closed chat within <c>Chats:ReopenWindow</c>; returns it, PENDING again.</summary>
+    public async Task<ChatResponse> ReopenChat(string chatId)
+    {
+        var id = HubArguments.Uuid("chatId", chatId);
+        if (Me is not { Role: ParticipantRole.Visitor } me)
+        {
+            throw HubErrors.For(ConversationRefusal.NotParticipant);
+        }
+        var outcome = await Chat(id).Reopen(me.Id, chats.Value.ReopenWindow, chats.Value.MaxOpenPerVisitor);
+        return ChatResponse.From(Answer(outcome));
+    }
+
+    /// <summary>The visitor rates the episode that closed last (1 … 5; <paramref name="comment"/> may be null); returns the rating.</summary>
+    public async Task<RatingResource> RateChat(string chatId, JsonElement rating, string? comment)
+    {
+        var id = HubArguments.Uuid("chatId", chatId);
+        var errors = new FieldErrors();
+        var (score, text) = ChatLifecycle.Rating(errors, rating, comment);
+        if (!errors.IsEmpty)
+        {
+            throw HubErrors.Invalid(errors);
+        }
+        if (Me is not { Role: ParticipantRole.Visitor } me)
+        {
+            throw HubErrors.For(ConversationRefusal.NotParticipant);
+        }
+        return RatingResource.From(Answer(await Chat(id).Rate(me.Id, score, text)).Rating)!;
+    }
+
+    private static Chat Answer(ChatOutcome outcome) => outcome.Refusal is { } refusal ? throw HubErrors.For(refusal) : outcome.Chat!;
 
     private IChatGrain Chat(Guid id) => grains.GetGrain<IChatGrain>(id);
 }

@@ -23,7 +23,7 @@ namespace ChatGrains.ApiGateway.Http;
 [JsonSerializable(typeof(LiveChatError))]
 [JsonSerializable(typeof(LiveChatPageConfig))]
 [JsonSerializable(typeof(MessageResource))]
-[JsonSerializable(typeof(ChatTakenResource))]
+[JsonSerializable(typeof(ChatIdResource))]
 [JsonSerializable(typeof(JoinedChat))]
 internal sealed partial class ApiJson : JsonSerializerContext;
 

@@ -54,7 +54,65 @@ public interface IChatGrain : IGrainWithGuidKey
     /// <summary>The chat's last <paramref name="max"/> messages, oldest first.</summary>
     [Alias("Recent"), AlwaysInterleave]
     Task<ConversationMessage[]> Recent(int max);
+
+    /// <summary>
+    /// Closes the chat: by its visitor, its assigned commercial (once ACTIVE) or an admin. A
+    /// PENDING chat's offers are withdrawn. Closing a closed chat answers it unchanged.
+    /// </summary>
+    [Alias("Close")]
+    Task<ChatOutcome> Close(ChatActor by, string? note);
+
+    /// <summary>
+    /// The visitor opens its closed chat again, within <paramref name="window"/> of the close: a
+    /// new episode, PENDING and offered again, counted against <paramref name="maxOpenPerVisitor"/>.
+    /// Reopening a chat already reopened (and not closed since) answers it unchanged.
+    /// </summary>
+    [Alias("Reopen")]
+    Task<ChatOutcome> Reopen(Guid visitorId, TimeSpan window, int? maxOpenPerVisitor);
+
+    /// <summary>The visitor rates the episode that closed last, once.</summary>
+    [Alias("Rate")]
+    Task<ChatOutcome> Rate(Guid visitorId, int score, string? comment);
 }
+
+/// <summary>Who changed a chat's state: <see cref="Id"/> is the visitor's, commercial's or admin's subject; null for the system.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatActor")]
+public sealed record ChatActor(
+    [property: Id(0)] ChatActorRole Role,
+    [property: Id(1)] string? Id)
+{
+    public static ChatActor System { get; } = new(ChatActorRole.System, null);
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<ChatActorRole>))]
+[GenerateSerializer, Alias("chatgrains.ChatActorRole")]
+public enum ChatActorRole
+{
+    [JsonStringEnumMemberName("visitor")] Visitor,
+    [JsonStringEnumMemberName("commercial")] Commercial,
+    [JsonStringEnumMemberName("admin")] Admin,
+    [JsonStringEnumMemberName("system")] System,
+}
+
+/// <summary>Why a chat closed.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<CloseReason>))]
+[GenerateSerializer, Alias("chatgrains.CloseReason")]
+public enum CloseReason
+{
+    [JsonStringEnumMemberName("VISITOR")] Visitor,
+    [JsonStringEnumMemberName("COMMERCIAL")] Commercial,
+    [JsonStringEnumMemberName("ADMIN")] Admin,
+    [JsonStringEnumMemberName("INACTIVITY")] Inactivity,
+    [JsonStringEnumMemberName("UNANSWERED")] Unanswered,
+}
+
+/// <summary>The visitor's rating of an episode: 1 … 5, and an optional comment.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatRating")]
+public sealed record ChatRating(
+    [property: Id(0)] int Score,
+    [property: Id(1)] string? Comment,
+    [property: Id(2)] int Episode,
+    [property: Id(3)] DateTimeOffset RatedAt);
 
 [JsonConverter(typeof(JsonStringEnumConverter<ChatStatus>))]
 [GenerateSerializer, Alias("chatgrains.ChatStatus")]
@@ -120,7 +178,11 @@ public sealed record CreateChat(
     [property: Id(3)] ChatPriority Priority,
     [property: Id(4)] ChatMetadata Metadata);
 
-/// <summary>A chat as stored: the chat grain's state.</summary>
+/// <summary>
+/// A chat as stored: the chat grain's state. A chat lives in episodes: closing ends one (the
+/// <c>Closed*</c> members say how), reopening starts the next; <see cref="Rating"/> is the
+/// visitor's rating of the episode that closed last, null until it rates it.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("chatgrains.Chat")]
 public sealed record Chat(
     [property: Id(0)] Guid Id,
@@ -135,7 +197,13 @@ public sealed record Chat(
     [property: Id(9)] Visitor Visitor,
     [property: Id(10)] ChatMetadata Metadata,
     [property: Id(11)] DateTimeOffset CreatedAt,
-    [property: Id(12)] DateTimeOffset UpdatedAt);
+    [property: Id(12)] DateTimeOffset UpdatedAt,
+    [property: Id(13)] DateTimeOffset? ClosedAt = null,
+    [property: Id(14)] ChatActor? ClosedBy = null,
+    [property: Id(15)] CloseReason? CloseReason = null,
+    [property: Id(16)] string? CloseNote = null,
+    [property: Id(17)] int Episode = 1,
+    [property: Id(18)] ChatRating? Rating = null);
 
 /// <summary>The outcome of create-or-get: <see cref="Created"/> is false when the chat already existed.</summary>
 [GenerateSerializer, Immutable, Alias("chatgrains.ChatCreation")]

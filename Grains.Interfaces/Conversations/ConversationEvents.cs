@@ -17,6 +17,22 @@ public sealed record ChatTaken([property: Id(0)] Guid ChatId) : ConversationEven
 [GenerateSerializer, Immutable, Alias("chatgrains.ChatAccepted")]
 public sealed record ChatAccepted([property: Id(0)] Chat Chat) : ConversationEvent;
 
+/// <summary>The chat was closed (to its visitor and its assigned commercial).</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatClosed")]
+public sealed record ChatClosed([property: Id(0)] Chat Chat) : ConversationEvent;
+
+/// <summary>A chat offered to this commercial was closed before anyone accepted it.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatWithdrawn")]
+public sealed record ChatWithdrawn([property: Id(0)] Guid ChatId) : ConversationEvent;
+
+/// <summary>The visitor reopened its chat (to the visitor; its commercials get <see cref="ChatOffered"/>).</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatReopened")]
+public sealed record ChatReopened([property: Id(0)] Chat Chat) : ConversationEvent;
+
+/// <summary>The visitor rated the chat (to the commercial it was assigned to).</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatRated")]
+public sealed record ChatRated([property: Id(0)] Chat Chat) : ConversationEvent;
+
 /// <summary>A message was stored in one of the participant's chats.</summary>
 [GenerateSerializer, Immutable, Alias("chatgrains.MessageReceived")]
 public sealed record MessageReceived(

@@ -68,6 +68,18 @@ public enum ConversationRefusal
 
     /// <summary>The visitor wrote as much as a chat nobody accepted may hold.</summary>
     AwaitingAgent,
+
+    /// <summary>Reopening or rating a chat that is not closed.</summary>
+    NotClosed,
+
+    /// <summary>Reopening a chat closed longer ago than the reopen window.</summary>
+    ReopenWindowPassed,
+
+    /// <summary>Rating an episode already rated.</summary>
+    AlreadyRated,
+
+    /// <summary>Reopening would take the visitor past its cap of open chats.</summary>
+    VisitorAtCap,
 }
 
 /// <summary>A chat after a conversation call, or why the call was refused.</summary>

@@ -17,7 +17,7 @@ public interface IVisitorGrain : IParticipantGrain
     [Alias("ReserveChat")]
     Task<ChatReservation> ReserveChat(Guid chatId, int maxOpen);
 
-    /// <summary>Forgets a chat: its creation failed (or, once chats can close, it closed).</summary>
+    /// <summary>Forgets a chat: its creation failed, or it closed.</summary>
     [Alias("ReleaseChat")]
     Task ReleaseChat(Guid chatId);
 }

@@ -1,0 +1,160 @@
+using Microsoft.Extensions.Logging;
+
+namespace ChatGrains.Grains;
+
+/// <summary>
+/// A chat's life after its creation: closing an episode, reopening the chat for the next, and
+/// the visitor's rating of the episode that closed. Each transition is decided by the chat's
+/// single activation and stored before anyone is told; the same call again answers the same
+/// result and tells nobody twice.
+/// </summary>
+public sealed partial class ChatGrain
+{
+    public async Task<ChatOutcome> Close(ChatActor by, string? note)
+    {
+        if (state.State.Value is not { } chat)
+        {
+            return Refused(ConversationRefusal.NotFound);
+        }
+        if (ReasonFor(chat, by) is not { } reason)
+        {
+            return Refused(ConversationRefusal.NotParticipant);
+        }
+        if (chat.Status == ChatStatus.Closed)
+        {
+            return new ChatOutcome(chat, Refusal: null);
+        }
+
+        var before = state.State.Snapshot();
+        var now = Now();
+        var closed = chat with
+        {
+            Status = ChatStatus.Closed,
+            IsActive = false,
+            ClosedAt = now,
+            ClosedBy = by,
+            CloseReason = reason,
+            CloseNote = note,
+            UpdatedAt = now,
+        };
+        state.State.Value = closed;
+        await StoreAsync(before);
+
+        var withdrawn = chat.Status == ChatStatus.Pending ? WithdrawOffersAsync(closed, new ChatWithdrawn(chat.Id), exceptAssigned: false) : Task.CompletedTask;
+        await Task.WhenAll(DeliverAsync(Participants(closed), new ChatClosed(closed)), withdrawn, ReleaseVisitorSlotAsync(closed));
+        return new ChatOutcome(closed, Refusal: null);
+    }
+
+    public async Task<ChatOutcome> Reopen(Guid visitorId, TimeSpan window, int? maxOpenPerVisitor)
+    {
+        if (state.State.Value is not { } chat)
+        {
+            return Refused(ConversationRefusal.NotFound);
+        }
+        if (chat.VisitorId != visitorId)
+        {
+            return Refused(ConversationRefusal.NotParticipant);
+        }
+        if (chat.Status != ChatStatus.Closed)
+        {
+            // Reopened already, and open since: the same answer as the reopen that did it.
+            return chat.Episode > 1 ? new ChatOutcome(chat, Refusal: null) : Refused(ConversationRefusal.NotClosed);
+        }
+        if (Now() - chat.ClosedAt > window)
+        {
+            return Refused(ConversationRefusal.ReopenWindowPassed);
+        }
+        if (maxOpenPerVisitor is { } maxOpen && !(await GrainFactory.GetGrain<IVisitorGrain>(visitorId).ReserveChat(chat.Id, maxOpen)).Admitted)
+        {
+            return Refused(ConversationRefusal.VisitorAtCap);
+        }
+
+        // Offers first, as at creation: a node dying after the write loses none.
+        await offers.RecordAsync(chat.Id, chat.AvailableCommercialIds);
+        var before = state.State.Snapshot();
+        var reopened = chat with
+        {
+            Status = ChatStatus.Pending,
+            IsActive = true,
+            AssignedCommercialId = null,
+            ClosedAt = null,
+            ClosedBy = null,
+            CloseReason = null,
+            CloseNote = null,
+            Rating = null,
+            Episode = chat.Episode + 1,
+            UnreadMessagesCount = 0,
+            UpdatedAt = Now(),
+        };
+        state.State.Value = reopened;
+        // The new episode's unread messages are the ones written in it.
+        state.State.ReadUpToSeq = reopened.TotalMessages;
+        await StoreAsync(before);
+
+        await Task.WhenAll(DeliverAsync([Visitor(reopened)], new ChatReopened(reopened)), AnnounceOffersAsync(reopened));
+        return new ChatOutcome(reopened, Refusal: null);
+    }
+
+    public async Task<ChatOutcome> Rate(Guid visitorId, int score, string? comment)
+    {
+        if (state.State.Value is not { } chat)
+        {
+            return Refused(ConversationRefusal.NotFound);
+        }
+        if (chat.VisitorId != visitorId)
+        {
+            return Refused(ConversationRefusal.NotParticipant);
+        }
+        if (chat.Status != ChatStatus.Closed)
+        {
+            return Refused(ConversationRefusal.NotClosed);
+        }
+        if (chat.Rating is not null)
+        {
+            return Refused(ConversationRefusal.AlreadyRated);
+        }
+
+        var before = state.State.Snapshot();
+        var now = Now();
+        var rated = chat with { Rating = new ChatRating(score, comment, chat.Episode, now), UpdatedAt = now };
+        state.State.Value = rated;
+        await StoreAsync(before);
+
+        if (rated.AssignedCommercialId is { } commercial)
+        {
+            await DeliverAsync([Commercial(commercial)], new ChatRated(rated));
+        }
+        return new ChatOutcome(rated, Refusal: null);
+    }
+
+    /// <summary>
+    /// Why <paramref name="by"/> closing the chat closes it, or null when it may not: its visitor,
+    /// the commercial assigned to it (who may also close it again once closed), or an admin.
+    /// </summary>
+    private static CloseReason? ReasonFor(Chat chat, ChatActor by) => by.Role switch
+    {
+        ChatActorRole.Visitor when by.Id == chat.VisitorId.ToString("D") => CloseReason.Visitor,
+        ChatActorRole.Commercial when chat.Status != ChatStatus.Pending && by.Id == chat.AssignedCommercialId?.ToString("D") => CloseReason.Commercial,
+        ChatActorRole.Admin => CloseReason.Admin,
+        _ => null,
+    };
+
+    /// <summary>
+    /// Best effort: the visitor's grain also forgets a closed chat by itself when the visitor
+    /// reaches its cap, asking the chat.
+    /// </summary>
+    private async Task ReleaseVisitorSlotAsync(Chat chat)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IVisitorGrain>(chat.VisitorId).ReleaseChat(chat.Id);
+        }
+        catch (Exception exception)
+        {
+            LogSlotNotReleased(logger, exception, chat.Id);
+        }
+    }
+
+    [LoggerMessage(LogLevel.Warning, "Could not release the visitor's slot of closed chat {ChatId}; the visitor's grain forgets it when the visitor reaches its cap")]
+    private static partial void LogSlotNotReleased(ILogger logger, Exception exception, Guid chatId);
+}
