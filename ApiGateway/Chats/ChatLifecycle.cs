@@ -60,16 +60,20 @@ public static class ChatLifecycle
         chats.MapPost("/{chatId}/close", Close)
             .WithName("CloseChat")
             .WithSummary("Closes the chat (its visitor, its assigned commercial or an admin); closing it again answers it unchanged.")
+            .Produces<ChatResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesValidationProblem();
         chats.MapPost("/{chatId}/reopen", Reopen)
             .WithName("ReopenChat")
             .WithSummary("The visitor reopens its closed chat within Chats:ReopenWindow: PENDING again, offered again.")
+            .Produces<ChatResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         chats.MapPost("/{chatId}/rating", Rate)
             .WithName("RateChat")
             .WithSummary("The visitor rates the episode that closed last, once.")
+            .Produces<RatingResource>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesValidationProblem();

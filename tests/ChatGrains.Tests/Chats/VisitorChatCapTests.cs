@@ -8,8 +8,8 @@ using static ChatGrains.Tests.Chats.ChatCreationAssertions;
 namespace ChatGrains.Tests.Chats;
 
 /// <summary>
-/// <c>Chats:MaxOpenPerVisitor</c>: a visitor that opened that many chats (none is CLOSED: nothing
-/// closes chats yet) is refused a new one with 409, and nothing is written; the count is durable.
+/// <c>Chats:MaxOpenPerVisitor</c>: a visitor that opened that many chats (none of them CLOSED; see
+/// <c>ChatLifecycleTests</c> for closing) is refused a new one with 409, and nothing is written; the count is durable.
 /// </summary>
 public sealed class VisitorChatCapTests
 {

@@ -60,7 +60,8 @@ public sealed class OpenApiDocumentTests(SqliteNodeFixture fixture) : IClassFixt
         var paths = document["paths"]!.AsObject();
         Assert.Equal(
             // The operators' routes (the Orleans dashboard, its sign-in, /metrics) are not part of the API.
-            ["/.well-known/jwks.json", "/api/v1/chat/guest/session", "/livechat/session", "/v2/chats/{chatId}"],
+            ["/.well-known/jwks.json", "/api/v1/chat/guest/session", "/livechat/session", "/v2/chats/{chatId}",
+                "/v2/chats/{chatId}/close", "/v2/chats/{chatId}/rating", "/v2/chats/{chatId}/reopen"],
             paths.Select(p => p.Key).Order(StringComparer.Ordinal));
         var liveChat = paths["/livechat/session"]!["post"]!;
         Assert.Equal("#/components/schemas/LiveChatSessionRequest", (string?)liveChat["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]);
@@ -68,6 +69,10 @@ public sealed class OpenApiDocumentTests(SqliteNodeFixture fixture) : IClassFixt
         Assert.NotNull(liveChat["responses"]!["201"]);
         var chats = paths["/v2/chats/{chatId}"]!["put"]!;
         Assert.Equal(["200", "400", "401", "403", "409", "413", "415", "429", "500", "503"], chats["responses"]!.AsObject().Select(r => r.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(["200", "400", "401", "403", "404", "409", "413", "415", "500", "503"],
+            paths["/v2/chats/{chatId}/close"]!["post"]!["responses"]!.AsObject().Select(r => r.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(["201", "400", "401", "403", "404", "409", "413", "415", "500", "503"],
+            paths["/v2/chats/{chatId}/rating"]!["post"]!["responses"]!.AsObject().Select(r => r.Key).Order(StringComparer.Ordinal));
         Assert.Equal("bearer", (string?)document["components"]!["securitySchemes"]!["Bearer"]!["scheme"]);
         Assert.True(chats["security"]![0]!.AsObject().ContainsKey("Bearer"));
         Assert.Null(liveChat["security"]);
