@@ -39,6 +39,8 @@ public sealed partial class ChatGrain
         };
         state.State.Value = closed;
         await StoreAsync(before);
+        metrics.Closed(reason);
+        CountOpen();
 
         var withdrawn = chat.Status == ChatStatus.Pending ? WithdrawOffersAsync(closed, new ChatWithdrawn(chat.Id), exceptAssigned: false) : Task.CompletedTask;
         await Task.WhenAll(DeliverAsync(Participants(closed), new ChatClosed(closed)), withdrawn, ReleaseVisitorSlotAsync(closed));
@@ -90,6 +92,8 @@ public sealed partial class ChatGrain
         // The new episode's unread messages are the ones written in it.
         state.State.ReadUpToSeq = reopened.TotalMessages;
         await StoreAsync(before);
+        metrics.Reopened();
+        CountOpen();
 
         await Task.WhenAll(DeliverAsync([Visitor(reopened)], new ChatReopened(reopened)), AnnounceOffersAsync(reopened));
         return new ChatOutcome(reopened, Refusal: null);
@@ -119,6 +123,7 @@ public sealed partial class ChatGrain
         var rated = chat with { Rating = new ChatRating(score, comment, chat.Episode, now), UpdatedAt = now };
         state.State.Value = rated;
         await StoreAsync(before);
+        metrics.Rated(score);
 
         if (rated.AssignedCommercialId is { } commercial)
         {

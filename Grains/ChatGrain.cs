@@ -17,10 +17,34 @@ public sealed partial class ChatGrain(
     TimeProvider clock,
     ILogger<ChatGrain> logger) : Grain, IChatGrain
 {
+    private bool _countedOpen;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         await RecordLeftoverOffersAsync();
         await LoadConversationAsync();
+        CountOpen();
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_countedOpen)
+        {
+            metrics.OpenActive(-1);
+            _countedOpen = false;
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Keeps this activation's part of the node's open-chats gauge in step with its chat.</summary>
+    private void CountOpen()
+    {
+        var open = state.State.Value is { Status: not ChatStatus.Closed };
+        if (open != _countedOpen)
+        {
+            metrics.OpenActive(open ? 1 : -1);
+            _countedOpen = open;
+        }
     }
 
     public Task<ChatCreation> CreateOrGet(CreateChat command) => CreateAsync(command);
@@ -105,6 +129,7 @@ public sealed partial class ChatGrain(
         if (created)
         {
             metrics.Created(GrainStorage.Chat);
+            CountOpen();
             await this.PublishAsync(EventStreamIds.For(EventStreams.ChatCreated, chat.Id),
                 new ChatCreated(chat.Id, chat.VisitorId, chat.AvailableCommercialIds, chat.Priority, chat.Metadata.Department, chat.CreatedAt),
                 logger);

@@ -63,6 +63,35 @@ public sealed class MetricsTests(SqliteNodeFixture fixture) : IClassFixture<Sqli
     }
 
     [Fact]
+    public async Task ClosesByReasonReopensRatingsAndOpenChatsAreMeasured()
+    {
+        var (visitorId, chatId) = (Guid.NewGuid(), Guid.NewGuid());
+        using var commercial = Node.ClientFor(Roles.Commercial);
+        using (var created = await commercial.PutChatAsync(chatId, ChatRequests.MinimalBody(visitorId)))
+        {
+            Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        }
+        using var visitor = Node.ClientFor(Roles.Visitor, visitorId);
+        foreach (var (action, body, status) in new[] { ("close", "{}", HttpStatusCode.OK), ("rating", """{"rating":4}""", HttpStatusCode.Created), ("reopen", "{}", HttpStatusCode.OK) })
+        {
+            using var response = await visitor.PostAsync(new Uri($"/v2/chats/{chatId}/{action}", UriKind.Relative),
+                new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(status, response.StatusCode);
+        }
+
+        var scrape = await OperatorClient.WaitForAsync(ScrapeAsync,
+            s => Samples(s, "chatgrains_chats_closed_total").Any(l => l.Contains("reason=\"VISITOR\"", StringComparison.Ordinal) && Value(l) >= 1)
+                 && Samples(s, "chatgrains_chats_reopened_total").Sum(Value) >= 1
+                 && Samples(s, "chatgrains_chats_rating_bucket").Any(l => l.Contains("le=\"4\"", StringComparison.Ordinal) && Value(l) >= 1),
+            TimeSpan.FromSeconds(20), s => s);
+
+        Assert.Contains("# TYPE chatgrains_chats_closed_total counter", scrape, StringComparison.Ordinal);
+        Assert.Contains("# TYPE chatgrains_chats_rating histogram", scrape, StringComparison.Ordinal);
+        // The reopened chat's grain is active on this node, open again.
+        Assert.True(Samples(scrape, "chatgrains_chats_open_active").Sum(Value) >= 1, string.Join("\n", Samples(scrape, "chatgrains_chats_open_active")));
+    }
+
+    [Fact]
     public async Task TheScrapeCarriesTheRuntimeAndOrleansMeters()
     {
         var scrape = await ScrapeAsync();
