@@ -36,6 +36,10 @@ public sealed partial class ChatGrain
         var before = state.State.Snapshot();
         var accepted = chat with { Status = ChatStatus.Active, AssignedCommercialId = commercialId, UpdatedAt = Now() };
         state.State.Value = accepted;
+        if (!state.State.AssignedCommercialIds.Contains(commercialId))
+        {
+            state.State.AssignedCommercialIds = [.. state.State.AssignedCommercialIds, commercialId];
+        }
         await StoreAsync(before);
 
         await Task.WhenAll(
@@ -114,14 +118,28 @@ public sealed partial class ChatGrain
         return new ChatOutcome(updated, Refusal: null);
     }
 
-    public async Task<ChatHistory> History(ChatReader reader, long afterSeq, int max)
+    public Task<ChatHistory> History(ChatReader reader, long afterSeq, int max) =>
+        PageAsync(reader.MayRead, afterSeq, Math.Clamp(max, 0, ChatHistory.MaxMessages));
+
+    public Task<ChatHistory> Transcript(ChatReader reader, long afterSeq, int max) =>
+        PageAsync(chat => MayReadTranscript(reader, chat), afterSeq, Math.Clamp(max, 0, ChatHistory.MaxTranscriptMessages));
+
+    /// <summary>Its visitor, every commercial it was ever assigned to, and admins.</summary>
+    private bool MayReadTranscript(ChatReader reader, Chat chat) => reader.Participant switch
+    {
+        { Role: ParticipantRole.Visitor } visitor => chat.VisitorId == visitor.Id,
+        { Role: ParticipantRole.Commercial } commercial => state.State.WasAssignedTo(commercial.Id),
+        _ => reader.IsAdmin,
+    };
+
+    private async Task<ChatHistory> PageAsync(Func<Chat, bool> mayRead, long afterSeq, int count)
     {
         if (state.State.Value is not { } chat)
         {
             return new ChatHistory(null, [], HasMore: false, ConversationRefusal.NotFound);
         }
         // Who may read comes first: a stranger learns nothing, not even how many messages there are.
-        if (!reader.MayRead(chat))
+        if (!mayRead(chat))
         {
             return new ChatHistory(null, [], HasMore: false, ConversationRefusal.NotParticipant);
         }
@@ -129,9 +147,7 @@ public sealed partial class ChatGrain
         {
             return new ChatHistory(null, [], HasMore: false, ConversationRefusal.OutOfRange);
         }
-        // afterSeq is now at most an int's worth and count at most a few pages: nothing overflows,
-        // and one call reads no more pages than MaxMessages spans.
-        var count = Math.Clamp(max, 0, ChatHistory.MaxMessages);
+        // afterSeq is now at most an int's worth and count at most a page: nothing overflows.
         var to = Math.Min(chat.TotalMessages, afterSeq + count);
         var read = afterSeq < to ? await messages.ReadAsync(chat.Id, afterSeq + 1, to) : [];
         return new ChatHistory(chat, read, HasMore: to < chat.TotalMessages);

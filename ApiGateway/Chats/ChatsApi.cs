@@ -37,6 +37,7 @@ public static class ChatsApi
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapChatLifecycle();
+        group.MapChatTranscript();
         return group;
     }
 

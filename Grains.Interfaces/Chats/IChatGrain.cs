@@ -51,6 +51,14 @@ public interface IChatGrain : IGrainWithGuidKey
     [Alias("HistoryFor"), AlwaysInterleave]
     Task<ChatHistory> History(ChatReader reader, long afterSeq, int max);
 
+    /// <summary>
+    /// A page of the chat's transcript: like <see cref="History"/>, up to
+    /// <see cref="ChatHistory.MaxTranscriptMessages"/>, for its visitor, every commercial it was
+    /// ever assigned to, and admins.
+    /// </summary>
+    [Alias("Transcript"), AlwaysInterleave]
+    Task<ChatHistory> Transcript(ChatReader reader, long afterSeq, int max);
+
     /// <summary>The chat's last <paramref name="max"/> messages, oldest first.</summary>
     [Alias("Recent"), AlwaysInterleave]
     Task<ConversationMessage[]> Recent(int max);

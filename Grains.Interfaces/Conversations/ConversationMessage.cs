@@ -111,6 +111,9 @@ public sealed record ChatHistory(
 {
     /// <summary>The most messages one call returns, whatever it asks: it bounds the pages one call reads.</summary>
     public const int MaxMessages = 200;
+
+    /// <summary>The most messages one transcript page holds.</summary>
+    public const int MaxTranscriptMessages = 500;
 }
 
 /// <summary>Who asks to read a chat's history: a participant, or an admin (who may read every chat).</summary>

@@ -8,6 +8,13 @@ namespace ChatGrains.Grains;
 /// </summary>
 public sealed class ChatRecord : CreatedOnce<Chat>
 {
+    /// <summary>
+    /// Every commercial the chat was assigned to, in any episode (the current one is the chat's
+    /// <c>AssignedCommercialId</c>): each may read its transcript. Records from before list none;
+    /// their assigned commercial counts.
+    /// </summary>
+    public Guid[] AssignedCommercialIds { get; set; } = [];
+
     /// <summary>The assigned commercial has read the visitor's messages up to this sequence number.</summary>
     public long ReadUpToSeq { get; set; }
 
@@ -31,6 +38,10 @@ public sealed class ChatRecord : CreatedOnce<Chat>
     /// (records, arrays), they never mutate them.
     /// </summary>
     public ChatRecord Snapshot() => (ChatRecord)MemberwiseClone();
+
+    /// <summary>Whether the commercial was assigned to the chat in any episode.</summary>
+    public bool WasAssignedTo(Guid commercialId) =>
+        Value?.AssignedCommercialId == commercialId || AssignedCommercialIds.Contains(commercialId);
 
     public static string PageKey(Guid chatId, int pageIndex) => $"{chatId:N}/{pageIndex}";
 }
