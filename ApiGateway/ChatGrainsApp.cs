@@ -97,6 +97,7 @@ public static class ChatGrainsApp
         });
         app.MapJwks();
         app.MapChatsApi();
+        app.MapCommercialChatsApi();
         app.MapConversations();
         app.MapGuestSessionsApi();
         app.MapLiveChatApi();

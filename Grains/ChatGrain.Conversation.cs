@@ -44,7 +44,8 @@ public sealed partial class ChatGrain
 
         await Task.WhenAll(
             DeliverAsync([Visitor(accepted)], new ChatAccepted(accepted)),
-            WithdrawOffersAsync(accepted, new ChatTaken(accepted.Id), exceptAssigned: true));
+            WithdrawOffersAsync(accepted, new ChatTaken(accepted.Id), exceptAssigned: true),
+            ListForCommercialAsync(commercialId, chat.Id, (commercial, id) => commercial.ChatAssigned(id)));
         return new ChatOutcome(accepted, Refusal: null);
     }
 

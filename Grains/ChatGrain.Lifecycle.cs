@@ -43,7 +43,10 @@ public sealed partial class ChatGrain
         CountOpen();
 
         var withdrawn = chat.Status == ChatStatus.Pending ? WithdrawOffersAsync(closed, new ChatWithdrawn(chat.Id), exceptAssigned: false) : Task.CompletedTask;
-        await Task.WhenAll(DeliverAsync(Participants(closed), new ChatClosed(closed)), withdrawn, ReleaseVisitorSlotAsync(closed));
+        var listed = closed.AssignedCommercialId is { } assigned
+            ? ListForCommercialAsync(assigned, chat.Id, (commercial, id) => commercial.ChatClosed(id))
+            : Task.CompletedTask;
+        await Task.WhenAll(DeliverAsync(Participants(closed), new ChatClosed(closed)), withdrawn, ReleaseVisitorSlotAsync(closed), listed);
         return new ChatOutcome(closed, Refusal: null);
     }
 
@@ -159,6 +162,25 @@ public sealed partial class ChatGrain
             LogSlotNotReleased(logger, exception, chat.Id);
         }
     }
+
+    /// <summary>
+    /// Best effort: the commercial's list of its chats (<c>GET /v2/commercials/me/chats</c>) is
+    /// housekeeping next to the chat, which stays the truth about its status.
+    /// </summary>
+    private async Task ListForCommercialAsync(Guid commercialId, Guid chatId, Func<ICommercialGrain, Guid, Task> change)
+    {
+        try
+        {
+            await change(GrainFactory.GetGrain<ICommercialGrain>(commercialId), chatId);
+        }
+        catch (Exception exception)
+        {
+            LogNotListed(logger, exception, chatId);
+        }
+    }
+
+    [LoggerMessage(LogLevel.Warning, "Could not update the list of chats of the commercial of chat {ChatId}; the chat stands, the list may miss it")]
+    private static partial void LogNotListed(ILogger logger, Exception exception, Guid chatId);
 
     [LoggerMessage(LogLevel.Warning, "Could not release the visitor's slot of closed chat {ChatId}; the visitor's grain forgets it when the visitor reaches its cap")]
     private static partial void LogSlotNotReleased(ILogger logger, Exception exception, Guid chatId);

@@ -165,5 +165,6 @@ public static class HubEvents
     public const string ChatWithdrawn = "chatWithdrawn";
     public const string ChatReopened = "chatReopened";
     public const string ChatRated = "chatRated";
+    public const string ChatAssigned = "chatAssigned";
     public const string Resync = "resync";
 }

@@ -71,6 +71,11 @@ public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay, H
             {
                 await Clients.Caller.SendAsync(HubEvents.ChatOffered, ChatResponse.From(chat));
             }
+            // And what it was doing: a reloaded console shows its conversations again.
+            foreach (var chat in await grains.GetGrain<ICommercialGrain>(me.Id).Chats(ChatStatus.Active))
+            {
+                await Clients.Caller.SendAsync(HubEvents.ChatAssigned, ChatResponse.From(chat));
+            }
         }
     }
 

@@ -84,4 +84,19 @@ public interface ICommercialGrain : IParticipantGrain
     /// <summary>The chats offered to this commercial that are still PENDING, oldest first.</summary>
     [Alias("PendingOffers")]
     Task<Chat[]> PendingOffers();
+
+    /// <summary>Records, durably, that a chat was assigned to this commercial (it accepted it).</summary>
+    [Alias("ChatAssigned")]
+    Task ChatAssigned(Guid chatId);
+
+    /// <summary>Records, durably, that a chat assigned to this commercial closed.</summary>
+    [Alias("ChatClosed")]
+    Task ChatClosed(Guid chatId);
+
+    /// <summary>
+    /// Its chats as they are now, newest change first: offered and still PENDING, assigned and
+    /// ACTIVE, and the last 100 closed while assigned to it; <paramref name="status"/> picks one kind.
+    /// </summary>
+    [Alias("Chats")]
+    Task<Chat[]> Chats(ChatStatus? status);
 }

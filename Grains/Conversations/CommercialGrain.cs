@@ -4,9 +4,12 @@ using Orleans.Storage;
 
 namespace ChatGrains.Grains;
 
-/// <summary>A commercial grain's state: whether it has ever signed in.</summary>
+/// <summary>A commercial grain's state: whether it has ever signed in, and the chats assigned to it.</summary>
 public sealed class CommercialOffers
 {
+    /// <summary>The most closed chats a commercial's list keeps.</summary>
+    public const int MaxRecentlyClosed = 100;
+
     /// <summary>
     /// Read only from records stored before offers were rows (<see cref="IOfferBook"/>): the
     /// grain moves them into the book when activated.
@@ -14,6 +17,12 @@ public sealed class CommercialOffers
     public Dictionary<Guid, DateTimeOffset> Offers { get; set; } = [];
 
     public bool SignedIn { get; set; }
+
+    /// <summary>The chats assigned to it and not closed since, oldest first.</summary>
+    public Guid[] Assigned { get; set; } = [];
+
+    /// <summary>Its last <see cref="MaxRecentlyClosed"/> chats closed while assigned to it, oldest first.</summary>
+    public Guid[] RecentlyClosed { get; set; } = [];
 }
 
 /// <summary>
@@ -111,6 +120,48 @@ public sealed partial class CommercialGrain(
             await TryForgetAsync(stale);
         }
         return [.. pending.OrderBy(chat => chat.CreatedAt).ThenBy(chat => chat.Id)];
+    }
+
+    public Task ChatAssigned(Guid chatId) =>
+        state.State.Assigned.Contains(chatId) ? Task.CompletedTask : WriteListsAsync([.. state.State.Assigned, chatId], state.State.RecentlyClosed);
+
+    public Task ChatClosed(Guid chatId) => WriteListsAsync(
+        [.. state.State.Assigned.Where(id => id != chatId)],
+        [.. state.State.RecentlyClosed.Where(id => id != chatId).Append(chatId).TakeLast(CommercialOffers.MaxRecentlyClosed)]);
+
+    public async Task<Chat[]> Chats(ChatStatus? status)
+    {
+        var me = this.GetPrimaryKey();
+        var lists = new List<Task<Chat[]>>(3);
+        if (status is null or ChatStatus.Pending)
+        {
+            lists.Add(PendingOffers());
+        }
+        if (status is null or ChatStatus.Active)
+        {
+            lists.Add(CurrentAsync(state.State.Assigned, chat => chat is { Status: ChatStatus.Active } && chat.AssignedCommercialId == me));
+        }
+        if (status is null or ChatStatus.Closed)
+        {
+            lists.Add(CurrentAsync(state.State.RecentlyClosed, chat => chat is { Status: ChatStatus.Closed } && chat.AssignedCommercialId == me));
+        }
+        var chats = await Task.WhenAll(lists);
+        return [.. chats.SelectMany(list => list).OrderByDescending(chat => chat.UpdatedAt).ThenBy(chat => chat.Id)];
+    }
+
+    /// <summary>The listed chats as they are now, those that still belong in the list (the chats are the truth).</summary>
+    private async Task<Chat[]> CurrentAsync(Guid[] chatIds, Func<Chat?, bool> belongs)
+    {
+        var chats = await Task.WhenAll(chatIds.Select(id => GrainFactory.GetGrain<IChatGrain>(id).Current()));
+        return [.. chats.Where(belongs).Select(chat => chat!)];
+    }
+
+    private async Task WriteListsAsync(Guid[] assigned, Guid[] recentlyClosed)
+    {
+        var (assignedBefore, closedBefore) = (state.State.Assigned, state.State.RecentlyClosed);
+        state.State.Assigned = assigned;
+        state.State.RecentlyClosed = recentlyClosed;
+        await state.WriteOrRestoreAsync(() => (state.State.Assigned, state.State.RecentlyClosed) = (assignedBefore, closedBefore));
     }
 
     /// <summary>Forgetting stale offers is housekeeping: a failure leaves them for the next time.</summary>

@@ -61,7 +61,8 @@ public sealed class OpenApiDocumentTests(SqliteNodeFixture fixture) : IClassFixt
         Assert.Equal(
             // The operators' routes (the Orleans dashboard, its sign-in, /metrics) are not part of the API.
             ["/.well-known/jwks.json", "/api/v1/chat/guest/session", "/livechat/session", "/v2/chats/{chatId}",
-                "/v2/chats/{chatId}/close", "/v2/chats/{chatId}/rating", "/v2/chats/{chatId}/reopen", "/v2/chats/{chatId}/transcript"],
+                "/v2/chats/{chatId}/close", "/v2/chats/{chatId}/rating", "/v2/chats/{chatId}/reopen", "/v2/chats/{chatId}/transcript",
+                "/v2/commercials/{commercialId}/chats"],
             paths.Select(p => p.Key).Order(StringComparer.Ordinal));
         var liveChat = paths["/livechat/session"]!["post"]!;
         Assert.Equal("#/components/schemas/LiveChatSessionRequest", (string?)liveChat["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]);

@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Security.Claims;
+using ChatGrains.ApiGateway.Auth;
+using ChatGrains.ApiGateway.Conversations;
+using ChatGrains.ApiGateway.Http;
+using ChatGrains.Grains;
+
+namespace ChatGrains.ApiGateway.Chats;
+
+/// <summary>A commercial's chats, newest change first.</summary>
+public sealed record CommercialChats(IReadOnlyList<ChatResponse> Chats);
+
+/// <summary>
+/// <c>GET /v2/commercials/me/chats</c> (a commercial's own) and <c>GET /v2/commercials/{id}/chats</c>
+/// (admins): what an agent's console shows on load — the chats offered to it and still PENDING,
+/// those assigned to it and ACTIVE, and its last 100 closed.
+/// </summary>
+public static class CommercialChatsApi
+{
+    public const int MaxLimit = 100;
+
+    public static RouteGroupBuilder MapCommercialChatsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v2/commercials")
+            .WithTags("Chats (v2)")
+            .RequireAuthorization(AuthExtensions.ChatParticipantPolicy)
+            .WithErrorFormat(ProblemDetailsFormat.Instance)
+            .RequireActiveSilo()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status500InternalServerError);
+        group.MapGet("/{commercialId}/chats", List)
+            .WithName("ListCommercialChats")
+            .WithSummary("The commercial's chats ('me': the caller's own; another id: admins only), newest change first, optionally of one status.")
+            .Produces<CommercialChats>()
+            .ProducesValidationProblem();
+        return group;
+    }
+
+    private static async Task<IResult> List(string commercialId, string? status, string? limit, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var errors = new FieldErrors();
+        var me = HubIdentity.ParticipantOf(user) is { Role: ParticipantRole.Commercial } commercial ? commercial.Id : (Guid?)null;
+        var id = commercialId == "me" ? me ?? Guid.Empty : errors.Uuid("commercialId", commercialId);
+        var wanted = Status(errors, status);
+        var count = Limit(errors, limit);
+        if (!errors.IsEmpty)
+        {
+            return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The request has invalid fields.");
+        }
+        // A commercial reads its own list; admins any; nobody else (a visitor has no list).
+        if (id == Guid.Empty || (id != me && !HubIdentity.IsAdmin(user)))
+        {
+            return TypedResults.Forbid();
+        }
+        var chats = await grains.GetGrain<ICommercialGrain>(id).Chats(wanted);
+        return TypedResults.Ok(new CommercialChats([.. chats.Take(count).Select(ChatResponse.From)]));
+    }
+
+    private static ChatStatus? Status(FieldErrors errors, string? status)
+    {
+        switch (status)
+        {
+            case null:
+                return null;
+            case "PENDING":
+                return ChatStatus.Pending;
+            case "ACTIVE":
+                return ChatStatus.Active;
+            case "CLOSED":
+                return ChatStatus.Closed;
+            default:
+                errors.Add("status", "'status' must be PENDING, ACTIVE or CLOSED.");
+                return null;
+        }
+    }
+
+    private static int Limit(FieldErrors errors, string? limit)
+    {
+        if (limit is null)
+        {
+            return MaxLimit;
+        }
+        if (int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count is >= 1 and <= MaxLimit)
+        {
+            return count;
+        }
+        errors.Add("limit", $"'limit' must be a whole number from 1 to {MaxLimit}.");
+        return MaxLimit;
+    }
+}
