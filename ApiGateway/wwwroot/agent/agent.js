@@ -1,6 +1,8 @@
 // The agent console: a commercial pastes its JWT, connects to the hub, sees the chats offered
-// to it appear (live and as the catch-up on connect), accepts one, and chats. The token stays in
-// this tab's sessionStorage (with the ids of the chats accepted here, so a reload resumes them).
+// to it appear (live and as the catch-up on connect), accepts one, chats, and closes it. What it
+// was doing comes back in any tab: the hub's catch-up sends its active chats (chatAssigned) and
+// its recently closed ones come from GET /v2/commercials/me/chats. The token stays in this tab's
+// sessionStorage (with the ids of the chats open here, so a reload resumes them at once).
 // Everything the server says is written with textContent, never parsed as HTML.
 "use strict";
 
@@ -13,6 +15,8 @@ const ACCEPT_ERRORS = {
   NOT_OFFERED: "This chat was not offered to you.",
   CHAT_NOT_FOUND: "This chat no longer exists.",
 };
+
+const CLOSED_SHOWN = 20;
 
 const SEND_ERRORS = {
   VALIDATION_FAILED: "A message has 1–4,000 characters and no control characters but newlines (no tabs).",
@@ -159,7 +163,24 @@ function render(entry) {
     $("conversation-meta").textContent = [where(chat), reachable, `chat ${chat.id}`, chat.status].filter(Boolean).join(" · ");
     $("read-state").textContent = chat.unreadMessagesCount === 0 ? "All messages read" : `${chat.unreadMessagesCount} unread`;
     $("send").disabled = chat.status !== "ACTIVE";
+    $("close-chat").hidden = chat.status === "CLOSED";
+    $("close-chat").disabled = false;
+    $("rating").textContent = chat.rating
+      ? `Rated ${chat.rating.rating}/5${chat.rating.comment ? `: “${chat.rating.comment}”` : ""}`
+      : chat.status === "CLOSED" ? `Closed (${(chat.closeReason || "").toLowerCase()})` : "";
   }
+  placeLink(entry);
+}
+
+// Open chats under "My chats", closed ones under "Closed".
+function placeLink(entry) {
+  const list = entry.chat.status === "CLOSED" ? $("closed-chats") : $("chats");
+  const item = entry.link.parentElement;
+  if (item.parentElement !== list) {
+    list.prepend(item);
+  }
+  $("no-chats").hidden = $("chats").children.length > 0;
+  $("no-closed").hidden = $("closed-chats").children.length > 0;
 }
 
 function update(entry, chat) {
@@ -186,7 +207,6 @@ async function addChat(chat) {
     const item = Conversation.element("li");
     item.append(link);
     $("chats").append(item);
-    $("no-chats").hidden = true;
     entry = {
       chat,
       list,
@@ -210,7 +230,8 @@ function dropChat(entry) {
   entry.link.parentElement.remove();
   state.chats.delete(entry.chat.id);
   saveChatIds();
-  $("no-chats").hidden = state.chats.size > 0;
+  $("no-chats").hidden = $("chats").children.length > 0;
+  $("no-closed").hidden = $("closed-chats").children.length > 0;
   if (state.selected === entry) {
     state.selected = null;
     $("conversation").hidden = true;
@@ -285,6 +306,48 @@ function onMessage(message) {
   }
 }
 
+// Any chat event that carries the chat: the entry shows it (a closed chat moves to "Closed").
+function onChat(chat) {
+  const entry = state.chats.get(chat.id);
+  if (entry) {
+    update(entry, chat);
+  }
+}
+
+async function closeSelected() {
+  const entry = state.selected;
+  if (!entry) {
+    return;
+  }
+  $("close-chat").disabled = true;
+  $("conversation-error").textContent = "";
+  try {
+    update(entry, await state.connection.invoke("CloseChat", entry.chat.id, null));
+  } catch (error) {
+    const code = Conversation.errorCode(error);
+    $("conversation-error").textContent = code ? `${code}: the server refused to close this chat.` : "Not closed: the connection dropped; try again.";
+    $("close-chat").disabled = false;
+  }
+}
+
+// The chats this commercial closed lately, as the server lists them (a new tab knows none).
+async function loadClosed(token) {
+  try {
+    const response = await fetch(`/v2/commercials/me/chats?status=CLOSED&limit=${CLOSED_SHOWN}`, {
+      headers: { Accept: "application/json", Authorization: `Bearer ${token}` },
+    });
+    if (!response.ok) {
+      return;
+    }
+    const { chats } = await response.json();
+    for (const chat of chats.reverse()) {
+      await addChat(chat);
+    }
+  } catch {
+    // The live list still works; the closed ones show again at the next sign-in.
+  }
+}
+
 function catchUpEverything() {
   for (const entry of state.chats.values()) {
     catchUp(entry);
@@ -308,11 +371,11 @@ async function signIn(token) {
   const connection = Conversation.connect(token);
   connection.on("chatOffered", upsertOffer);
   connection.on("chatTaken", (taken) => removeOffer(taken.chatId));
-  connection.on("chatAccepted", (chat) => {
-    const entry = state.chats.get(chat.id);
-    if (entry) {
-      update(entry, chat);
-    }
+  connection.on("chatAccepted", onChat);
+  connection.on("chatClosed", onChat);
+  connection.on("chatRated", onChat);
+  connection.on("chatAssigned", (chat) => {
+    addChat(chat);
   });
   connection.on("message", onMessage);
   connection.on("resync", catchUpEverything);
@@ -345,8 +408,11 @@ async function signIn(token) {
   $("identity").textContent = `Commercial ${claims.sub}`;
   showConnection("Connected", "connected");
   for (const chatId of savedChatIds()) {
-    addChat({ id: chatId, status: "ACTIVE", visitorInfo: {}, unreadMessagesCount: 0 });
+    if (!state.chats.has(chatId)) {
+      addChat({ id: chatId, status: "ACTIVE", visitorInfo: {}, unreadMessagesCount: 0 });
+    }
   }
+  loadClosed(token);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -372,6 +438,8 @@ document.addEventListener("DOMContentLoaded", () => {
       showConnection("Disconnected", "closed");
     }
   });
+
+  $("close-chat").addEventListener("click", closeSelected);
 
   const composer = $("composer");
   const text = $("text");

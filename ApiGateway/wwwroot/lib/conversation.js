@@ -189,10 +189,17 @@ const Conversation = (() => {
     });
   }
 
-  // A chat's status only moves forward; an older resource (a slow JoinChat) never undoes a newer one.
+  // Within an episode a chat's status only moves forward, and a reopened chat starts a later
+  // episode: an older resource (a slow JoinChat) never undoes a newer one.
   const STATUS_ORDER = { PENDING: 0, ACTIVE: 1, CLOSED: 2 };
   function isNewer(chat, current) {
-    return !current || (STATUS_ORDER[chat.status] ?? 0) >= (STATUS_ORDER[current.status] ?? 0);
+    if (!current) {
+      return true;
+    }
+    const [episode, currentEpisode] = [chat.episode ?? 1, current.episode ?? 1];
+    return episode !== currentEpisode
+      ? episode > currentEpisode
+      : (STATUS_ORDER[chat.status] ?? 0) >= (STATUS_ORDER[current.status] ?? 0);
   }
 
   return { newUuid, errorCode, unauthorized, connect, element, Transcript, catchUp, Outbox, sendOnEnter, isNewer };
