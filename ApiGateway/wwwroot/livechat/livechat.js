@@ -2,14 +2,30 @@
 // the server's messages next to their fields, and keeps the session token in sessionStorage.
 // Then it opens a chat (PUT /v2/chats/{new id}, offered to the commercials GET /livechat/config
 // names), talks on the hub (/lib/conversation.js) and, after a reload in the same tab, resumes
-// that chat. Everything the server or a cookie says is written with textContent or value,
-// never parsed as HTML.
+// that chat; once it is closed, the listener may rate it, reopen it or start a new one.
+// Everything the server or a cookie says is written with textContent or value, never parsed as
+// HTML.
 "use strict";
 
 const FIELDS = ["name", "city", "country"];
 const TOKEN_KEY = "livechat.sessionToken";
 const USER_KEY = "livechat.userId";
 const CHAT_KEY = "livechat.chatId";
+
+const CLOSED_BY = {
+  VISITOR: "Obrolan ditutup oleh Anda.",
+  COMMERCIAL: "Obrolan ditutup oleh penyiar.",
+  ADMIN: "Obrolan ditutup oleh admin.",
+  INACTIVITY: "Obrolan ditutup karena tidak ada aktivitas.",
+  UNANSWERED: "Obrolan ditutup karena belum ada penyiar yang menjawab.",
+};
+
+const LIFECYCLE_ERRORS = {
+  REOPEN_WINDOW_PASSED: "Obrolan ini sudah terlalu lama ditutup untuk dibuka kembali. Silakan mulai obrolan baru.",
+  VISITOR_AT_CAP: "Anda sudah membuka terlalu banyak obrolan. Tutup salah satunya terlebih dahulu.",
+  ALREADY_RATED: "Anda sudah menilai obrolan ini.",
+  CHAT_NOT_CLOSED: "Obrolan ini belum ditutup.",
+};
 
 const STATUS_TEXT = {
   PENDING: "Menunggu penyiar menerima obrolan Anda…",
@@ -208,6 +224,26 @@ async function joinConversation(token, userId, chat) {
     const status = document.getElementById("chat-status");
     status.textContent = STATUS_TEXT[resource.status] || resource.status;
     status.dataset.status = resource.status;
+    // One state at a time: writing while open, the close's outcome once closed.
+    const closed = resource.status === "CLOSED";
+    document.getElementById("ended").hidden = !closed;
+    document.getElementById("end-chat").hidden = closed;
+    document.getElementById("text").disabled = closed;
+    document.getElementById("send").disabled = closed;
+    if (closed) {
+      document.getElementById("closed-by").textContent = CLOSED_BY[resource.closeReason] || STATUS_TEXT.CLOSED;
+      document.getElementById("rating-form").hidden = Boolean(resource.rating);
+      const rated = document.getElementById("rated");
+      rated.hidden = !resource.rating;
+      rated.textContent = resource.rating ? `Terima kasih atas penilaian Anda (${resource.rating.rating}/5).` : "";
+    }
+  };
+  const refusal = (error) => {
+    const code = Conversation.errorCode(error);
+    showChatError(code ? LIFECYCLE_ERRORS[code] || `Permintaan ditolak (${code}).` : "Koneksi terputus; coba lagi.");
+    if (code === "REOPEN_WINDOW_PASSED") {
+      document.getElementById("reopen").hidden = true;
+    }
   };
   const showConnection = (text, state) => {
     connectionText.textContent = text;
@@ -242,11 +278,13 @@ async function joinConversation(token, userId, chat) {
       catchUp();
     }
   });
-  connection.on("chatAccepted", (resource) => {
-    if (resource.id === chat.id) {
-      showChat(resource);
-    }
-  });
+  for (const event of ["chatAccepted", "chatClosed", "chatReopened"]) {
+    connection.on(event, (resource) => {
+      if (resource.id === chat.id) {
+        showChat(resource);
+      }
+    });
+  }
   connection.on("resync", catchUp);
   connection.onreconnecting(() => showConnection("Koneksi terputus, menyambung ulang…", "lost"));
   connection.onreconnected(async () => {
@@ -280,8 +318,60 @@ async function joinConversation(token, userId, chat) {
       showChatError(code === "VALIDATION_FAILED" ? "Pesan harus berisi 1–4000 karakter tanpa karakter kontrol (misalnya tab)."
         : code ? `Pesan tidak terkirim (${code}).` : "Pesan tidak terkirim: koneksi terputus. Tekan Kirim lagi untuk mencoba ulang.");
     } finally {
-      send.disabled = false;
+      send.disabled = current.status === "CLOSED";
       text.focus();
+    }
+  });
+
+  document.getElementById("end-chat").addEventListener("click", async () => {
+    showChatError("");
+    try {
+      showChat(await connection.invoke("CloseChat", chat.id, null));
+    } catch (error) {
+      refusal(error);
+    }
+  });
+  document.getElementById("reopen").addEventListener("click", async () => {
+    showChatError("");
+    try {
+      showChat(await connection.invoke("ReopenChat", chat.id));
+    } catch (error) {
+      refusal(error);
+    }
+  });
+  document.getElementById("new-chat").addEventListener("click", async () => {
+    // The form again, pre-filled from the cookies: a new session, a new chat.
+    sessionStorage.removeItem(CHAT_KEY);
+    await connection.stop();
+    location.reload();
+  });
+  document.getElementById("rating-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    showChatError("");
+    const picked = document.querySelector("input[name=rating]:checked");
+    if (!picked) {
+      showChatError("Pilih 1 sampai 5 bintang.");
+      return;
+    }
+    const rate = document.getElementById("rate");
+    rate.disabled = true;
+    try {
+      const comment = document.getElementById("comment").value.trim();
+      const response = await fetch(`/v2/chats/${chat.id}/rating`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json", Authorization: `Bearer ${token}` },
+        body: JSON.stringify({ rating: Number(picked.value), comment: comment === "" ? null : comment }),
+      });
+      const body = await response.json();
+      if (response.status === 201) {
+        showChat({ ...current, rating: body });
+      } else {
+        showChatError(LIFECYCLE_ERRORS[body.code] || "Penilaian tidak dapat dikirim: komentar paling banyak 1000 karakter, tanpa karakter kontrol.");
+      }
+    } catch {
+      showChatError("Penilaian tidak terkirim: koneksi terputus. Coba lagi.");
+    } finally {
+      rate.disabled = false;
     }
   });
 
