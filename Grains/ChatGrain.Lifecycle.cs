@@ -52,13 +52,9 @@ public sealed partial class ChatGrain
 
     public async Task<ChatOutcome> Reopen(Guid visitorId, TimeSpan window, int? maxOpenPerVisitor)
     {
-        if (state.State.Value is not { } chat)
+        if (VisitorsChat(visitorId) is not { } chat)
         {
-            return Refused(ConversationRefusal.NotFound);
-        }
-        if (chat.VisitorId != visitorId)
-        {
-            return Refused(ConversationRefusal.NotParticipant);
+            return Refused(state.State.Value is null ? ConversationRefusal.NotFound : ConversationRefusal.NotParticipant);
         }
         if (chat.Status != ChatStatus.Closed)
         {
@@ -104,13 +100,9 @@ public sealed partial class ChatGrain
 
     public async Task<ChatOutcome> Rate(Guid visitorId, int score, string? comment)
     {
-        if (state.State.Value is not { } chat)
+        if (VisitorsChat(visitorId) is not { } chat)
         {
-            return Refused(ConversationRefusal.NotFound);
-        }
-        if (chat.VisitorId != visitorId)
-        {
-            return Refused(ConversationRefusal.NotParticipant);
+            return Refused(state.State.Value is null ? ConversationRefusal.NotFound : ConversationRefusal.NotParticipant);
         }
         if (chat.Status != ChatStatus.Closed)
         {
@@ -134,6 +126,9 @@ public sealed partial class ChatGrain
         }
         return new ChatOutcome(rated, Refusal: null);
     }
+
+    /// <summary>The chat, when it exists and <paramref name="visitorId"/> is its visitor.</summary>
+    private Chat? VisitorsChat(Guid visitorId) => state.State.Value is { } chat && chat.VisitorId == visitorId ? chat : null;
 
     /// <summary>
     /// Why <paramref name="by"/> closing the chat closes it, or null when it may not: its visitor,

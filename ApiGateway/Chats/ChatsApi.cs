@@ -19,17 +19,9 @@ public static class ChatsApi
 
     public static RouteGroupBuilder MapChatsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v2/chats")
-            .WithTags("Chats (v2)")
-            .RequireAuthorization(AuthExtensions.ChatParticipantPolicy)
-            .WithErrorFormat(ProblemDetailsFormat.Instance)
-            .RequireActiveSilo()
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
+        var group = routes.MapV2Group("/v2/chats")
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .ProducesProblem(StatusCodes.Status500InternalServerError);
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
         group.MapPut("/{chatId}", PutChat)
             .WithName("PutChat")
@@ -92,6 +84,21 @@ public static class ChatsApi
         }
         return TypedResults.Ok(ChatResponse.From(chat));
     }
+
+    /// <summary>
+    /// A group of the v2 API: a bearer token of any of its roles, problem details for errors, 503
+    /// while the node's silo is not active.
+    /// </summary>
+    internal static RouteGroupBuilder MapV2Group(this IEndpointRouteBuilder routes, string prefix) =>
+        routes.MapGroup(prefix)
+            .WithTags("Chats (v2)")
+            .RequireAuthorization(AuthExtensions.ChatParticipantPolicy)
+            .WithErrorFormat(ProblemDetailsFormat.Instance)
+            .RequireActiveSilo()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status500InternalServerError);
 
     /// <summary>The visitor id a caller is confined to, or null when its role sees every chat.</summary>
     private static Guid? VisitorScope(ClaimsPrincipal user)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Claims;
-using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Conversations;
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.Grains;
@@ -21,15 +20,7 @@ public static class CommercialChatsApi
 
     public static RouteGroupBuilder MapCommercialChatsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v2/commercials")
-            .WithTags("Chats (v2)")
-            .RequireAuthorization(AuthExtensions.ChatParticipantPolicy)
-            .WithErrorFormat(ProblemDetailsFormat.Instance)
-            .RequireActiveSilo()
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .ProducesProblem(StatusCodes.Status500InternalServerError);
+        var group = routes.MapV2Group("/v2/commercials");
         group.MapGet("/{commercialId}/chats", List)
             .WithName("ListCommercialChats")
             .WithSummary("The commercial's chats ('me': the caller's own; another id: admins only), newest change first, optionally of one status.")

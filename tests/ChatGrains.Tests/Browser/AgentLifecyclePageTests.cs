@@ -39,15 +39,7 @@ public sealed class AgentLifecyclePageTests(ChromiumFixture chromium) : IClassFi
 
         await using var context = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { Locale = "en-GB" });
         var page = await context.NewPageAsync();
-        var errors = new List<string>();
-        page.PageError += (_, error) => errors.Add($"page error: {error}");
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error" && !message.Location.Contains("/favicon.ico", StringComparison.Ordinal))
-            {
-                errors.Add($"console: {message.Text} ({message.Location})");
-            }
-        };
+        var errors = PageErrors.Of(page);
         await page.GotoAsync(new Uri(agentNode.BaseAddress, "/agent").ToString());
         await page.FillAsync("#token", agentNode.Token(Roles.Commercial, commercial, TimeSpan.FromMinutes(30)));
         await page.ClickAsync("#connect");

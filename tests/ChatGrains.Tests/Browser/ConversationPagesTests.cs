@@ -34,22 +34,6 @@ public sealed class ConversationPagesTests(ChromiumFixture chromium) : IClassFix
         return Path.Combine(Path.GetTempPath(), $"chatgrains-conversation-{Guid.NewGuid():N}.png");
     }
 
-    /// <summary>Uncaught errors and console errors (a CSP violation, a failed request) of a page.</summary>
-    private static List<string> ErrorsOf(IPage page)
-    {
-        var errors = new List<string>();
-        page.PageError += (_, error) => errors.Add($"page error: {error}");
-        page.Console += (_, message) =>
-        {
-            // The node serves no favicon; Chromium asks for one anyway.
-            if (message.Type == "error" && !message.Location.Contains("/favicon.ico", StringComparison.Ordinal))
-            {
-                errors.Add($"console: {message.Text} ({message.Location})");
-            }
-        };
-        return errors;
-    }
-
     private static ILocator Texts(IPage page) => page.Locator(".messages:visible li.message .text");
 
     /// <summary>The hub methods a page invokes, in order, as its WebSocket frames show them.</summary>
@@ -110,13 +94,13 @@ public sealed class ConversationPagesTests(ChromiumFixture chromium) : IClassFix
             ViewportSize = new ViewportSize { Width = 1100, Height = 860 },
         });
         var agent = await agentContext.NewPageAsync();
-        var agentErrors = ErrorsOf(agent);
+        var agentErrors = PageErrors.Of(agent);
         var agentInvocations = InvocationsOf(agent);
         await SignInAsync(agent, agentNode, agentId);
         // Another commercial the chat is offered to, on the listener's node, in a context of its own.
         await using var rivalContext = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { Locale = "en-GB" });
         var rival = await rivalContext.NewPageAsync();
-        var rivalErrors = ErrorsOf(rival);
+        var rivalErrors = PageErrors.Of(rival);
         await SignInAsync(rival, listenerNode, rivalId);
 
         await using var listenerContext = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions
@@ -125,7 +109,7 @@ public sealed class ConversationPagesTests(ChromiumFixture chromium) : IClassFix
             ViewportSize = new ViewportSize { Width = 620, Height = 860 },
         });
         var listener = await listenerContext.NewPageAsync();
-        var listenerErrors = ErrorsOf(listener);
+        var listenerErrors = PageErrors.Of(listener);
         var listenerInvocations = InvocationsOf(listener);
         await listener.GotoAsync(new Uri(listenerNode.BaseAddress, "/livechat").ToString());
         await listener.FillAsync("#name", "Budi Santoso");

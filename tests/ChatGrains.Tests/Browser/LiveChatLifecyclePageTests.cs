@@ -27,15 +27,7 @@ public sealed class LiveChatLifecyclePageTests(ChromiumFixture chromium) : IClas
 
         await using var context = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { Locale = "id-ID" });
         var page = await context.NewPageAsync();
-        var errors = new List<string>();
-        page.PageError += (_, error) => errors.Add($"page error: {error}");
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error" && !message.Location.Contains("/favicon.ico", StringComparison.Ordinal))
-            {
-                errors.Add($"console: {message.Text} ({message.Location})");
-            }
-        };
+        var errors = PageErrors.Of(page);
         await page.GotoAsync(new Uri(listenerNode.BaseAddress, "/livechat").ToString());
         await page.FillAsync("#name", "Sari");
         await page.FillAsync("#city", "Bandung");
