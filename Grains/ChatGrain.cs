@@ -151,8 +151,8 @@ public sealed partial class ChatGrain(
         {
             var limiter = GrainFactory.GetGrain<IRateLimitGrain>(rules[i].Key);
             decisions[i] = refused
-                ? await limiter.PeekOrAdmitAsync(rules[i].Limit, rules[i].Window, logger)
-                : await limiter.AcquireOrAdmitAsync(rules[i].Limit, rules[i].Window, logger);
+                ? await limiter.PeekOrAdmitAsync(rules[i].Limit, rules[i].Window, rules[i].AnswerWait, logger)
+                : await limiter.AcquireOrAdmitAsync(rules[i].Limit, rules[i].Window, rules[i].AnswerWait, logger);
             refused |= !decisions[i].Admitted;
         }
         return decisions;

@@ -36,9 +36,9 @@ public sealed class ChatCreationLimiting(ClientKeys clients, IOptions<RateLimiti
         {
             if (visitor)
             {
-                rules.Add(new RateLimitRule(VisitorPolicy, $"chat-creation-visitor:{user.FindFirstValue("sub")}", rateLimits.Value.VisitorChatsPerMinute, Window));
+                rules.Add(new RateLimitRule(VisitorPolicy, $"chat-creation-visitor:{user.FindFirstValue("sub")}", rateLimits.Value.VisitorChatsPerMinute, Window, rateLimits.Value.LimiterAnswerWait));
             }
-            rules.Add(new RateLimitRule(ClientPolicy, $"chat-creation:{clients.Of(http)}", rateLimits.Value.ChatCreationsPerMinute, Window));
+            rules.Add(new RateLimitRule(ClientPolicy, $"chat-creation:{clients.Of(http)}", rateLimits.Value.ChatCreationsPerMinute, Window, rateLimits.Value.LimiterAnswerWait));
         }
         // Staff tokens are not handed out for free; their chats for a visitor are neither capped
         // nor counted, and may name any commercial.

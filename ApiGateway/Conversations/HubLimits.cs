@@ -25,17 +25,17 @@ public sealed partial class HubLimits(
     {
         var admitted = new RateLimitDecision(Admitted: true, Options.MessageBurst, Options.MessageBurst - 1, TimeSpan.Zero);
         return rateLimiting.Value.Enabled
-            ? grains.GetGrain<ITokenBucketGrain>(SubjectOf(sender)).Take(Options.MessagesPerSecond, Options.MessageBurst).OrWhenUnansweredAsync(admitted, logger)
+            ? grains.GetGrain<ITokenBucketGrain>(SubjectOf(sender)).Take(Options.MessagesPerSecond, Options.MessageBurst).OrWhenUnansweredAsync(admitted, rateLimiting.Value.LimiterAnswerWait, logger)
             : Task.FromResult(admitted);
     }
 
     /// <summary>Whether the subject may open one more connection now (what negotiation answers).</summary>
     public async Task<bool> HasRoomForConnectionAsync(ClaimsPrincipal? user) =>
-        await Connections(user).Count().OrWhenUnansweredAsync(0, logger) < Options.MaxConnectionsPerUser;
+        await Connections(user).Count().OrWhenUnansweredAsync(0, rateLimiting.Value.LimiterAnswerWait, logger) < Options.MaxConnectionsPerUser;
 
     /// <summary>Counts a connection opened on this node, unless the subject has all its connections.</summary>
     public Task<bool> OpenConnectionAsync(ClaimsPrincipal? user) =>
-        Connections(user).Open(silo.SiloAddress, Options.MaxConnectionsPerUser).OrWhenUnansweredAsync(true, logger);
+        Connections(user).Open(silo.SiloAddress, Options.MaxConnectionsPerUser).OrWhenUnansweredAsync(true, rateLimiting.Value.LimiterAnswerWait, logger);
 
     public async Task CloseConnectionAsync(ClaimsPrincipal? user)
     {

@@ -24,6 +24,13 @@ public sealed class RateLimitingOptions
 
     /// <summary>Chats one client (by <see cref="ClientKeys"/>) may create per minute, whatever its role.</summary>
     public int ChatCreationsPerMinute { get; set; } = 120;
+
+    /// <summary>
+    /// How long a request waits for a limiter's grain before admitting without it (its silo just
+    /// died: nothing answers for it until the membership says so). A limiter that answers within
+    /// it decides.
+    /// </summary>
+    public TimeSpan LimiterAnswerWait { get; set; } = ChatGrains.Grains.RateLimiterCalls.DefaultAnswerWait;
 }
 
 public static class RateLimitingOptionsRegistration
@@ -43,6 +50,7 @@ public static class RateLimitingOptionsRegistration
                 "RateLimiting:IPv6PrefixLength must be between 32 and 128.")
             .Validate(o => o.VisitorChatsPerMinute > 0, "RateLimiting:VisitorChatsPerMinute must be positive.")
             .Validate(o => o.ChatCreationsPerMinute > 0, "RateLimiting:ChatCreationsPerMinute must be positive.")
+            .Validate(o => o.LimiterAnswerWait > TimeSpan.Zero, "RateLimiting:LimiterAnswerWait must be positive (a TimeSpan such as 00:00:01).")
             .ValidateOnStart();
         services.AddSingleton<ClientKeys>();
         return services;

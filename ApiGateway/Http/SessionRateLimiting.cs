@@ -76,7 +76,7 @@ public static class SessionRateLimiting
                 return Unlimited;
             }
             var client = clients.Of(resource);
-            var decision = await ClusterAvailability.CallAsync(resource, () => grains.GetGrain<IRateLimitGrain>($"{bucket}:{client}").AcquireOrAdmitAsync(Limit, Window, logger));
+            var decision = await ClusterAvailability.CallAsync(resource, () => grains.GetGrain<IRateLimitGrain>($"{bucket}:{client}").AcquireOrAdmitAsync(Limit, Window, options.Value.LimiterAnswerWait, logger));
 
             var policy = RateLimitHeaders.PolicyItem("per-client", Limit, Window);
             var state = RateLimitHeaders.StateItem("per-client", decision);

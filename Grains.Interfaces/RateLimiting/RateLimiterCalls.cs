@@ -11,25 +11,31 @@ namespace ChatGrains.Grains;
 /// </summary>
 public static partial class RateLimiterCalls
 {
-    /// <summary>How long a caller waits for a limiter (an in-memory count answers in microseconds).</summary>
-    public static readonly TimeSpan AnswerWait = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How long a caller waits for a limiter by default (<c>RateLimiting:LimiterAnswerWait</c>; an
+    /// in-memory count answers in microseconds, a silo that just died not for seconds).
+    /// </summary>
+    public static readonly TimeSpan DefaultAnswerWait = TimeSpan.FromSeconds(1);
 
-    public static Task<RateLimitDecision> AcquireOrAdmitAsync(this IRateLimitGrain limiter, int limit, TimeSpan window, ILogger logger) =>
-        OrAdmitAsync(limiter.Acquire(limit, window), limit, window, logger);
+    public static Task<RateLimitDecision> AcquireOrAdmitAsync(this IRateLimitGrain limiter, int limit, TimeSpan window, TimeSpan wait, ILogger logger) =>
+        OrAdmitAsync(limiter.Acquire(limit, window), limit, window, wait, logger);
 
-    public static Task<RateLimitDecision> PeekOrAdmitAsync(this IRateLimitGrain limiter, int limit, TimeSpan window, ILogger logger) =>
-        OrAdmitAsync(limiter.Peek(limit, window), limit, window, logger);
+    public static Task<RateLimitDecision> PeekOrAdmitAsync(this IRateLimitGrain limiter, int limit, TimeSpan window, TimeSpan wait, ILogger logger) =>
+        OrAdmitAsync(limiter.Peek(limit, window), limit, window, wait, logger);
 
-    private static Task<RateLimitDecision> OrAdmitAsync(Task<RateLimitDecision> call, int limit, TimeSpan window, ILogger logger) =>
+    private static Task<RateLimitDecision> OrAdmitAsync(Task<RateLimitDecision> call, int limit, TimeSpan window, TimeSpan wait, ILogger logger) =>
         // As if the count had restarted with this request, which is what the limiter's next activation does.
-        call.OrWhenUnansweredAsync(new RateLimitDecision(Admitted: true, limit, Math.Max(limit - 1, 0), window), logger);
+        call.OrWhenUnansweredAsync(new RateLimitDecision(Admitted: true, limit, Math.Max(limit - 1, 0), window), wait, logger);
 
-    /// <summary>The limiter's answer, or <paramref name="admitted"/> (what admitting means to this limiter) when it does not answer.</summary>
-    public static async Task<T> OrWhenUnansweredAsync<T>(this Task<T> call, T admitted, ILogger logger)
+    /// <summary>
+    /// The limiter's answer, or <paramref name="admitted"/> (what admitting means to this limiter)
+    /// when it does not answer within <paramref name="wait"/>.
+    /// </summary>
+    public static async Task<T> OrWhenUnansweredAsync<T>(this Task<T> call, T admitted, TimeSpan wait, ILogger logger)
     {
         try
         {
-            return await call.WaitAsync(AnswerWait);
+            return await call.WaitAsync(wait);
         }
         catch (Exception exception) when (exception is TimeoutException || Failures.IsSiloLost(exception))
         {

@@ -73,6 +73,10 @@ public sealed class TestNode : IAsyncDisposable
             ["Hub:MessageBurst"] = "1000000",
             ["Hub:MaxMessagesWhilePending"] = "1000000",
             ["Hub:MaxConnectionsPerUser"] = "1000000",
+            // A limiter that is merely slow must still decide where a test counts exactly: the
+            // in-process test host pauses for GC longer than the production 1 s at times on a
+            // busy 2-core machine. Fail-open on a dead limiter is tested with its own wait.
+            ["RateLimiting:LimiterAnswerWait"] = "00:00:10",
         };
         foreach (var (key, value) in FreePorts.ForSilo())
         {

@@ -15,8 +15,8 @@ public sealed class RateLimiterCallsTests
         var refusal = new RateLimitDecision(Admitted: false, Limit: 5, Remaining: 0, NextPermitIn: TimeSpan.FromSeconds(42));
         var limiter = new Limiter(() => Task.FromResult(refusal));
 
-        Assert.Equal(refusal, await limiter.AcquireOrAdmitAsync(5, Window, NullLogger.Instance));
-        Assert.Equal(refusal, await limiter.PeekOrAdmitAsync(5, Window, NullLogger.Instance));
+        Assert.Equal(refusal, await limiter.AcquireOrAdmitAsync(5, Window, RateLimiterCalls.DefaultAnswerWait, NullLogger.Instance));
+        Assert.Equal(refusal, await limiter.PeekOrAdmitAsync(5, Window, RateLimiterCalls.DefaultAnswerWait, NullLogger.Instance));
     }
 
     [Fact]
@@ -24,7 +24,7 @@ public sealed class RateLimiterCallsTests
     {
         var limiter = new Limiter(() => Task.FromException<RateLimitDecision>(new SiloUnavailableException()));
 
-        var decision = await limiter.AcquireOrAdmitAsync(5, Window, NullLogger.Instance);
+        var decision = await limiter.AcquireOrAdmitAsync(5, Window, RateLimiterCalls.DefaultAnswerWait, NullLogger.Instance);
 
         Assert.Equal(new RateLimitDecision(Admitted: true, Limit: 5, Remaining: 4, NextPermitIn: Window), decision);
     }
@@ -34,7 +34,7 @@ public sealed class RateLimiterCallsTests
     {
         var limiter = new Limiter(() => new TaskCompletionSource<RateLimitDecision>().Task);
 
-        var decision = await limiter.AcquireOrAdmitAsync(5, Window, NullLogger.Instance);
+        var decision = await limiter.AcquireOrAdmitAsync(5, Window, RateLimiterCalls.DefaultAnswerWait, NullLogger.Instance);
 
         Assert.True(decision.Admitted);
     }
@@ -44,7 +44,7 @@ public sealed class RateLimiterCallsTests
     {
         var limiter = new Limiter(() => Task.FromException<RateLimitDecision>(new InvalidOperationException("a bug")));
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => limiter.AcquireOrAdmitAsync(5, Window, NullLogger.Instance));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => limiter.AcquireOrAdmitAsync(5, Window, RateLimiterCalls.DefaultAnswerWait, NullLogger.Instance));
     }
 
     private sealed class Limiter(Func<Task<RateLimitDecision>> answer) : IRateLimitGrain
