@@ -26,7 +26,8 @@
 #   replay      PUT of one existing chat, created first on each (bench/lua/chats-replay.lua): node, peer
 #   guest       POST /api/v1/chat/guest/session (bench/lua/guest-sessions.lua): node, peer
 #   livechat    POST /livechat/session (bench/lua/livechat.lua): node, peer
-# For round 1..VS_ROUNDS (2), for each scenario, node then peer then ceiling: each a warm-up
+# For round 1..VS_ROUNDS (2), for each scenario, node then peer then ceiling (then the baseline),
+# in that order in odd rounds and the reverse in even ones (vs_run_order): each a warm-up
 # (BENCH_WARMUP in round 1, VS_REWARMUP (5) s in later rounds: the processes are warm by then)
 # and BENCH_DURATION measured with wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS --latency. Each run
 # records requests/s, p50, p99, non-2xx, socket errors (timeouts apart), the CPU time per request
@@ -120,7 +121,21 @@ vs_label() {
     esac
 }
 
-# vs_targets SCENARIO: the servers SCENARIO runs on, in run order.
+# vs_run_order SCENARIO ROUND: the servers in the order they run in ROUND: vs_targets' order in
+# odd rounds, reversed in even ones, so that no server always takes the same place (an A/A run,
+# one build in two places, measured the first place of each round 4–17 % slower). Use an even
+# VS_ROUNDS for comparisons that must be fair to within that.
+vs_run_order() {
+    local targets i
+    read -ra targets <<<"$(vs_targets "$1")"
+    if (($2 % 2 == 0)); then
+        for ((i = ${#targets[@]} - 1; i >= 0; i--)); do printf '%s ' "${targets[i]}"; done
+    else
+        printf '%s ' "${targets[@]}"
+    fi
+}
+
+# vs_targets SCENARIO: the servers SCENARIO runs on, in the order of the odd rounds.
 vs_targets() {
     case $1 in
         fresh) echo "current peer ceiling${BENCH_BASELINE:+ baseline}" ;;
@@ -774,7 +789,7 @@ vs_peers_main() {
     for round in $(seq "$VS_ROUNDS"); do
         log "=== round $round of $VS_ROUNDS ==="
         for scenario in "${VS_SELECTED[@]}"; do
-            for t in $(vs_targets "$scenario"); do vs_measure "$t" "$scenario" "$round"; done
+            for t in $(vs_run_order "$scenario" "$round"); do vs_measure "$t" "$scenario" "$round"; done
         done
     done
     for t in current peer ceiling ${BENCH_BASELINE:+baseline}; do vs_check_records "$t"; done
