@@ -33,9 +33,19 @@ public sealed partial class ChatGrain
                 return Refused(ConversationRefusal.Closed);
         }
 
+        // The deadline row is never later than the chat's: an earlier one is set before the record,
+        // a later one after it (and if that fails, the grain asked at the earlier one sets it).
+        var now = Now();
+        var warnAt = InactivityWarningAt(now);
+        var earlier = warnAt <= StatusSince(chat) + timeouts.Value.UnansweredTimeout;
+        if (earlier)
+        {
+            await deadlines.SetAsync(chat.Id, warnAt);
+        }
         var before = state.State.Snapshot();
-        var accepted = chat with { Status = ChatStatus.Active, AssignedCommercialId = commercialId, UpdatedAt = Now() };
+        var accepted = chat with { Status = ChatStatus.Active, AssignedCommercialId = commercialId, UpdatedAt = now };
         state.State.Value = accepted;
+        state.State.StatusSince = now;
         if (!state.State.AssignedCommercialIds.Contains(commercialId))
         {
             state.State.AssignedCommercialIds = [.. state.State.AssignedCommercialIds, commercialId];
@@ -43,6 +53,7 @@ public sealed partial class ChatGrain
         await StoreAsync(before);
 
         await Task.WhenAll(
+            earlier ? Task.CompletedTask : SetLaterDeadlineAsync(chat.Id, warnAt),
             DeliverAsync([Visitor(accepted)], new ChatAccepted(accepted)),
             WithdrawOffersAsync(accepted, new ChatTaken(accepted.Id), exceptAssigned: true),
             ListForCommercialAsync(commercialId, chat.Id, (commercial, id) => commercial.ChatAssigned(id)));
@@ -85,6 +96,7 @@ public sealed partial class ChatGrain
             UpdatedAt = now,
         };
         state.State.Value = updated;
+        _lastMessageAt = now;
 
         await DeliverAsync(Participants(updated), new MessageReceived(chat.Id, message));
         return new MessageOutcome(message, Duplicate: false, Refusal: null);
@@ -232,6 +244,7 @@ public sealed partial class ChatGrain
             await MoveMessagesToLogAsync(chat.Id);
         }
         var tally = await messages.TallyAsync(chat.Id, state.State.ReadUpToSeq);
+        _lastMessageAt = tally.LastSentAt;
         state.State.Value = chat with
         {
             TotalMessages = checked((int)tally.LastSeq),

@@ -24,7 +24,12 @@ public sealed partial class ChatGrain
         {
             return new ChatOutcome(chat, Refusal: null);
         }
+        return new ChatOutcome(await CloseAsync(chat, by, reason, note), Refusal: null);
+    }
 
+    /// <summary>Ends the open chat's episode: stored, then its deadline cleared and everyone concerned told.</summary>
+    private async Task<Chat> CloseAsync(Chat chat, ChatActor by, CloseReason reason, string? note)
+    {
         var before = state.State.Snapshot();
         var now = Now();
         var closed = chat with
@@ -38,6 +43,7 @@ public sealed partial class ChatGrain
             UpdatedAt = now,
         };
         state.State.Value = closed;
+        state.State.StatusSince = now;
         await StoreAsync(before);
         metrics.Closed(reason);
         CountOpen();
@@ -46,8 +52,9 @@ public sealed partial class ChatGrain
         var listed = closed.AssignedCommercialId is { } assigned
             ? ListForCommercialAsync(assigned, chat.Id, (commercial, id) => commercial.ChatClosed(id))
             : Task.CompletedTask;
-        await Task.WhenAll(DeliverAsync(Participants(closed), new ChatClosed(closed)), withdrawn, ReleaseVisitorSlotAsync(closed), listed);
-        return new ChatOutcome(closed, Refusal: null);
+        await Task.WhenAll(
+            DeliverAsync(Participants(closed), new ChatClosed(closed)), withdrawn, ReleaseVisitorSlotAsync(closed), listed, ClearDeadlineAsync(chat.Id));
+        return closed;
     }
 
     public async Task<ChatOutcome> Reopen(Guid visitorId, TimeSpan window, int? maxOpenPerVisitor)
@@ -70,8 +77,9 @@ public sealed partial class ChatGrain
             return Refused(ConversationRefusal.VisitorAtCap);
         }
 
-        // Offers first, as at creation: a node dying after the write loses none.
-        await offers.RecordAsync(chat.Id, chat.AvailableCommercialIds);
+        // Offers and the deadline first, as at creation: a node dying after the write loses neither.
+        var now = Now();
+        await Task.WhenAll(offers.RecordAsync(chat.Id, chat.AvailableCommercialIds), deadlines.SetAsync(chat.Id, UnansweredAt(now)));
         var before = state.State.Snapshot();
         var reopened = chat with
         {
@@ -85,9 +93,10 @@ public sealed partial class ChatGrain
             Rating = null,
             Episode = chat.Episode + 1,
             UnreadMessagesCount = 0,
-            UpdatedAt = Now(),
+            UpdatedAt = now,
         };
         state.State.Value = reopened;
+        state.State.StatusSince = now;
         // The new episode's unread messages are the ones written in it.
         state.State.ReadUpToSeq = reopened.TotalMessages;
         await StoreAsync(before);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Placement;
 
 namespace ChatGrains.Grains;
@@ -13,11 +14,16 @@ public sealed partial class ChatGrain(
     [PersistentState(GrainStorage.Chat, GrainStorage.Name)] IPersistentState<ChatRecord> state,
     IOfferBook offers,
     IMessageLog messages,
+    IChatDeadlines deadlines,
+    IOptions<ChatTimeouts> timeouts,
     GrainMetrics metrics,
     TimeProvider clock,
     ILogger<ChatGrain> logger) : Grain, IChatGrain
 {
     private bool _countedOpen;
+
+    /// <summary>When the chat's last message was sent: derived from the message log at activation, kept by each message since.</summary>
+    private DateTimeOffset? _lastMessageAt;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -121,11 +127,15 @@ public sealed partial class ChatGrain(
 
     private async Task<ChatCreation> CreateAsync(CreateChat command)
     {
+        var now = Now();
         if (state.State.Value is null)
         {
-            await offers.RecordAsync(this.GetPrimaryKey(), command.AvailableCommercialIds);
+            // Both before the record: a node dying after its write loses neither.
+            await Task.WhenAll(
+                offers.RecordAsync(this.GetPrimaryKey(), command.AvailableCommercialIds),
+                deadlines.SetAsync(this.GetPrimaryKey(), UnansweredAt(now)));
         }
-        var (chat, created) = await state.GetOrCreateAsync(() => NewChat(command));
+        var (chat, created) = await state.GetOrCreateAsync(() => NewChat(command, now));
         if (created)
         {
             metrics.Created(GrainStorage.Chat);
@@ -185,10 +195,8 @@ public sealed partial class ChatGrain(
     // timestamps differ from the first response's.
     private DateTimeOffset Now() => DateTimeOffset.FromUnixTimeMilliseconds(clock.GetUtcNow().ToUnixTimeMilliseconds());
 
-    private Chat NewChat(CreateChat command)
-    {
-        var now = Now();
-        return new Chat(
+    private Chat NewChat(CreateChat command, DateTimeOffset now) =>
+        new(
             Id: this.GetPrimaryKey(),
             Status: ChatStatus.Pending,
             Priority: command.Priority,
@@ -202,5 +210,4 @@ public sealed partial class ChatGrain(
             Metadata: command.Metadata,
             CreatedAt: now,
             UpdatedAt: now);
-    }
 }

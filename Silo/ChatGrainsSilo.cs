@@ -121,6 +121,16 @@ public static class ChatGrainsSilo
                 "Sessions:SweepInterval must be positive and at most a day (a TimeSpan such as 01:00:00).")
             .ValidateOnStart();
         services.AddHostedService<SessionSweep>();
+        services.AddOptions<ChatTimeouts>()
+            .BindConfiguration(ChatTimeouts.Section)
+            .Validate(o => o.UnansweredTimeout > TimeSpan.Zero && o.InactivityTimeout > TimeSpan.Zero,
+                "Chats:UnansweredTimeout and Chats:InactivityTimeout must be positive (a TimeSpan such as 00:30:00).")
+            .Validate(o => o.InactivityWarning >= TimeSpan.Zero && o.InactivityWarning < o.InactivityTimeout,
+                "Chats:InactivityWarning must be at least zero and less than Chats:InactivityTimeout.")
+            .Validate(o => o.TimeoutSweepInterval > TimeSpan.Zero && o.TimeoutSweepInterval <= TimeSpan.FromMinutes(1),
+                "Chats:TimeoutSweepInterval must be positive and at most a minute.")
+            .ValidateOnStart();
+        services.AddHostedService<ChatTimeoutSweep>();
 
         var connectionString = configuration.GetConnectionString(StorageOptions.ConnectionStringName);
         if (!string.IsNullOrWhiteSpace(connectionString))
@@ -134,6 +144,7 @@ public static class ChatGrainsSilo
             services.TryAddSingleton(sp => new PostgresBatches(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IOptions<PostgresGrainStorageOptions>>().Value));
             services.TryAddSingleton<IOfferBook, PostgresOfferBook>();
             services.TryAddSingleton<IMessageLog, PostgresMessageLog>();
+            services.TryAddSingleton<IChatDeadlines, PostgresChatDeadlines>();
             AddPostgresGrainStorage(silo, configuration);
         }
         else
@@ -142,6 +153,7 @@ public static class ChatGrainsSilo
             services.TryAddSingleton<IStorageProvider>(sp => sp.GetRequiredService<SqliteStorage>());
             services.TryAddSingleton<IOfferBook, SqliteOfferBook>();
             services.TryAddSingleton<IMessageLog, SqliteMessageLog>();
+            services.TryAddSingleton<IChatDeadlines, SqliteChatDeadlines>();
             silo.AddAdoNetGrainStorage(GrainStorage.Name, options => options.Configure<SqliteStorage>((storage, sqlite) =>
             {
                 storage.Invariant = SqliteInvariant;

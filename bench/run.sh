@@ -23,6 +23,8 @@
 #                   highest rate it sustains when it cannot hold that
 #   hub             real-time conversations on /hubs/livechat (bench/HubLoad), 1 and 3 nodes
 #                                                                             bench/scenarios/hub.sh
+#   timeouts        100,000 open chats' pending timeouts: memory, restart, how late they fire
+#                                                                             bench/scenarios/timeouts.sh
 #   vs-peers        the node against the Express peer and the one-INSERT ceiling of ../shared/peers,
 #                   on one PostgreSQL, interleaved (fresh, fresh-1000, replay, guest, livechat)
 #                                                                             bench/scenarios/vs-peers.sh
@@ -110,6 +112,12 @@ case $SCENARIO in
         # shellcheck source=bench/scenarios/hub.sh
         source "$BENCH_DIR/scenarios/hub.sh"
         hub_main
+        ;;
+    timeouts)
+        (($# == 0)) || run_usage
+        # shellcheck source=bench/scenarios/timeouts.sh
+        source "$BENCH_DIR/scenarios/timeouts.sh"
+        timeouts_main
         ;;
     vs-peers)
         (($# == 0)) || run_usage

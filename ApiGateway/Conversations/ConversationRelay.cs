@@ -82,6 +82,7 @@ public sealed partial class ConversationRelay(
             ChatWithdrawn withdrawn => user.SendAsync(HubEvents.ChatWithdrawn, new ChatIdResource(withdrawn.ChatId)),
             ChatReopened reopened => user.SendAsync(HubEvents.ChatReopened, ChatResponse.From(reopened.Chat)),
             ChatRated rated => user.SendAsync(HubEvents.ChatRated, ChatResponse.From(rated.Chat)),
+            ChatIdle idle => user.SendAsync(HubEvents.ChatIdle, new ChatIdleResource(idle.ChatId, idle.ClosesAt)),
             _ => Task.CompletedTask,
         };
     }
@@ -165,6 +166,7 @@ public static class HubEvents
     public const string ChatWithdrawn = "chatWithdrawn";
     public const string ChatReopened = "chatReopened";
     public const string ChatRated = "chatRated";
+    public const string ChatIdle = "chatIdle";
     public const string ChatAssigned = "chatAssigned";
     public const string Resync = "resync";
 }

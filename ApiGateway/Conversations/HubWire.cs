@@ -23,6 +23,9 @@ public sealed record MessageResource(
 /// <summary>The <c>chatTaken</c> event: another commercial accepted a chat offered to this one.</summary>
 public sealed record ChatIdResource(Guid ChatId);
 
+/// <summary>The <c>chatIdle</c> event: the chat closes as INACTIVITY at <c>closesAt</c> unless a message is sent first.</summary>
+public sealed record ChatIdleResource(Guid ChatId, [property: JsonConverter(typeof(UtcMillisecondsConverter))] DateTimeOffset ClosesAt);
+
 /// <summary>What <c>JoinChat</c> returns: the chat and its messages after the given sequence number.</summary>
 public sealed record JoinedChat(ChatResponse Chat, IReadOnlyList<MessageResource> Messages, bool HasMore);
 

@@ -24,6 +24,7 @@ namespace ChatGrains.ApiGateway.Http;
 [JsonSerializable(typeof(LiveChatPageConfig))]
 [JsonSerializable(typeof(MessageResource))]
 [JsonSerializable(typeof(ChatIdResource))]
+[JsonSerializable(typeof(ChatIdleResource))]
 [JsonSerializable(typeof(JoinedChat))]
 internal sealed partial class ApiJson : JsonSerializerContext;
 

@@ -81,6 +81,14 @@ public interface IChatGrain : IGrainWithGuidKey
     /// <summary>The visitor rates the episode that closed last, once.</summary>
     [Alias("Rate")]
     Task<ChatOutcome> Rate(Guid visitorId, int score, string? comment);
+
+    /// <summary>
+    /// Asked when the chat's deadline has come (by a node's timeout sweep): closes it as
+    /// UNANSWERED or INACTIVITY when its time is up, warns its participants before an inactivity
+    /// close, and sets its next deadline. Asking again changes nothing.
+    /// </summary>
+    [Alias("CheckTimeouts")]
+    Task CheckTimeouts();
 }
 
 /// <summary>Who changed a chat's state: <see cref="Id"/> is the visitor's, commercial's or admin's subject; null for the system.</summary>

@@ -33,6 +33,10 @@ public sealed record ChatReopened([property: Id(0)] Chat Chat) : ConversationEve
 [GenerateSerializer, Immutable, Alias("chatgrains.ChatRated")]
 public sealed record ChatRated([property: Id(0)] Chat Chat) : ConversationEvent;
 
+/// <summary>The chat had no message for a while: it closes as INACTIVITY at <see cref="ClosesAt"/> unless one is sent before.</summary>
+[GenerateSerializer, Immutable, Alias("chatgrains.ChatIdle")]
+public sealed record ChatIdle([property: Id(0)] Guid ChatId, [property: Id(1)] DateTimeOffset ClosesAt) : ConversationEvent;
+
 /// <summary>A message was stored in one of the participant's chats.</summary>
 [GenerateSerializer, Immutable, Alias("chatgrains.MessageReceived")]
 public sealed record MessageReceived(

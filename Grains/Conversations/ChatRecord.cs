@@ -15,6 +15,9 @@ public sealed class ChatRecord : CreatedOnce<Chat>
     /// </summary>
     public Guid[] AssignedCommercialIds { get; set; } = [];
 
+    /// <summary>When the chat's status last changed (accepted, closed, reopened); null while it has the status it was created with.</summary>
+    public DateTimeOffset? StatusSince { get; set; }
+
     /// <summary>The assigned commercial has read the visitor's messages up to this sequence number.</summary>
     public long ReadUpToSeq { get; set; }
 

@@ -1,6 +1,7 @@
 using ChatGrains.Grains;
 using Npgsql;
 using Orleans.Storage;
+using static ChatGrains.Silo.Postgres.Parameters;
 
 namespace ChatGrains.Silo.Postgres;
 
@@ -78,8 +79,6 @@ internal sealed class PostgresMessageLog(NpgsqlDataSource db, PostgresBatches ba
         return [.. messages];
     }
 
-    private static NpgsqlParameter<Guid> Id(Guid id) => new() { TypedValue = id };
-
     private static NpgsqlParameter<long> Seq(long seq) => new() { TypedValue = seq };
 
     /// <summary>One message's insert, answered with whether it stored the row (no: its client id was taken).</summary>
@@ -106,7 +105,7 @@ internal sealed class PostgresMessageLog(NpgsqlDataSource db, PostgresBatches ba
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SenderRoles.Name(message.SenderRole) });
             command.Parameters.Add(Id(message.SenderId));
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = message.Text });
-            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = message.SentAt });
+            command.Parameters.Add(Time(message.SentAt));
             return command;
         }
     }

@@ -1,5 +1,6 @@
 using ChatGrains.Grains;
 using Npgsql;
+using static ChatGrains.Silo.Postgres.Parameters;
 
 namespace ChatGrains.Silo.Postgres;
 
@@ -33,14 +34,4 @@ internal sealed class PostgresOfferBook(NpgsqlDataSource db, PostgresBatches bat
         }
         return offers;
     }
-
-    private static Int128 OrderOf(Guid id)
-    {
-        var bytes = id.ToByteArray();
-        return new Int128(BitConverter.ToUInt64(bytes, 0), BitConverter.ToUInt64(bytes, 8));
-    }
-
-    private static NpgsqlParameter<Guid> Id(Guid id) => new() { TypedValue = id };
-
-    private static NpgsqlParameter<Guid[]> Ids(IReadOnlyCollection<Guid> ids) => new() { TypedValue = [.. ids] };
 }

@@ -168,6 +168,9 @@ function render(entry) {
     $("rating").textContent = chat.rating
       ? `Rated ${chat.rating.rating}/5${chat.rating.comment ? `: “${chat.rating.comment}”` : ""}`
       : chat.status === "CLOSED" ? `Closed (${(chat.closeReason || "").toLowerCase()})` : "";
+    const idle = chat.status === "ACTIVE" && entry.closesAt;
+    $("idle").hidden = !idle;
+    $("idle").textContent = idle ? `No message for a while: closes at ${entry.closesAt.toLocaleTimeString()} unless one is sent.` : "";
   }
   placeLink(entry);
 }
@@ -298,6 +301,8 @@ function onMessage(message) {
     return;
   }
   if (entry.transcript.add(message)) {
+    // A message cancels an inactivity warning.
+    entry.closesAt = null;
     if (entry.transcript.hasGap) {
       catchUp(entry);
     }
@@ -311,6 +316,15 @@ function onChat(chat) {
   const entry = state.chats.get(chat.id);
   if (entry) {
     update(entry, chat);
+  }
+}
+
+// The chat closes for inactivity at closesAt unless a message comes first.
+function onIdle(idle) {
+  const entry = state.chats.get(idle.chatId);
+  if (entry) {
+    entry.closesAt = new Date(idle.closesAt);
+    render(entry);
   }
 }
 
@@ -374,6 +388,7 @@ async function signIn(token) {
   connection.on("chatAccepted", onChat);
   connection.on("chatClosed", onChat);
   connection.on("chatRated", onChat);
+  connection.on("chatIdle", onIdle);
   connection.on("chatAssigned", (chat) => {
     addChat(chat);
   });

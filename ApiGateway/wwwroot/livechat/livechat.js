@@ -227,6 +227,9 @@ async function joinConversation(token, userId, chat) {
     // One state at a time: writing while open, the close's outcome once closed.
     const closed = resource.status === "CLOSED";
     document.getElementById("ended").hidden = !closed;
+    if (resource.status !== "ACTIVE") {
+      showIdle(null);
+    }
     document.getElementById("end-chat").hidden = closed;
     document.getElementById("text").disabled = closed;
     document.getElementById("send").disabled = closed;
@@ -237,6 +240,14 @@ async function joinConversation(token, userId, chat) {
       rated.hidden = !resource.rating;
       rated.textContent = resource.rating ? `Terima kasih atas penilaian Anda (${resource.rating.rating}/5).` : "";
     }
+  };
+  // The chat closes for inactivity at closesAt unless a message comes first.
+  const showIdle = (closesAt) => {
+    const idle = document.getElementById("idle");
+    idle.hidden = !closesAt;
+    idle.textContent = closesAt
+      ? `Tidak ada pesan untuk sementara waktu: obrolan akan ditutup pukul ${closesAt.toLocaleTimeString("id-ID")} kecuali ada pesan baru.`
+      : "";
   };
   const refusal = (error) => {
     const code = Conversation.errorCode(error);
@@ -274,8 +285,17 @@ async function joinConversation(token, userId, chat) {
   };
 
   connection.on("message", (message) => {
-    if (message.chatId === chat.id && transcript.add(message) && transcript.hasGap) {
+    if (message.chatId !== chat.id) {
+      return;
+    }
+    showIdle(null);
+    if (transcript.add(message) && transcript.hasGap) {
       catchUp();
+    }
+  });
+  connection.on("chatIdle", (idle) => {
+    if (idle.chatId === chat.id && current && current.status === "ACTIVE") {
+      showIdle(new Date(idle.closesAt));
     }
   });
   for (const event of ["chatAccepted", "chatClosed", "chatReopened"]) {

@@ -15,7 +15,7 @@ namespace ChatGrains.Tests.Conversations;
 public sealed class HubClient : IAsyncDisposable
 {
     /// <summary>The events with a payload; <c>resync</c> has none.</summary>
-    public static readonly string[] Events = ["chatOffered", "chatTaken", "chatAccepted", "message", "chatClosed", "chatWithdrawn", "chatReopened", "chatRated", "chatAssigned"];
+    public static readonly string[] Events = ["chatOffered", "chatTaken", "chatAccepted", "message", "chatClosed", "chatWithdrawn", "chatReopened", "chatRated", "chatAssigned", "chatIdle"];
 
     /// <summary>Long enough for a busy CI machine; a test that passes waits far less.</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);

@@ -53,7 +53,8 @@ public sealed class BalancedCluster : IAsyncDisposable
     /// <summary>What every node is started with.</summary>
     public IReadOnlyDictionary<string, string?> NodeSettings { get; private set; } = null!;
 
-    public static async Task<BalancedCluster> StartAsync(BalancerOptions? balancer = null, int nodeCount = 3)
+    /// <param name="settings">Node settings added to (or replacing) the cluster's own.</param>
+    public static async Task<BalancedCluster> StartAsync(BalancerOptions? balancer = null, int nodeCount = 3, IReadOnlyDictionary<string, string?>? settings = null)
     {
         // Fail before starting anything when the balancer cannot be had.
         if (!File.Exists(NginxPath))
@@ -68,7 +69,7 @@ public sealed class BalancedCluster : IAsyncDisposable
         try
         {
             cluster._database = await server.CreateDatabaseAsync();
-            cluster.NodeSettings = new Dictionary<string, string?>
+            var nodeSettings = new Dictionary<string, string?>
             {
                 ["ConnectionStrings:ChatGrains"] = cluster.Database.ConnectionString,
                 ["Jwt:SigningKeyPath"] = TestKeys.SigningKeyPath,
@@ -84,6 +85,11 @@ public sealed class BalancedCluster : IAsyncDisposable
                 ["Hub:MaxMessagesWhilePending"] = "100000000",
                 ["Hub:MaxConnectionsPerUser"] = "100000000",
             };
+            foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            {
+                nodeSettings[key] = value;
+            }
+            cluster.NodeSettings = nodeSettings;
             // Started together, as a deployment would.
             var nodes = await Task.WhenAll(Enumerable.Range(0, nodeCount).Select(_ => NodeProcess.StartAsync(cluster.NodeSettings)));
             cluster._nodes.AddRange(nodes);
