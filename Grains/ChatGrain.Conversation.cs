@@ -42,15 +42,16 @@ public sealed partial class ChatGrain
         {
             await deadlines.SetAsync(chat.Id, warnAt);
         }
-        var before = state.State.Snapshot();
         var accepted = chat with { Status = ChatStatus.Active, AssignedCommercialId = commercialId, UpdatedAt = now };
-        state.State.Value = accepted;
-        state.State.StatusSince = now;
-        if (!state.State.AssignedCommercialIds.Contains(commercialId))
+        await StoreAsync(record =>
         {
-            state.State.AssignedCommercialIds = [.. state.State.AssignedCommercialIds, commercialId];
-        }
-        await StoreAsync(before);
+            record.Value = accepted;
+            record.StatusSince = now;
+            if (!record.AssignedCommercialIds.Contains(commercialId))
+            {
+                record.AssignedCommercialIds = [.. record.AssignedCommercialIds, commercialId];
+            }
+        });
 
         await Task.WhenAll(
             earlier ? Task.CompletedTask : SetLaterDeadlineAsync(chat.Id, warnAt),
@@ -123,11 +124,12 @@ public sealed partial class ChatGrain
         }
 
         var unread = (await messages.TallyAsync(chat.Id, upTo)).UnreadByCommercial;
-        var before = state.State.Snapshot();
         var updated = chat with { UnreadMessagesCount = unread, UpdatedAt = Now() };
-        state.State.Value = updated;
-        state.State.ReadUpToSeq = upTo;
-        await StoreAsync(before);
+        await StoreAsync(record =>
+        {
+            record.Value = updated;
+            record.ReadUpToSeq = upTo;
+        });
         return new ChatOutcome(updated, Refusal: null);
     }
 
@@ -259,12 +261,13 @@ public sealed partial class ChatGrain
         var sealedPages = await Task.WhenAll(Enumerable.Range(0, record.SealedPages)
             .Select(index => GrainFactory.GetGrain<IChatHistoryPageGrain>(ChatRecord.PageKey(chatId, index)).Read()));
         await messages.ImportAsync(chatId, [.. sealedPages.SelectMany(page => page), .. record.Messages]);
-        var before = record.Snapshot();
-        record.Messages = [];
-        record.SealedPages = 0;
         try
         {
-            await StoreAsync(before);
+            await StoreAsync(moved =>
+            {
+                moved.Messages = [];
+                moved.SealedPages = 0;
+            });
         }
         catch (Exception exception)
         {
@@ -273,9 +276,11 @@ public sealed partial class ChatGrain
         }
     }
 
-    /// <summary>Stores the record; on failure memory goes back to <paramref name="before"/>.</summary>
-    private async Task StoreAsync(ChatRecord before)
+    /// <summary>Changes the record and stores it; on failure the activation's record is what it was.</summary>
+    private async Task StoreAsync(Action<ChatRecord> change)
     {
+        var before = state.State.Snapshot();
+        change(state.State);
         try
         {
             await state.WriteOrRestoreAsync(() => state.State = before);

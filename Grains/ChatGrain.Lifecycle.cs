@@ -30,7 +30,6 @@ public sealed partial class ChatGrain
     /// <summary>Ends the open chat's episode: stored, then its deadline cleared and everyone concerned told.</summary>
     private async Task<Chat> CloseAsync(Chat chat, ChatActor by, CloseReason reason, string? note)
     {
-        var before = state.State.Snapshot();
         var now = Now();
         var closed = chat with
         {
@@ -42,9 +41,11 @@ public sealed partial class ChatGrain
             CloseNote = note,
             UpdatedAt = now,
         };
-        state.State.Value = closed;
-        state.State.StatusSince = now;
-        await StoreAsync(before);
+        await StoreAsync(record =>
+        {
+            record.Value = closed;
+            record.StatusSince = now;
+        });
         metrics.Closed(reason);
         CountOpen();
 
@@ -80,7 +81,6 @@ public sealed partial class ChatGrain
         // Offers and the deadline first, as at creation: a node dying after the write loses neither.
         var now = Now();
         await Task.WhenAll(offers.RecordAsync(chat.Id, chat.AvailableCommercialIds), deadlines.SetAsync(chat.Id, UnansweredAt(now)));
-        var before = state.State.Snapshot();
         var reopened = chat with
         {
             Status = ChatStatus.Pending,
@@ -95,11 +95,13 @@ public sealed partial class ChatGrain
             UnreadMessagesCount = 0,
             UpdatedAt = now,
         };
-        state.State.Value = reopened;
-        state.State.StatusSince = now;
-        // The new episode's unread messages are the ones written in it.
-        state.State.ReadUpToSeq = reopened.TotalMessages;
-        await StoreAsync(before);
+        await StoreAsync(record =>
+        {
+            record.Value = reopened;
+            record.StatusSince = now;
+            // The new episode's unread messages are the ones written in it.
+            record.ReadUpToSeq = reopened.TotalMessages;
+        });
         metrics.Reopened();
         CountOpen();
 
@@ -122,11 +124,9 @@ public sealed partial class ChatGrain
             return Refused(ConversationRefusal.AlreadyRated);
         }
 
-        var before = state.State.Snapshot();
         var now = Now();
         var rated = chat with { Rating = new ChatRating(score, comment, chat.Episode, now), UpdatedAt = now };
-        state.State.Value = rated;
-        await StoreAsync(before);
+        await StoreAsync(record => record.Value = rated);
         metrics.Rated(score);
 
         if (rated.AssignedCommercialId is { } commercial)
