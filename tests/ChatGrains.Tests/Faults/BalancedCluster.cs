@@ -2,9 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text.Json.Nodes;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.Silo;
+using ChatGrains.Tests.Chats;
 using ChatGrains.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
 
@@ -119,6 +122,21 @@ public sealed class BalancedCluster : IAsyncDisposable
         var client = new HttpClient { BaseAddress = address ?? Address, Timeout = TimeSpan.FromSeconds(15) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
         return client;
+    }
+
+    /// <summary>
+    /// Creates a chat through <paramref name="node"/> (straight to it: its grain lives there) with
+    /// the admin token, for <paramref name="visitor"/> (a new one by default), offered to the
+    /// commercial; returns the chat as the <c>PUT</c> answered.
+    /// </summary>
+    public async Task<JsonObject> CreateChatAsync(Uri node, Guid commercial, Guid? visitor = null)
+    {
+        using var client = CreateClient(node);
+        var body = ChatRequests.MinimalBody(visitor ?? Guid.NewGuid());
+        body["availableCommercialIds"] = new JsonArray(commercial.ToString());
+        using var created = await client.PutChatAsync(Guid.NewGuid(), body);
+        Assert.True(created.StatusCode == HttpStatusCode.OK, $"{(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
+        return (await created.Content.ReadFromJsonAsync<JsonObject>())!;
     }
 
     /// <summary>The balancer's own error log (upstream failures, retries), for a failing test's message.</summary>

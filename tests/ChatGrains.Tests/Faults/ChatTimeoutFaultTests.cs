@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ChatGrains.ApiGateway.Auth;
-using ChatGrains.Tests.Chats;
 using ChatGrains.Tests.Conversations;
 using Xunit.Abstractions;
 
@@ -163,12 +162,7 @@ public sealed class ChatTimeoutFaultTests(ITestOutputHelper output)
 
     private static async Task<(Guid Id, DateTimeOffset CreatedAt)> CreateChatAsync(BalancedCluster cluster, Uri node, Guid commercial, Guid? visitor = null)
     {
-        using var client = cluster.CreateClient(node);
-        var chatId = Guid.NewGuid();
-        var body = ChatRequests.MinimalBody(visitor ?? Guid.NewGuid());
-        body["availableCommercialIds"] = new JsonArray(commercial.ToString());
-        using var created = await client.PutChatAsync(chatId, body);
-        Assert.True(created.StatusCode == HttpStatusCode.OK, $"{(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
-        return (chatId, (await created.Content.ReadFromJsonAsync<JsonObject>())!["createdAt"]!.GetValue<DateTimeOffset>());
+        var chat = await cluster.CreateChatAsync(node, commercial, visitor);
+        return (chat["id"]!.GetValue<Guid>(), chat["createdAt"]!.GetValue<DateTimeOffset>());
     }
 }

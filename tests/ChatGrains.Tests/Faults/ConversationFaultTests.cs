@@ -103,16 +103,8 @@ public sealed class ConversationFaultTests(ITestOutputHelper output)
         Assert.Equal(chats.Order(), offered.Order());
     }
 
-    private static async Task<Guid> CreateChatAsync(BalancedCluster cluster, Uri node, Guid commercial)
-    {
-        using var client = cluster.CreateClient(node);
-        var chatId = Guid.NewGuid();
-        var body = ChatRequests.MinimalBody(Guid.NewGuid());
-        body["availableCommercialIds"] = new System.Text.Json.Nodes.JsonArray(commercial.ToString());
-        using var created = await client.PutChatAsync(chatId, body);
-        Assert.True(created.StatusCode == HttpStatusCode.OK, $"{(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
-        return chatId;
-    }
+    private static async Task<Guid> CreateChatAsync(BalancedCluster cluster, Uri node, Guid commercial) =>
+        (await cluster.CreateChatAsync(node, commercial))["id"]!.GetValue<Guid>();
 
     /// <summary>
     /// One side of the conversation: sends its messages one after another, each until it is
