@@ -28,8 +28,11 @@ BASELINE_TREE=""             # the baseline's git worktree (under BENCH_TMP) whi
 SINGLE_NODE_POOL=64
 # Node settings in the environment of the next nodes_up / nodes_restart (ASP.NET's `__` form).
 # Rate limiting is off, and the cap on one client address's pending visitor chats lifted,
-# because wrk and HubLoad send everything from one client IP.
-NODE_ENV=(RateLimiting__Enabled=false Chats__MaxPendingPerClientAddress=1000000)
+# because wrk and HubLoad send everything from one client IP. Unanswered chats close after a
+# day, not 10 minutes: a run longer than that would otherwise measure the node closing the
+# first rounds' chats while it creates (a cost the peers, which never close, do not have; a
+# 20-minute vs-peers run at 17:14 showed it). `bench/run.sh timeouts` measures the closing.
+NODE_ENV=(RateLimiting__Enabled=false Chats__MaxPendingPerClientAddress=1000000 Chats__UnansweredTimeout=1.00:00:00)
 
 # The cluster that is up (empty: none), from its cluster.env.
 CLUSTER_STATE=""      # its state folder
