@@ -37,7 +37,7 @@ public sealed partial class ChatGrain
         // a later one after it (and if that fails, the grain asked at the earlier one sets it).
         var now = Now();
         var warnAt = InactivityWarningAt(now);
-        var earlier = warnAt <= StatusSince(chat) + timeouts.Value.UnansweredTimeout;
+        var earlier = warnAt <= UnansweredAt(StatusSince(chat));
         if (earlier)
         {
             await deadlines.SetAsync(chat.Id, warnAt);
@@ -54,7 +54,7 @@ public sealed partial class ChatGrain
         });
 
         await Task.WhenAll(
-            earlier ? Task.CompletedTask : SetLaterDeadlineAsync(chat.Id, warnAt),
+            earlier ? Task.CompletedTask : MoveDeadlineAsync(chat.Id, later => later.SetAsync(chat.Id, warnAt)),
             DeliverAsync([Visitor(accepted)], new ChatAccepted(accepted)),
             WithdrawOffersAsync(accepted, new ChatTaken(accepted.Id), exceptAssigned: true),
             ListForCommercialAsync(commercialId, chat.Id, (commercial, id) => commercial.ChatAssigned(id)));

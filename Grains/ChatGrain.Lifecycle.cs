@@ -54,7 +54,8 @@ public sealed partial class ChatGrain
             ? ListForCommercialAsync(assigned, chat.Id, (commercial, id) => commercial.ChatClosed(id))
             : Task.CompletedTask;
         await Task.WhenAll(
-            DeliverAsync(Participants(closed), new ChatClosed(closed)), withdrawn, ReleaseVisitorSlotAsync(closed), listed, ClearDeadlineAsync(chat.Id));
+            DeliverAsync(Participants(closed), new ChatClosed(closed)), withdrawn, ReleaseVisitorSlotAsync(closed), listed,
+            MoveDeadlineAsync(chat.Id, ended => ended.ClearAsync(chat.Id)));
         return closed;
     }
 

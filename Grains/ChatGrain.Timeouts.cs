@@ -31,7 +31,7 @@ public sealed partial class ChatGrain
         var limits = timeouts.Value;
         if (chat.Status == ChatStatus.Pending)
         {
-            var unansweredAt = StatusSince(chat) + limits.UnansweredTimeout;
+            var unansweredAt = UnansweredAt(StatusSince(chat));
             await (now >= unansweredAt
                 ? CloseAsync(chat, ChatActor.System, CloseReason.Unanswered, note: null)
                 : deadlines.SetAsync(chatId, unansweredAt));
@@ -60,25 +60,15 @@ public sealed partial class ChatGrain
         }
     }
 
-    /// <summary>Best effort: the earlier deadline left in place asks this grain, which sets this one then.</summary>
-    private async Task SetLaterDeadlineAsync(Guid chatId, DateTimeOffset dueAt)
+    /// <summary>
+    /// Best effort, for a deadline moved later or cleared: the earlier one left in place asks this
+    /// grain, which sets or clears it then.
+    /// </summary>
+    private async Task MoveDeadlineAsync(Guid chatId, Func<IChatDeadlines, Task> move)
     {
         try
         {
-            await deadlines.SetAsync(chatId, dueAt);
-        }
-        catch (Exception exception)
-        {
-            LogDeadlineNotMoved(logger, exception, chatId);
-        }
-    }
-
-    /// <summary>Best effort: a closed chat's deadline left in place asks this grain, which clears it then.</summary>
-    private async Task ClearDeadlineAsync(Guid chatId)
-    {
-        try
-        {
-            await deadlines.ClearAsync(chatId);
+            await move(deadlines);
         }
         catch (Exception exception)
         {
@@ -90,8 +80,8 @@ public sealed partial class ChatGrain
     private DateTimeOffset InactivityWarningAt(DateTimeOffset now) =>
         now + timeouts.Value.InactivityTimeout - timeouts.Value.InactivityWarning;
 
-    /// <summary>When a chat that became PENDING at <paramref name="now"/> goes unanswered.</summary>
-    private DateTimeOffset UnansweredAt(DateTimeOffset now) => now + timeouts.Value.UnansweredTimeout;
+    /// <summary>When a chat that became PENDING at <paramref name="since"/> goes unanswered.</summary>
+    private DateTimeOffset UnansweredAt(DateTimeOffset since) => since + timeouts.Value.UnansweredTimeout;
 
     /// <summary>When the chat's status last changed: its creation, acceptance or reopening.</summary>
     private DateTimeOffset StatusSince(Chat chat) => state.State.StatusSince ?? chat.CreatedAt;
