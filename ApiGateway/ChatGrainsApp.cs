@@ -4,6 +4,7 @@ using ChatGrains.ApiGateway.Captcha;
 using ChatGrains.ApiGateway.Chats;
 using ChatGrains.ApiGateway.Conversations;
 using ChatGrains.ApiGateway.Dashboard;
+using ChatGrains.ApiGateway.Events;
 using ChatGrains.ApiGateway.GuestSessions;
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.ApiGateway.LiveChat;
@@ -58,6 +59,7 @@ public static class ChatGrainsApp
         builder.Services.AddSessionRateLimiting();
         builder.Services.AddChatCreationLimiting();
         builder.Services.AddConversations();
+        builder.Services.AddSingleton<EventEnvelopes>();
         builder.Services.AddCaptcha(builder.Configuration);
         builder.Services.AddLiveChatPage();
         builder.Services.ConfigureHttpJsonOptions(options =>
@@ -98,6 +100,7 @@ public static class ChatGrainsApp
         app.MapJwks();
         app.MapChatsApi();
         app.MapCommercialChatsApi();
+        app.MapEventsApi();
         app.MapConversations();
         app.MapGuestSessionsApi();
         app.MapLiveChatApi();

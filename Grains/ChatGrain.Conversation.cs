@@ -51,7 +51,7 @@ public sealed partial class ChatGrain
             {
                 record.AssignedCommercialIds = [.. record.AssignedCommercialIds, commercialId];
             }
-        });
+        }, EventTypes.ChatAccepted);
 
         await Task.WhenAll(
             earlier ? Task.CompletedTask : MoveDeadlineAsync(chat.Id, later => later.SetAsync(chat.Id, warnAt)),
@@ -86,10 +86,11 @@ public sealed partial class ChatGrain
 
         var now = Now();
         var message = new ConversationMessage(chat.TotalMessages + 1, command.ClientMessageId, command.Sender.Role, command.Sender.Id, command.Text, now);
-        if (await AppendAsync(message) is { } stored)
+        if (await AppendAsync(message, _lastEventSeq + 1) is { } stored)
         {
             return Resent(stored, command.Sender);
         }
+        _lastEventSeq++;
         var updated = chat with
         {
             TotalMessages = chat.TotalMessages + 1,
@@ -214,12 +215,12 @@ public sealed partial class ChatGrain
             ? new MessageOutcome(sent, Duplicate: true, Refusal: null)
             : new MessageOutcome(null, Duplicate: false, ConversationRefusal.MessageIdInUse);
 
-    /// <summary>Stores the message (null), or answers the chat's message that already has its client id.</summary>
-    private async Task<ConversationMessage?> AppendAsync(ConversationMessage message)
+    /// <summary>Stores the message with its event (null), or answers the chat's message that already has its client id.</summary>
+    private async Task<ConversationMessage?> AppendAsync(ConversationMessage message, long eventSeq)
     {
         try
         {
-            return await messages.AppendAsync(this.GetPrimaryKey(), message);
+            return await messages.AppendAsync(this.GetPrimaryKey(), message, eventSeq);
         }
         catch (InconsistentStateException)
         {
@@ -247,6 +248,7 @@ public sealed partial class ChatGrain
         }
         var tally = await messages.TallyAsync(chat.Id, state.State.ReadUpToSeq);
         _lastMessageAt = tally.LastSentAt;
+        _lastEventSeq = Math.Max(state.State.LastEventSeq, tally.LastEventSeq);
         state.State.Value = chat with
         {
             TotalMessages = checked((int)tally.LastSeq),
@@ -276,11 +278,21 @@ public sealed partial class ChatGrain
         }
     }
 
-    /// <summary>Changes the record and stores it; on failure the activation's record is what it was.</summary>
-    private async Task StoreAsync(Action<ChatRecord> change)
+    /// <summary>
+    /// Changes the record and stores it, with the event of <paramref name="eventType"/> (the
+    /// chat's next event number, at its <c>UpdatedAt</c>) when the change is one; on failure the
+    /// activation's record is what it was.
+    /// </summary>
+    private async Task StoreAsync(Action<ChatRecord> change, string? eventType = null)
     {
         var before = state.State.Snapshot();
         change(state.State);
+        var eventSeq = _lastEventSeq + 1;
+        if (eventType is not null && state.State.Value is { } changed)
+        {
+            state.State.LastEventSeq = eventSeq;
+            state.State.Events = [new RecordedEvent(eventType, changed.UpdatedAt, changed.Id, eventSeq)];
+        }
         try
         {
             await state.WriteOrRestoreAsync(() => state.State = before);
@@ -291,6 +303,14 @@ public sealed partial class ChatGrain
             // counters are not; the next call meets an activation that tallied them.
             DeactivateOnIdle();
             throw;
+        }
+        finally
+        {
+            state.State.Events = [];
+        }
+        if (eventType is not null)
+        {
+            _lastEventSeq = eventSeq;
         }
     }
 

@@ -45,7 +45,7 @@ public sealed partial class ChatGrain
         {
             record.Value = closed;
             record.StatusSince = now;
-        });
+        }, EventTypes.ChatClosed);
         metrics.Closed(reason);
         CountOpen();
 
@@ -102,7 +102,7 @@ public sealed partial class ChatGrain
             record.StatusSince = now;
             // The new episode's unread messages are the ones written in it.
             record.ReadUpToSeq = reopened.TotalMessages;
-        });
+        }, EventTypes.ChatReopened);
         metrics.Reopened();
         CountOpen();
 
@@ -127,7 +127,7 @@ public sealed partial class ChatGrain
 
         var now = Now();
         var rated = chat with { Rating = new ChatRating(score, comment, chat.Episode, now), UpdatedAt = now };
-        await StoreAsync(record => record.Value = rated);
+        await StoreAsync(record => record.Value = rated, EventTypes.ChatRated);
         metrics.Rated(score);
 
         if (rated.AssignedCommercialId is { } commercial)

@@ -25,6 +25,9 @@ public sealed partial class ChatGrain(
     /// <summary>When the chat's last message was sent: derived from the message log at activation, kept by each message since.</summary>
     private DateTimeOffset? _lastMessageAt;
 
+    /// <summary>The chat's last stored event number: of its record or of its last message, whichever is later.</summary>
+    private long _lastEventSeq;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         await RecordLeftoverOffersAsync();
@@ -135,14 +138,18 @@ public sealed partial class ChatGrain(
                 offers.RecordAsync(this.GetPrimaryKey(), command.AvailableCommercialIds),
                 deadlines.SetAsync(this.GetPrimaryKey(), UnansweredAt(now)));
         }
-        var (chat, created) = await state.GetOrCreateAsync(() => NewChat(command, now));
+        var (chat, created) = await state.GetOrCreateAsync(
+            () =>
+            {
+                state.State.LastEventSeq = 1;
+                return NewChat(command, now);
+            },
+            newChat => new RecordedEvent(EventTypes.ChatCreated, newChat.CreatedAt, newChat.Id, ChatSeq: 1));
+        _lastEventSeq = Math.Max(_lastEventSeq, state.State.LastEventSeq);
         if (created)
         {
             metrics.Created(GrainStorage.Chat);
             CountOpen();
-            await this.PublishAsync(EventStreamIds.For(EventStreams.ChatCreated, chat.Id),
-                new ChatCreated(chat.Id, chat.VisitorId, chat.AvailableCommercialIds, chat.Priority, chat.Metadata.Department, chat.CreatedAt),
-                logger);
             await AnnounceOffersAsync(chat);
             DeactivateOnIdle(); // GrainLifetimes: a new chat's next call is seldom within seconds
         }

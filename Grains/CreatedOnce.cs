@@ -6,19 +6,33 @@ namespace ChatGrains.Grains;
 /// The persistent state of a grain whose record is created once: the first write decides which
 /// activation created it (a chat's record is updated afterwards, under its ETag).
 /// </summary>
-public class CreatedOnce<T> where T : class
+public class CreatedOnce<T> : RecordWithEvents where T : class
 {
     public T? Value { get; set; }
+}
+
+/// <summary>A grain record whose writes may carry events (chats, guest and live-chat sessions).</summary>
+public abstract class RecordWithEvents
+{
+    /// <summary>
+    /// The events of the change being written (see <see cref="EventTypes"/>): stored with the
+    /// record, where the database's trigger copies them into the event log in the same statement.
+    /// Set only for the write that carries them (<see cref="EventWrites.WriteAsync"/>) and never
+    /// read back (no public setter), so no later write stores them again.
+    /// </summary>
+    public IReadOnlyList<RecordedEvent> Events { get; internal set; } = [];
 }
 
 internal static class CreatedOnceExtensions
 {
     /// <summary>
     /// Answers from the activation's state when the record exists; otherwise writes the record
-    /// <paramref name="create"/> makes. <c>Created</c> is true only for the activation whose
-    /// write stored it, so whatever follows a creation happens once per grain.
+    /// <paramref name="create"/> makes, with the event <paramref name="created"/> makes of it.
+    /// <c>Created</c> is true only for the activation whose write stored it, so whatever follows
+    /// a creation (its event first) happens once per grain.
     /// </summary>
-    public static async Task<(T Value, bool Created)> GetOrCreateAsync<TState, T>(this IPersistentState<TState> state, Func<T> create)
+    public static async Task<(T Value, bool Created)> GetOrCreateAsync<TState, T>(
+        this IPersistentState<TState> state, Func<T> create, Func<T, RecordedEvent> created)
         where TState : CreatedOnce<T>
         where T : class
     {
@@ -32,7 +46,7 @@ internal static class CreatedOnceExtensions
             state.State.Value = value;
             try
             {
-                await state.WriteStateAsync();
+                await state.WriteAsync([created(value)]);
                 return (value, true);
             }
             catch (InconsistentStateException)
@@ -48,6 +62,24 @@ internal static class CreatedOnceExtensions
             // Never answer later calls from memory with a record that was not stored.
             state.State.Value = null;
             throw;
+        }
+    }
+}
+
+internal static class EventWrites
+{
+    /// <summary>Writes the record with the events of its change, which are stored with it or not at all.</summary>
+    public static async Task WriteAsync<TState>(this IPersistentState<TState> state, IReadOnlyList<RecordedEvent> events)
+        where TState : RecordWithEvents
+    {
+        state.State.Events = events;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        finally
+        {
+            state.State.Events = [];
         }
     }
 }

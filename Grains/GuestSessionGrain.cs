@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Placement;
 
@@ -13,8 +12,7 @@ public sealed class GuestSessionGrain(
     [PersistentState(GrainStorage.GuestSession, GrainStorage.Name)] IPersistentState<SessionRecord<GuestConversation>> state,
     IOptions<SessionOptions> sessions,
     GrainMetrics metrics,
-    TimeProvider clock,
-    ILogger<GuestSessionGrain> logger) : Grain, IGuestSessionGrain
+    TimeProvider clock) : Grain, IGuestSessionGrain
 {
     /// <summary>How many of the conversation's last messages a session carries; the hub pages through the rest.</summary>
     public const int MaxMessages = 100;
@@ -22,13 +20,11 @@ public sealed class GuestSessionGrain(
     public async Task<GuestSessionOpening> Open(OpenGuestSession command)
     {
         var (conversation, created) = await state.OpenAsync(
-            () => NewConversation(command), stored => stored.Session.CreatedAt, sessions.Value, clock.GetUtcNow());
+            () => NewConversation(command), stored => stored.Session.CreatedAt, EventTypes.GuestSessionStarted, sessions.Value, clock.GetUtcNow());
         var session = conversation.Session;
         if (created)
         {
             metrics.Created(GrainStorage.GuestSession);
-            await this.PublishAsync(EventStreamIds.For(EventStreams.GuestSessionStarted, session.SessionKey),
-                new GuestSessionStarted(session.Id, session.SessionKey, session.CreatedAt), logger);
             DeactivateOnIdle(); // GrainLifetimes: a new session is rarely called again soon
         }
         // A new session's conversation cannot have started: only the session's holder knows its id.

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Placement;
 
@@ -10,18 +9,15 @@ public sealed class LiveChatSessionGrain(
     [PersistentState(GrainStorage.LiveChatSession, GrainStorage.Name)] IPersistentState<SessionRecord<LiveChatSession>> state,
     IOptions<SessionOptions> sessions,
     GrainMetrics metrics,
-    TimeProvider clock,
-    ILogger<LiveChatSessionGrain> logger) : Grain, ILiveChatSessionGrain
+    TimeProvider clock) : Grain, ILiveChatSessionGrain
 {
     public async Task<LiveChatSession> Start(StartLiveChatSession command)
     {
         var (session, created) = await state.OpenAsync(
-            () => NewSession(command), stored => stored.CreatedAt, sessions.Value, clock.GetUtcNow());
+            () => NewSession(command), stored => stored.CreatedAt, EventTypes.LiveChatSessionStarted, sessions.Value, clock.GetUtcNow());
         if (created)
         {
             metrics.Created(GrainStorage.LiveChatSession);
-            await this.PublishAsync(EventStreamIds.For(EventStreams.LiveChatSessionStarted, session.Id),
-                new LiveChatSessionStarted(session.Id, session.User.Id, session.CreatedAt, session.ExpiresAt), logger);
             DeactivateOnIdle(); // GrainLifetimes: a new session is rarely called again soon
         }
         return session;

@@ -40,12 +40,14 @@ public sealed class SessionRecord<T> : CreatedOnce<T> where T : class
 internal static class SessionRecords
 {
     /// <summary>
-    /// Create-or-get for a session. A record unused for longer than the retention is treated as
-    /// absent: removed, so a session with the same key starts afresh. A replay refreshes the
-    /// last-use time once per <see cref="SessionOptions.RefreshInterval"/>.
+    /// Create-or-get for a session, stored with the event <paramref name="started"/> makes of it.
+    /// A record unused for longer than the retention is treated as absent: removed, so a session
+    /// with the same key starts afresh. A replay refreshes the last-use time once per
+    /// <see cref="SessionOptions.RefreshInterval"/>.
     /// </summary>
     public static async Task<(T Value, bool Created)> OpenAsync<T>(
-        this IPersistentState<SessionRecord<T>> state, Func<T> create, Func<T, DateTimeOffset> createdAt, SessionOptions options, DateTimeOffset now)
+        this IPersistentState<SessionRecord<T>> state, Func<T> create, Func<T, DateTimeOffset> createdAt, string started,
+        SessionOptions options, DateTimeOffset now)
         where T : class
     {
         if (state.State.Value is { } stale && now - LastUse(state.State, stale, createdAt) > options.Retention)
@@ -57,7 +59,7 @@ internal static class SessionRecords
                 await state.ClearStateAsync();
             }
         }
-        var (value, created) = await state.GetOrCreateAsync(create);
+        var (value, created) = await state.GetOrCreateAsync(create, session => new RecordedEvent(started, createdAt(session)));
         if (!created && now - LastUse(state.State, value, createdAt) >= options.RefreshInterval)
         {
             var before = state.State.LastUsedAt;

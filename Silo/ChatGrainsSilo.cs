@@ -31,9 +31,6 @@ public static class ChatGrainsSilo
     /// <summary>ADO.NET invariant of the SQLite provider (served by Microsoft.Data.Sqlite; the package's own name fails at start).</summary>
     private const string SqliteInvariant = "System.Data.SQLite";
 
-    /// <summary>How long a published event stays in the memory streams' cache once delivered.</summary>
-    private static readonly TimeSpan EventCacheLifetime = TimeSpan.FromSeconds(30);
-
     public static IHostApplicationBuilder UseChatGrainsSilo(this IHostApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
@@ -102,7 +99,7 @@ public static class ChatGrainsSilo
         return silo;
     }
 
-    /// <summary>Grains, their storage, streams, migrations and the timeouts that bound a failure.</summary>
+    /// <summary>Grains, their storage, the event log, migrations and the timeouts that bound a failure.</summary>
     public static ISiloBuilder AddChatGrains(this ISiloBuilder silo, IConfiguration configuration)
     {
         var services = silo.Services;
@@ -131,6 +128,15 @@ public static class ChatGrainsSilo
                 "Chats:TimeoutSweepInterval must be positive and at most a minute.")
             .ValidateOnStart();
         services.AddHostedService<ChatTimeoutSweep>();
+        services.AddOptions<EventsOptions>()
+            .BindConfiguration(EventsOptions.Section)
+            .Validate(o => o.Retention > TimeSpan.Zero, "Events:Retention must be positive (a TimeSpan such as 7.00:00:00).")
+            .Validate(o => o.SweepInterval > TimeSpan.Zero && o.SweepInterval <= TimeSpan.FromDays(1),
+                "Events:SweepInterval must be positive and at most a day.")
+            .Validate(o => o.PollInterval > TimeSpan.Zero && o.PollInterval <= TimeSpan.FromSeconds(5),
+                "Events:PollInterval must be positive and at most 5 seconds.")
+            .ValidateOnStart();
+        services.AddHostedService<EventRetentionSweep>();
 
         var connectionString = configuration.GetConnectionString(StorageOptions.ConnectionStringName);
         if (!string.IsNullOrWhiteSpace(connectionString))
@@ -145,6 +151,7 @@ public static class ChatGrainsSilo
             services.TryAddSingleton<IOfferBook, PostgresOfferBook>();
             services.TryAddSingleton<IMessageLog, PostgresMessageLog>();
             services.TryAddSingleton<IChatDeadlines, PostgresChatDeadlines>();
+            services.TryAddSingleton<IEventLog, PostgresEventLog>();
             AddPostgresGrainStorage(silo, configuration);
         }
         else
@@ -154,6 +161,7 @@ public static class ChatGrainsSilo
             services.TryAddSingleton<IOfferBook, SqliteOfferBook>();
             services.TryAddSingleton<IMessageLog, SqliteMessageLog>();
             services.TryAddSingleton<IChatDeadlines, SqliteChatDeadlines>();
+            services.TryAddSingleton<IEventLog, SqliteEventLog>();
             silo.AddAdoNetGrainStorage(GrainStorage.Name, options => options.Configure<SqliteStorage>((storage, sqlite) =>
             {
                 storage.Invariant = SqliteInvariant;
@@ -164,22 +172,6 @@ public static class ChatGrainsSilo
         silo.UseSystemTextJsonGrainStorageSerializer();
         services.Configure<SystemTextJsonGrainStorageSerializerOptions>(options => options.JsonSerializerOptions.Encoder = StorageJsonEncoder.Instance);
         services.AddChatGrainsSerialization();
-
-        // Events of created grains. Subscribers subscribe implicitly (by grain kind), so the
-        // agents never consult a pub-sub grain per stream. Orleans keeps a memory stream's events
-        // cached 30 minutes by default, for consumers that rewind (none here): at 1,000 creations
-        // a second that grew the heap ~17 MB a minute, so they leave once delivered and 30 s old.
-        silo.AddMemoryStreams(EventStreams.Provider, streams =>
-        {
-            streams.ConfigureStreamPubSub(Orleans.Streams.StreamPubSubType.ImplicitOnly);
-            streams.ConfigureCacheEviction(eviction => eviction.Configure(options =>
-            {
-                options.DataMinTimeInCache = EventCacheLifetime;
-                options.DataMaxAgeInCache = EventCacheLifetime;
-                options.MetadataMinTimeInCache = EventCacheLifetime * 2;
-            }));
-        });
-        silo.AddMemoryGrainStorage("PubSubStore");
 
         // Below CollectionAgeLimit's one-minute floor, so set as Orleans' own options; every value
         // can be overridden under Orleans:GrainCollection with Orleans' names.

@@ -11,6 +11,9 @@ public static class AuthExtensions
     /// <summary>Any of the service's roles: what opening a chat requires.</summary>
     public const string ChatParticipantPolicy = "chat-participant";
 
+    /// <summary>Reads the event log: admins, and the <c>integration</c> tokens of systems that consume it.</summary>
+    public const string EventReaderPolicy = "event-reader";
+
     public static IServiceCollection AddChatAuth(this IServiceCollection services, IConfiguration configuration)
     {
         var clustered = StorageOptions.IsClustered(configuration);
@@ -92,7 +95,8 @@ public static class AuthExtensions
             });
 
         services.AddAuthorizationBuilder()
-            .AddPolicy(ChatParticipantPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.All));
+            .AddPolicy(ChatParticipantPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.All))
+            .AddPolicy(EventReaderPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Integration));
         return services;
     }
 

@@ -28,5 +28,12 @@ public static class Roles
     public const string Commercial = "commercial";
     public const string Admin = "admin";
 
+    /// <summary>Another system reading the event log: no part in any chat.</summary>
+    public const string Integration = "integration";
+
+    /// <summary>The roles that take part in chats.</summary>
     public static readonly IReadOnlyList<string> All = [Visitor, Commercial, Admin];
+
+    /// <summary>Every role a token may carry (what <c>token --role</c> accepts).</summary>
+    public static readonly IReadOnlyList<string> Issuable = [.. All, Integration];
 }

@@ -4,13 +4,13 @@ using Microsoft.Extensions.Options;
 namespace ChatGrains.ApiGateway.Auth;
 
 /// <summary>
-/// <c>ApiGateway token --role admin|commercial|visitor --sub &lt;uuid&gt; [--lifetime [d.]hh:mm:ss]</c>:
+/// <c>ApiGateway token --role admin|commercial|visitor|integration --sub &lt;uuid&gt; [--lifetime [d.]hh:mm:ss]</c>:
 /// prints a token signed with the node's configured key, for operators and tests. The lifetime is an
 /// hour unless asked, and never more than <c>Jwt:MaxTokenLifetime</c> (24 hours unless configured).
 /// </summary>
 public static class TokenCommand
 {
-    private const string Usage = "usage: ApiGateway token --role admin|commercial|visitor --sub <uuid> [--lifetime [d.]hh:mm:ss]";
+    private const string Usage = "usage: ApiGateway token --role admin|commercial|visitor|integration --sub <uuid> [--lifetime [d.]hh:mm:ss]";
 
     private static readonly TimeSpan DefaultLifetime = TimeSpan.FromHours(1);
 
@@ -41,9 +41,9 @@ public static class TokenCommand
             }
         }
 
-        if (role is null || !Roles.All.Contains(role, StringComparer.Ordinal))
+        if (role is null || !Roles.Issuable.Contains(role, StringComparer.Ordinal))
         {
-            error.WriteLine($"--role must be one of: {string.Join(", ", Roles.All)}.");
+            error.WriteLine($"--role must be one of: {string.Join(", ", Roles.Issuable)}.");
             error.WriteLine(Usage);
             return 2;
         }

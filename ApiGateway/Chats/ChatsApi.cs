@@ -89,10 +89,11 @@ public static class ChatsApi
     /// A group of the v2 API: a bearer token of any of its roles, problem details for errors, 503
     /// while the node's silo is not active.
     /// </summary>
-    internal static RouteGroupBuilder MapV2Group(this IEndpointRouteBuilder routes, string prefix) =>
+    internal static RouteGroupBuilder MapV2Group(
+        this IEndpointRouteBuilder routes, string prefix, string tag = "Chats (v2)", string policy = AuthExtensions.ChatParticipantPolicy) =>
         routes.MapGroup(prefix)
-            .WithTags("Chats (v2)")
-            .RequireAuthorization(AuthExtensions.ChatParticipantPolicy)
+            .WithTags(tag)
+            .RequireAuthorization(policy)
             .WithErrorFormat(ProblemDetailsFormat.Instance)
             .RequireActiveSilo()
             .ProducesProblem(StatusCodes.Status401Unauthorized)

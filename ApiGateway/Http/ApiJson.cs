@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Chats;
 using ChatGrains.ApiGateway.Conversations;
+using ChatGrains.ApiGateway.Events;
 using ChatGrains.ApiGateway.GuestSessions;
 using ChatGrains.ApiGateway.LiveChat;
 
@@ -26,6 +27,9 @@ namespace ChatGrains.ApiGateway.Http;
 [JsonSerializable(typeof(ChatIdResource))]
 [JsonSerializable(typeof(ChatIdleResource))]
 [JsonSerializable(typeof(JoinedChat))]
+[JsonSerializable(typeof(ChatSessionResource))]
+[JsonSerializable(typeof(LiveChatSessionStartedData))]
+[JsonSerializable(typeof(EventsPage))]
 internal sealed partial class ApiJson : JsonSerializerContext;
 
 /// <summary>Timestamps as the specs show them: UTC with milliseconds, <c>2025-01-01T10:00:00.000Z</c>.</summary>

@@ -225,12 +225,3 @@ public sealed record Chat(
 [GenerateSerializer, Immutable, Alias("chatgrains.ChatCreation")]
 public sealed record ChatCreation([property: Id(0)] Chat Chat, [property: Id(1)] bool Created);
 
-/// <summary>Published once per chat, by the activation whose write created it.</summary>
-[GenerateSerializer, Immutable, Alias("chatgrains.ChatCreated")]
-public sealed record ChatCreated(
-    [property: Id(0)] Guid ChatId,
-    [property: Id(1)] Guid VisitorId,
-    [property: Id(2)] Guid[] AvailableCommercialIds,
-    [property: Id(3)] ChatPriority Priority,
-    [property: Id(4)] string? Department,
-    [property: Id(5)] DateTimeOffset OccurredAt);

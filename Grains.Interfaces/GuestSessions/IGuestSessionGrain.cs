@@ -56,9 +56,3 @@ public sealed record GuestSessionOpening(
     [property: Id(1)] ConversationMessage[] Messages,
     [property: Id(2)] bool Created);
 
-/// <summary>Published once per guest session, by the activation whose write created it.</summary>
-[GenerateSerializer, Immutable, Alias("chatgrains.GuestSessionStarted")]
-public sealed record GuestSessionStarted(
-    [property: Id(0)] Guid SessionId,
-    [property: Id(1)] string SessionKey,
-    [property: Id(2)] DateTimeOffset OccurredAt);

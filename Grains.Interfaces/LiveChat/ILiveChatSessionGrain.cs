@@ -37,10 +37,3 @@ public sealed record LiveChatSession(
     [property: Id(2)] DateTimeOffset CreatedAt,
     [property: Id(3)] DateTimeOffset ExpiresAt);
 
-/// <summary>Published once per live-chat session, by the activation whose write started it.</summary>
-[GenerateSerializer, Immutable, Alias("chatgrains.LiveChatSessionStarted")]
-public sealed record LiveChatSessionStarted(
-    [property: Id(0)] Guid SessionId,
-    [property: Id(1)] Guid UserId,
-    [property: Id(2)] DateTimeOffset OccurredAt,
-    [property: Id(3)] DateTimeOffset ExpiresAt);

@@ -18,6 +18,13 @@ public sealed class ChatRecord : CreatedOnce<Chat>
     /// <summary>When the chat's status last changed (accepted, closed, reopened); null while it has the status it was created with.</summary>
     public DateTimeOffset? StatusSince { get; set; }
 
+    /// <summary>
+    /// The chat's event number (<c>chatSeq</c>) of the last event stored with this record; a
+    /// message's event, stored with its row, may be later (<see cref="MessageTally.LastEventSeq"/>).
+    /// 0 for chats stored before events: their first event is 1.
+    /// </summary>
+    public long LastEventSeq { get; set; }
+
     /// <summary>The assigned commercial has read the visitor's messages up to this sequence number.</summary>
     public long ReadUpToSeq { get; set; }
 

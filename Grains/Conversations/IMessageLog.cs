@@ -2,9 +2,10 @@ namespace ChatGrains.Grains;
 
 /// <summary>
 /// What a chat's stored messages add up to: the last sequence number, how many of the visitor's
-/// messages come after <c>readUpToSeq</c>, and when the last one was sent.
+/// messages come after <c>readUpToSeq</c>, when the last one was sent, and the chat's event number
+/// of the last one's <c>message.created</c> event (0 when none has one).
 /// </summary>
-public readonly record struct MessageTally(long LastSeq, int UnreadByCommercial, DateTimeOffset? LastSentAt);
+public readonly record struct MessageTally(long LastSeq, int UnreadByCommercial, DateTimeOffset? LastSentAt, long LastEventSeq);
 
 /// <summary>
 /// Every chat's messages, one row each, keyed by (chat, sequence number) and unique by (chat,
@@ -15,12 +16,13 @@ public readonly record struct MessageTally(long LastSeq, int UnreadByCommercial,
 public interface IMessageLog
 {
     /// <summary>
-    /// Stores the message, durably, and answers null; or, when the chat already has a message
+    /// Stores the message, durably, with its <c>message.created</c> event (the chat's event number
+    /// <paramref name="eventSeq"/>), and answers null; or, when the chat already has a message
     /// with its client id, stores nothing and answers that one. A sequence number that is
     /// already taken means another activation of the chat wrote since this one tallied: that
     /// throws <see cref="Orleans.Storage.InconsistentStateException"/>.
     /// </summary>
-    Task<ConversationMessage?> AppendAsync(Guid chatId, ConversationMessage message);
+    Task<ConversationMessage?> AppendAsync(Guid chatId, ConversationMessage message, long eventSeq);
 
     /// <summary>The chat's message with this client id, if it has one.</summary>
     Task<ConversationMessage?> FindAsync(Guid chatId, Guid clientMessageId);
@@ -31,6 +33,6 @@ public interface IMessageLog
     /// <summary>The chat's messages added up; the unread are the visitor's after <paramref name="readUpToSeq"/>.</summary>
     Task<MessageTally> TallyAsync(Guid chatId, long readUpToSeq);
 
-    /// <summary>Stores messages kept before messages were rows; those already stored stay as they are.</summary>
+    /// <summary>Stores messages kept before messages were rows (without events: they were not new); those already stored stay as they are.</summary>
     Task ImportAsync(Guid chatId, IReadOnlyCollection<ConversationMessage> messages);
 }

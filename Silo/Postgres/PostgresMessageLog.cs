@@ -7,15 +7,16 @@ namespace ChatGrains.Silo.Postgres;
 
 /// <summary>
 /// <see cref="IMessageLog"/> in the <c>chat_messages</c> table. An append rides the node's write
-/// batches, so the messages of many chats share one commit; reads go straight to the pool.
+/// batches, so the messages of many chats share one commit; reads go straight to the pool. A row
+/// with an <c>event_seq</c> gets its <c>message.created</c> event from the table's trigger.
 /// </summary>
 internal sealed class PostgresMessageLog(NpgsqlDataSource db, PostgresBatches batches) : IMessageLog
 {
     private const string Columns = "seq, client_message_id, sender_role, sender_id, text, sent_at";
 
-    public async Task<ConversationMessage?> AppendAsync(Guid chatId, ConversationMessage message)
+    public async Task<ConversationMessage?> AppendAsync(Guid chatId, ConversationMessage message, long eventSeq)
     {
-        var append = new AppendStatement(chatId, message);
+        var append = new AppendStatement(chatId, message, eventSeq);
         try
         {
             await batches.Writes.RunAsync(append);
@@ -41,14 +42,15 @@ internal sealed class PostgresMessageLog(NpgsqlDataSource db, PostgresBatches ba
     public async Task<MessageTally> TallyAsync(Guid chatId, long readUpToSeq)
     {
         await using var command = db.CreateCommand("""
-            SELECT coalesce(max(seq), 0), count(*) FILTER (WHERE sender_role = 'visitor' AND seq > $2)::int, max(sent_at)
+            SELECT coalesce(max(seq), 0), count(*) FILTER (WHERE sender_role = 'visitor' AND seq > $2)::int, max(sent_at),
+                coalesce(max(event_seq), 0)
             FROM chat_messages WHERE chat_id = $1
             """);
         command.Parameters.Add(Id(chatId));
         command.Parameters.Add(Seq(readUpToSeq));
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
-        return new MessageTally(reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2));
+        return new MessageTally(reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2), reader.GetInt64(3));
     }
 
     public async Task ImportAsync(Guid chatId, IReadOnlyCollection<ConversationMessage> messages)
@@ -56,7 +58,7 @@ internal sealed class PostgresMessageLog(NpgsqlDataSource db, PostgresBatches ba
         await using var batch = db.CreateBatch();
         foreach (var message in messages)
         {
-            batch.BatchCommands.Add(AppendStatement.Insert(chatId, message, "ON CONFLICT DO NOTHING"));
+            batch.BatchCommands.Add(AppendStatement.Insert(chatId, message, eventSeq: null, "ON CONFLICT DO NOTHING"));
         }
         if (batch.BatchCommands.Count > 0)
         {
@@ -82,7 +84,7 @@ internal sealed class PostgresMessageLog(NpgsqlDataSource db, PostgresBatches ba
     private static NpgsqlParameter<long> Seq(long seq) => new() { TypedValue = seq };
 
     /// <summary>One message's insert, answered with whether it stored the row (no: its client id was taken).</summary>
-    private sealed class AppendStatement(Guid chatId, ConversationMessage message) : BatchedStatement
+    private sealed class AppendStatement(Guid chatId, ConversationMessage message, long eventSeq) : BatchedStatement
     {
         public bool Stored { get; private set; }
 
@@ -90,14 +92,14 @@ internal sealed class PostgresMessageLog(NpgsqlDataSource db, PostgresBatches ba
         public override Int128 LockOrder => new(BitConverter.ToUInt64(chatId.ToByteArray(), 0), (ulong)message.Seq);
 
         public override NpgsqlBatchCommand Command() =>
-            Insert(chatId, message, "ON CONFLICT (chat_id, client_message_id) DO NOTHING RETURNING seq");
+            Insert(chatId, message, eventSeq, "ON CONFLICT (chat_id, client_message_id) DO NOTHING RETURNING seq");
 
         public override void Take(NpgsqlDataReader? row) => Stored = row is not null;
 
-        public static NpgsqlBatchCommand Insert(Guid chatId, ConversationMessage message, string onConflict)
+        public static NpgsqlBatchCommand Insert(Guid chatId, ConversationMessage message, long? eventSeq, string onConflict)
         {
             var command = new NpgsqlBatchCommand($"""
-                INSERT INTO chat_messages (chat_id, {Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7) {onConflict}
+                INSERT INTO chat_messages (chat_id, {Columns}, event_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) {onConflict}
                 """);
             command.Parameters.Add(Id(chatId));
             command.Parameters.Add(Seq(message.Seq));
@@ -106,6 +108,7 @@ internal sealed class PostgresMessageLog(NpgsqlDataSource db, PostgresBatches ba
             command.Parameters.Add(Id(message.SenderId));
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = message.Text });
             command.Parameters.Add(Time(message.SentAt));
+            command.Parameters.Add(new NpgsqlParameter<long?> { TypedValue = eventSeq, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
             return command;
         }
     }

@@ -4,29 +4,34 @@ using Orleans.Storage;
 
 namespace ChatGrains.Silo.Sqlite;
 
-/// <summary><see cref="IMessageLog"/> in the SQLite file's <c>chat_messages</c> table (ids as text, times as Unix milliseconds).</summary>
+/// <summary>
+/// <see cref="IMessageLog"/> in the SQLite file's <c>chat_messages</c> table (ids as text, times as
+/// Unix milliseconds). A row with an <c>event_seq</c> gets its <c>message.created</c> event from the table's trigger.
+/// </summary>
 internal sealed class SqliteMessageLog(SqliteStorage storage) : IMessageLog
 {
     private const string Columns = "seq, client_message_id, sender_role, sender_id, text, sent_at";
 
     private const string InsertSql = $"""
-        INSERT INTO chat_messages (chat_id, {Columns}) VALUES ($chat, $seq, $id, $role, $sender, $text, $at)
+        INSERT INTO chat_messages (chat_id, {Columns}, event_seq) VALUES ($chat, $seq, $id, $role, $sender, $text, $at, $eventSeq)
         """;
 
-    // SQLite's extended result code for a primary key's constraint.
+    // SQLite's extended result codes for a primary key's constraint (the sequence number's), and
+    // a unique one (the chat's event number, taken in the event log by the trigger).
     private const int PrimaryKeyConstraint = 1555;
+    private const int UniqueConstraint = 2067;
 
-    public async Task<ConversationMessage?> AppendAsync(Guid chatId, ConversationMessage message)
+    public async Task<ConversationMessage?> AppendAsync(Guid chatId, ConversationMessage message, long eventSeq)
     {
         int stored;
         await using (var connection = await storage.OpenAsync(CancellationToken.None))
         {
-            await using var command = Insert(connection, chatId, message, "ON CONFLICT (chat_id, client_message_id) DO NOTHING");
+            await using var command = Insert(connection, chatId, message, eventSeq, "ON CONFLICT (chat_id, client_message_id) DO NOTHING");
             try
             {
                 stored = await command.ExecuteNonQueryAsync();
             }
-            catch (SqliteException exception) when (exception.SqliteExtendedErrorCode == PrimaryKeyConstraint)
+            catch (SqliteException exception) when (exception.SqliteExtendedErrorCode is PrimaryKeyConstraint or UniqueConstraint)
             {
                 throw new InconsistentStateException($"Message {message.Seq} of chat {chatId} was stored by another activation.", exception);
             }
@@ -51,14 +56,16 @@ internal sealed class SqliteMessageLog(SqliteStorage storage) : IMessageLog
         await using var connection = await storage.OpenAsync(CancellationToken.None);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT coalesce(max(seq), 0), count(*) FILTER (WHERE sender_role = 'visitor' AND seq > $read), max(sent_at)
+            SELECT coalesce(max(seq), 0), count(*) FILTER (WHERE sender_role = 'visitor' AND seq > $read), max(sent_at),
+                coalesce(max(event_seq), 0)
             FROM chat_messages WHERE chat_id = $chat
             """;
         command.Parameters.AddWithValue("$chat", chatId.ToString());
         command.Parameters.AddWithValue("$read", readUpToSeq);
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
-        return new MessageTally(reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
+        return new MessageTally(
+            reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetInt64(3));
     }
 
     public async Task ImportAsync(Guid chatId, IReadOnlyCollection<ConversationMessage> messages)
@@ -67,14 +74,14 @@ internal sealed class SqliteMessageLog(SqliteStorage storage) : IMessageLog
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync();
         foreach (var message in messages)
         {
-            await using var command = Insert(connection, chatId, message, "ON CONFLICT DO NOTHING");
+            await using var command = Insert(connection, chatId, message, eventSeq: null, "ON CONFLICT DO NOTHING");
             command.Transaction = transaction;
             await command.ExecuteNonQueryAsync();
         }
         await transaction.CommitAsync();
     }
 
-    private static SqliteCommand Insert(SqliteConnection connection, Guid chatId, ConversationMessage message, string onConflict)
+    private static SqliteCommand Insert(SqliteConnection connection, Guid chatId, ConversationMessage message, long? eventSeq, string onConflict)
     {
         var command = connection.CreateCommand();
         command.CommandText = $"{InsertSql} {onConflict}";
@@ -85,6 +92,7 @@ internal sealed class SqliteMessageLog(SqliteStorage storage) : IMessageLog
         command.Parameters.AddWithValue("$sender", message.SenderId.ToString());
         command.Parameters.AddWithValue("$text", message.Text);
         command.Parameters.AddWithValue("$at", message.SentAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$eventSeq", (object?)eventSeq ?? DBNull.Value);
         return command;
     }
 

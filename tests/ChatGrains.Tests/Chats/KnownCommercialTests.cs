@@ -49,7 +49,7 @@ public sealed class KnownCommercialTests
         Assert.Equal(0, await node.Database.CountAsync("chat_offers"));
         Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Visitor));
         Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.ClientAddress));
-        Assert.Empty(await GrainEvents.DeliveredAsync(node.Grains, EventStreams.ChatCreated, chatId));
+        Assert.Empty(await node.Database.ChatEventTypesAsync(chatId));
     }
 
     [Fact]

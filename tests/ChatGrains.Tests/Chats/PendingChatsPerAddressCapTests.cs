@@ -58,7 +58,7 @@ public sealed class PendingChatsPerAddressCapTests
             await AssertProblemAsync(refused, HttpStatusCode.Conflict, AtCap);
         }
         Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, eleventh));
-        Assert.Empty(await GrainEvents.DeliveredAsync(node.Grains, EventStreams.ChatCreated, eleventh));
+        Assert.Empty(await node.Database.ChatEventTypesAsync(eleventh));
         using (var fromElsewhere = (await OpenAsync(node, "203.0.113.8")).Response)
         {
             Assert.Equal(HttpStatusCode.OK, fromElsewhere.StatusCode);

@@ -42,7 +42,7 @@ public sealed class VisitorChatCapTests
         await AssertProblemAsync(refused, HttpStatusCode.Conflict, AtCap);
         Assert.False(refused.Headers.Contains("Retry-After"));
         Assert.Equal(0, await node.Database.GrainRecordsAsync(GrainStorage.Chat, twentyFirst));
-        Assert.Empty(await GrainEvents.DeliveredAsync(node.Grains, EventStreams.ChatCreated, twentyFirst));
+        Assert.Empty(await node.Database.ChatEventTypesAsync(twentyFirst));
         Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
         Assert.Equal(20, await node.Database.GrainRecordsAsync(GrainStorage.Chat));
     }

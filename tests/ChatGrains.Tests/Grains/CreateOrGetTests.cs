@@ -28,9 +28,9 @@ public sealed class CreateOrGetTests(GrainClusterFixture fixture)
         GrainCommands.AssertSameRecord(first.Chat, second.Chat);
         var stored = Assert.Single(await Database.GrainPayloadsAsync(GrainStorage.Chat, id));
         Assert.Equal(first.Chat.VisitorId, stored["Value"]!["VisitorId"]!.GetValue<Guid>());
-        var created = Assert.IsType<ChatCreated>(Assert.Single(await GrainEvents.DeliveredAsync(Cluster.GrainsOf(Cluster.Silos[2]), EventStreams.ChatCreated, id)));
-        Assert.Equal(first.Chat.VisitorId, created.VisitorId);
-        Assert.Equal(first.Chat.CreatedAt, created.OccurredAt);
+        var created = Assert.Single(await Database.EventsAsync(), e => e.ChatId == id);
+        Assert.Equal((EventTypes.ChatCreated, 1L), (created.Type, created.ChatSeq));
+        Assert.Equal(first.Chat.VisitorId, (Guid?)created.Data["VisitorId"]);
     }
 
     [Fact]
@@ -49,8 +49,9 @@ public sealed class CreateOrGetTests(GrainClusterFixture fixture)
         GrainCommands.AssertSameRecord(first.Session, second.Session);
         Assert.Empty(second.Messages);
         Assert.Single(await Database.GrainPayloadsAsync(GrainStorage.GuestSession, key));
-        var started = Assert.IsType<GuestSessionStarted>(Assert.Single(await GrainEvents.DeliveredAsync(Cluster.GrainsOf(Cluster.Silos[2]), EventStreams.GuestSessionStarted, key)));
-        Assert.Equal(first.Session.Id, started.SessionId);
+        var started = Assert.Single(await Database.EventsAboutAsync(EventTypes.GuestSessionStarted, data => (string?)data["Session"]!["SessionKey"] == key));
+        Assert.Equal(first.Session.Id, (Guid?)started.Data["Session"]!["Id"]);
+        Assert.Null(started.ChatId);
     }
 
     [Fact]
@@ -67,8 +68,8 @@ public sealed class CreateOrGetTests(GrainClusterFixture fixture)
         Assert.Equal("first listener", first.User.Name);
         GrainCommands.AssertSameRecord(first, second);
         Assert.Single(await Database.GrainPayloadsAsync(GrainStorage.LiveChatSession, id));
-        var started = Assert.IsType<LiveChatSessionStarted>(Assert.Single(await GrainEvents.DeliveredAsync(Cluster.GrainsOf(Cluster.Silos[2]), EventStreams.LiveChatSessionStarted, id)));
-        Assert.Equal(first.User.Id, started.UserId);
+        var started = Assert.Single(await Database.EventsAboutAsync(EventTypes.LiveChatSessionStarted, data => (Guid?)data["Id"] == id));
+        Assert.Equal(first.User.Id, (Guid?)started.Data["User"]!["Id"]);
     }
 
     [Fact]
@@ -86,6 +87,6 @@ public sealed class CreateOrGetTests(GrainClusterFixture fixture)
         Assert.False(again.Created);
         GrainCommands.AssertSameRecord(first.Chat, again.Chat);
         Assert.Equal(1, await Database.GrainRecordsAsync(GrainStorage.Chat, id));
-        Assert.Single(await GrainEvents.DeliveredAsync(Cluster.GrainsOf(Cluster.Silos[2]), EventStreams.ChatCreated, id));
+Assert.Equal([EventTypes.ChatCreated], await Database.ChatEventTypesAsync(id));
     }
 }

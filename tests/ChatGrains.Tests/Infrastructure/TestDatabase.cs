@@ -26,6 +26,32 @@ public interface ITestDatabase
     Task SetGrainPayloadAsync(string stateName, object key, Action<JsonNode> change);
 
     Task<IReadOnlyList<string>> StringsAsync(string sql);
+
+    /// <summary>Every row of the event log, in its order, read directly (whether or not the feed serves it yet).</summary>
+    Task<IReadOnlyList<TestEvent>> EventsAsync();
+}
+
+/// <summary>A row of the event log; <see cref="Data"/> is the stored record value (the storage's JSON, not the API's).</summary>
+public sealed record TestEvent(Guid Id, string Type, Guid? ChatId, long? ChatSeq, JsonNode Data)
+{
+    public static IReadOnlyList<TestEvent> Parse(IEnumerable<string> rows) => [.. rows.Select(row =>
+    {
+        var json = JsonNode.Parse(row)!;
+        return new TestEvent(
+            json["id"]!.GetValue<Guid>(), json["type"]!.GetValue<string>(), json["chatId"]?.GetValue<Guid>(),
+            json["chatSeq"]?.GetValue<long>(), json["data"]!);
+    })];
+}
+
+public static class TestEvents
+{
+    /// <summary>The types of the chat's events, in chatSeq order.</summary>
+    public static async Task<IReadOnlyList<string>> ChatEventTypesAsync(this ITestDatabase database, Guid chatId) =>
+        [.. (await database.EventsAsync()).Where(e => e.ChatId == chatId).OrderBy(e => e.ChatSeq).Select(e => e.Type)];
+
+    /// <summary>The events of a type whose data is <paramref name="about"/> what the test looks for.</summary>
+    public static async Task<IReadOnlyList<TestEvent>> EventsAboutAsync(this ITestDatabase database, string type, Func<JsonNode, bool> about) =>
+        [.. (await database.EventsAsync()).Where(e => e.Type == type && about(e.Data))];
 }
 
 /// <summary>How the ADO.NET grain storage keys a grain's row (see Orleans' <c>AdoGrainKey</c>).</summary>
@@ -52,6 +78,11 @@ internal static class GrainRows
 
 public sealed partial class PostgresDatabase : ITestDatabase
 {
+    public async Task<IReadOnlyList<TestEvent>> EventsAsync() => TestEvent.Parse(await StringsAsync("""
+        SELECT json_build_object('id', id, 'type', type, 'chatId', chat_id, 'chatSeq', chat_seq, 'data', data)::text
+        FROM events ORDER BY tx, position
+        """));
+
     public async Task<long> GrainRecordsAsync(string stateName, object? key = null)
     {
         await using var connection = new NpgsqlConnection(ProbeConnectionString);
@@ -138,6 +169,11 @@ public sealed partial class PostgresDatabase : ITestDatabase
 
 public sealed class SqliteTestDatabase(string path) : ITestDatabase
 {
+    public async Task<IReadOnlyList<TestEvent>> EventsAsync() => TestEvent.Parse(await StringsAsync("""
+        SELECT json_object('id', id, 'type', type, 'chatId', chat_id, 'chatSeq', chat_seq, 'data', json(data))
+        FROM events ORDER BY position
+        """));
+
     public async Task<long> GrainRecordsAsync(string stateName, object? key = null)
     {
         await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");

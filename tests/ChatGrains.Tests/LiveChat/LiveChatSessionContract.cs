@@ -45,7 +45,8 @@ public abstract class LiveChatSessionContract(TestNode node)
         Assert.Equal(1, await node.Database.GrainRecordsAsync(GrainStorage.LiveChatSession, sessionId));
         var stored = Assert.Single(await node.Database.GrainPayloadsAsync(GrainStorage.LiveChatSession, sessionId));
         Assert.Equal(userId, (Guid?)stored["Value"]!["User"]!["Id"]);
-        Assert.Single(await GrainEvents.DeliveredAsync(node.Grains, EventStreams.LiveChatSessionStarted, sessionId));
+        var started = Assert.Single(await node.Database.EventsAboutAsync(EventTypes.LiveChatSessionStarted, data => (Guid?)data["Id"] == sessionId));
+        Assert.Equal(userId, (Guid?)started.Data["User"]!["Id"]);
     }
 
     [Fact]

@@ -1,0 +1,64 @@
+-- The durable event log (IEventLog, GET /v2/events): one row per stored change that other
+-- systems are told of. Rows are written by the triggers below, in the statement that stores the
+-- change (a chat's or a session's record, a message's row), so an event exists if and only if
+-- its change was stored, whichever node or grain storage provider wrote it.
+--
+-- Order: (tx, position). tx is the writing transaction's id; a reader is served only events of
+-- transactions older than every transaction still running (pg_snapshot_xmin), so an event never
+-- appears behind a position a reader has passed (a bigserial alone would: transactions commit
+-- in another order than they draw numbers).
+CREATE TABLE events (
+    position    bigint      GENERATED ALWAYS AS IDENTITY,
+    tx          xid8        NOT NULL DEFAULT pg_current_xact_id(),
+    id          uuid        NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    type        text        NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    stored_at   timestamptz NOT NULL DEFAULT now(),
+    chat_id     uuid,
+    chat_seq    bigint,
+    data        jsonb       NOT NULL,
+    -- A chat's events are numbered from 1 without gaps by its single activation; two activations
+    -- (a membership change) numbering the same event fail the second write instead.
+    UNIQUE (chat_id, chat_seq)
+);
+CREATE INDEX events_order ON events (tx, position);
+-- Retention deletes by age; rows arrive in time order, so a block range index suffices.
+CREATE INDEX events_stored_at ON events USING brin (stored_at);
+
+-- A chat's, guest session's or live-chat session's record carries the events of the change it
+-- is written with in its "Events" array (RecordWithEvents); the record's value is their data.
+CREATE FUNCTION events_of_record() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    record jsonb := convert_from(NEW.payloadbinary, 'UTF8')::jsonb;
+BEGIN
+    INSERT INTO events (type, occurred_at, chat_id, chat_seq, data)
+    SELECT e ->> 'Type', (e ->> 'OccurredAt')::timestamptz, (e ->> 'ChatId')::uuid, (e ->> 'ChatSeq')::bigint, record -> 'Value'
+    FROM jsonb_array_elements(record -> 'Events') AS e;
+    RETURN NULL;
+END
+$$;
+
+-- The WHEN clause spares every other write the JSON parse: an "Events" array with an element
+-- can only be written by a change that carries events (a quote inside a string is escaped).
+CREATE TRIGGER events_of_record AFTER INSERT OR UPDATE OF payloadbinary ON orleansstorage
+FOR EACH ROW
+WHEN (NEW.graintypestring IN ('chat', 'guestSession', 'liveChatSession')
+      AND position('"Events":[{'::bytea IN NEW.payloadbinary) > 0)
+EXECUTE FUNCTION events_of_record();
+
+-- A new message's event, numbered by its chat (event_seq); rows moved from older records have none.
+ALTER TABLE chat_messages ADD COLUMN event_seq bigint;
+
+CREATE FUNCTION events_of_message() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO events (type, occurred_at, chat_id, chat_seq, data)
+    VALUES ('message.created', NEW.sent_at, NEW.chat_id, NEW.event_seq, jsonb_build_object(
+        'Seq', NEW.seq, 'Id', NEW.client_message_id, 'SenderRole', NEW.sender_role, 'SenderId', NEW.sender_id,
+        'Text', NEW.text, 'SentAt', NEW.sent_at));
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER events_of_message AFTER INSERT ON chat_messages
+FOR EACH ROW WHEN (NEW.event_seq IS NOT NULL)
+EXECUTE FUNCTION events_of_message();
