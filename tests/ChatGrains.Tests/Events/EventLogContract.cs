@@ -59,6 +59,31 @@ public abstract class EventLogContract(TestNode node)
     }
 
     [Fact]
+    public async Task AChatReadBackFromStorageNumbersItsNextEventAfterItsLastMessage()
+    {
+        using var admin = node.ClientFor(Roles.Admin);
+        var cursor = await EventFeed.EndAsync(admin);
+        var (commercial, visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await Conversation.OpenChatAsync(node, chatId, visitor, commercial);
+        await using (var agent = await Conversation.CommercialAsync(node, commercial))
+        await using (var guest = await Conversation.VisitorAsync(node, visitor))
+        {
+            await agent.AcceptAsync(chatId);
+            await guest.SendAsync(chatId, "halo");
+        }
+
+        // A new activation reads the record (event 2) and the message log (event 3).
+        await node.CollectIdleGrainsAsync();
+        using var closed = await admin.PostAsync(new Uri($"/v2/chats/{chatId}/close", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.OK, closed.StatusCode);
+
+        var events = await EventFeed.ChatEventsAsync(node, cursor, chatId, 4);
+        Assert.Equal(
+            [(EventTypes.ChatCreated, 1L), (EventTypes.ChatAccepted, 2L), (EventTypes.MessageCreated, 3L), (EventTypes.ChatClosed, 4L)],
+            events.Select(e => ((string)e["type"]!, (long)e["chatSeq"]!)));
+    }
+
+    [Fact]
     public async Task SessionsStartedAreEventsWithTheResourceAndNeverTheSessionToken()
     {
         using var admin = node.ClientFor(Roles.Admin);
