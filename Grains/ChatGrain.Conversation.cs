@@ -91,6 +91,7 @@ public sealed partial class ChatGrain
             return Resent(stored, command.Sender);
         }
         _lastEventSeq++;
+        metrics.EventStored(EventTypes.MessageCreated);
         var updated = chat with
         {
             TotalMessages = chat.TotalMessages + 1,
@@ -311,6 +312,7 @@ public sealed partial class ChatGrain
         if (eventType is not null)
         {
             _lastEventSeq = eventSeq;
+            metrics.EventStored(eventType);
         }
     }
 

@@ -149,6 +149,7 @@ public sealed partial class ChatGrain(
         if (created)
         {
             metrics.Created(GrainStorage.Chat);
+            metrics.EventStored(EventTypes.ChatCreated);
             CountOpen();
             await AnnounceOffersAsync(chat);
             DeactivateOnIdle(); // GrainLifetimes: a new chat's next call is seldom within seconds

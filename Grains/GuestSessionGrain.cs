@@ -25,6 +25,7 @@ public sealed class GuestSessionGrain(
         if (created)
         {
             metrics.Created(GrainStorage.GuestSession);
+            metrics.EventStored(EventTypes.GuestSessionStarted);
             DeactivateOnIdle(); // GrainLifetimes: a new session is rarely called again soon
         }
         // A new session's conversation cannot have started: only the session's holder knows its id.

@@ -18,6 +18,7 @@ public sealed class LiveChatSessionGrain(
         if (created)
         {
             metrics.Created(GrainStorage.LiveChatSession);
+            metrics.EventStored(EventTypes.LiveChatSessionStarted);
             DeactivateOnIdle(); // GrainLifetimes: a new session is rarely called again soon
         }
         return session;

@@ -1,3 +1,4 @@
+using ChatGrains.Grains;
 using System.Net;
 using System.Text.Json;
 using ChatGrains.ApiGateway.Auth;
@@ -64,6 +65,13 @@ public sealed class ConversationFaultTests(ITestOutputHelper output)
             Assert.Equal(ack.GetRawText(), stored.Single(m => m.GetProperty("id").GetGuid() == ack.GetProperty("id").GetGuid()).GetRawText());
         }
         Assert.True(guest.Reconnects >= 1, "the visitor's node was killed, yet it never reconnected");
+
+        // The chat's events: created, accepted, then one message.created per stored message, in
+        // message order, numbered without gaps across the node's death.
+        var events = (await cluster.Database.EventsAsync()).Where(e => e.ChatId == chatId).OrderBy(e => e.ChatSeq).ToList();
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long?)i), events.Select(e => e.ChatSeq));
+        Assert.Equal([EventTypes.ChatCreated, EventTypes.ChatAccepted, .. stored.Select(_ => EventTypes.MessageCreated)], events.Select(e => e.Type));
+        Assert.Equal(stored.Select(m => m.GetProperty("id").GetGuid()), events.Skip(2).Select(e => (Guid)e.Data["Id"]!));
     }
 
     [Fact]

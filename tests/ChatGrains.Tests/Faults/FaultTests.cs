@@ -247,8 +247,7 @@ public sealed class FaultTests(ITestOutputHelper output)
     /// <summary>
     /// Every 200 is stored exactly once (one chat grain record) with the visitor and name its
     /// request sent; every stored chat is one that was sent (a request whose answer was lost may
-    /// have been stored, but only as sent). The creation events are counted by the in-process
-    /// cluster tests: these nodes are other processes.
+    /// have been stored, but only as sent), with exactly one <c>chat.created</c> event.
     /// </summary>
     private async Task AssertEveryAcknowledgedChatIsStoredOnceAsSentAsync(PostgresDatabase database, IReadOnlyList<SentChat> sent, int extraChats = 0)
     {
@@ -269,6 +268,14 @@ public sealed class FaultTests(ITestOutputHelper output)
         Assert.Equal(extraChats, unknown.Count);
         Assert.Empty(stored.Where(s => byId.TryGetValue(s.Id, out var request) && (request.VisitorId != s.VisitorId || request.VisitorName != s.Name))
             .Select(s => $"stored otherwise than sent: {s}"));
+
+        // The event log: one chat.created per stored chat, numbered 1, and none for a chat that
+        // was not stored, whatever was killed when.
+        var created = (await database.EventsAsync()).Where(e => e.Type == EventTypes.ChatCreated).ToList();
+        Assert.Empty(created.GroupBy(e => e.ChatId).Where(g => g.Count() > 1).Select(g => $"chat.created twice: {g.Key}"));
+        Assert.Empty(storedIds.Except(created.Select(e => e.ChatId!.Value)).Select(id => $"stored without its event: {id}"));
+        Assert.Empty(created.Select(e => e.ChatId!.Value).Except(storedIds).Select(id => $"an event for a chat never stored: {id}"));
+        Assert.All(created, e => Assert.Equal(1L, e.ChatSeq));
     }
 
     private static bool RepliedAsSent(SentChat s)

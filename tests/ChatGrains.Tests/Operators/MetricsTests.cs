@@ -39,6 +39,7 @@ public sealed class MetricsTests(SqliteNodeFixture fixture) : IClassFixture<Sqli
 
         var scrape = await OperatorClient.WaitForAsync(ScrapeAsync,
             s => Samples(s, "chatgrains_grains_created_total").Any(l => l.Contains("kind=\"chat\"", StringComparison.Ordinal) && Value(l) >= 3)
+                 && Samples(s, "chatgrains_events_stored_total").Any(l => l.Contains("type=\"chat.created\"", StringComparison.Ordinal) && Value(l) >= 3)
                  && Samples(s, "http_server_request_duration_seconds_bucket").Any(l => l.Contains("http_route=\"/v2/chats/{chatId}\"", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(20), s => s);
 
