@@ -8,6 +8,7 @@ using ChatGrains.ApiGateway.Events;
 using ChatGrains.ApiGateway.GuestSessions;
 using ChatGrains.ApiGateway.Http;
 using ChatGrains.ApiGateway.LiveChat;
+using ChatGrains.ApiGateway.Webhooks;
 using ChatGrains.Silo;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
@@ -60,6 +61,7 @@ public static class ChatGrainsApp
         builder.Services.AddChatCreationLimiting();
         builder.Services.AddConversations();
         builder.Services.AddSingleton<EventEnvelopes>();
+        builder.Services.AddWebhooks();
         builder.Services.AddCaptcha(builder.Configuration);
         builder.Services.AddLiveChatPage();
         builder.Services.ConfigureHttpJsonOptions(options =>
@@ -101,6 +103,7 @@ public static class ChatGrainsApp
         app.MapChatsApi();
         app.MapCommercialChatsApi();
         app.MapEventsApi();
+        app.MapWebhooksApi();
         app.MapConversations();
         app.MapGuestSessionsApi();
         app.MapLiveChatApi();

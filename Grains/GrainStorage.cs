@@ -17,4 +17,6 @@ public static class GrainStorage
     public const string ClientAddress = "clientAddress";
     public const string ChatHistoryPage = "chatHistoryPage";
     public const string OperatorSession = "operatorSession";
+    public const string Webhook = "webhook";
+    public const string WebhookRegistry = "webhookRegistry";
 }

@@ -14,6 +14,9 @@ public static class AuthExtensions
     /// <summary>Reads the event log: admins, and the <c>integration</c> tokens of systems that consume it.</summary>
     public const string EventReaderPolicy = "event-reader";
 
+    /// <summary>Admins only (webhooks).</summary>
+    public const string AdminPolicy = "admin";
+
     public static IServiceCollection AddChatAuth(this IServiceCollection services, IConfiguration configuration)
     {
         var clustered = StorageOptions.IsClustered(configuration);
@@ -96,7 +99,8 @@ public static class AuthExtensions
 
         services.AddAuthorizationBuilder()
             .AddPolicy(ChatParticipantPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.All))
-            .AddPolicy(EventReaderPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Integration));
+            .AddPolicy(EventReaderPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Integration))
+            .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.Admin));
         return services;
     }
 

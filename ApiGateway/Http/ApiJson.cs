@@ -7,6 +7,7 @@ using ChatGrains.ApiGateway.Conversations;
 using ChatGrains.ApiGateway.Events;
 using ChatGrains.ApiGateway.GuestSessions;
 using ChatGrains.ApiGateway.LiveChat;
+using ChatGrains.ApiGateway.Webhooks;
 
 namespace ChatGrains.ApiGateway.Http;
 
@@ -30,6 +31,14 @@ namespace ChatGrains.ApiGateway.Http;
 [JsonSerializable(typeof(ChatSessionResource))]
 [JsonSerializable(typeof(LiveChatSessionStartedData))]
 [JsonSerializable(typeof(EventsPage))]
+[JsonSerializable(typeof(EventEnvelope))]
+[JsonSerializable(typeof(WebhookTestData))]
+[JsonSerializable(typeof(WebhookRequest))]
+[JsonSerializable(typeof(WebhookResource))]
+[JsonSerializable(typeof(WebhookWithSecret))]
+[JsonSerializable(typeof(WebhookList))]
+[JsonSerializable(typeof(DeliveryResource))]
+[JsonSerializable(typeof(DeliveryList))]
 internal sealed partial class ApiJson : JsonSerializerContext;
 
 /// <summary>Timestamps as the specs show them: UTC with milliseconds, <c>2025-01-01T10:00:00.000Z</c>.</summary>

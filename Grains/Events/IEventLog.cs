@@ -40,6 +40,12 @@ public interface IEventLog
     /// </summary>
     Task<EventPage> ReadAsync(EventPosition after, int limit, IReadOnlyCollection<string>? types, CancellationToken cancellationToken);
 
+    /// <summary>The events with these ids that are still kept, in the log's order.</summary>
+    Task<IReadOnlyList<StoredEvent>> ReadByIdsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
+
+    /// <summary>The position after every event a reader may be served now (a new reader's start).</summary>
+    Task<EventPosition> EndAsync(CancellationToken cancellationToken);
+
     /// <summary>Deletes up to <paramref name="limit"/> events stored more than <paramref name="age"/> ago; answers how many.</summary>
     Task<int> DeleteOlderThanAsync(TimeSpan age, int limit, CancellationToken cancellationToken);
 }

@@ -42,12 +42,10 @@ internal sealed class PostgresEventLog(NpgsqlDataSource db) : IEventLog
         var next = after;
         while (await reader.ReadAsync(cancellationToken))
         {
-            var position = new EventPosition(ulong.Parse(reader.GetString(0), CultureInfo.InvariantCulture), reader.GetInt64(1));
+            var position = Position(reader);
             if (!reader.IsDBNull(2))
             {
-                events.Add(new StoredEvent(
-                    position, reader.GetGuid(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4),
-                    reader.IsDBNull(5) ? null : reader.GetGuid(5), reader.IsDBNull(6) ? null : reader.GetInt64(6), reader.GetString(7)));
+                events.Add(Event(reader));
             }
             // The end marker (only there when the page is not full) is behind the reader's
             // position when nothing is new.
@@ -55,6 +53,39 @@ internal sealed class PostgresEventLog(NpgsqlDataSource db) : IEventLog
         }
         return new EventPage(events, next);
     }
+
+    public async Task<IReadOnlyList<StoredEvent>> ReadByIdsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT tx::text, position, id, type, occurred_at, chat_id, chat_seq, data::text FROM events
+            WHERE id = ANY($1) ORDER BY tx, position
+            """);
+        command.Parameters.Add(Parameters.Ids(ids));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var events = new List<StoredEvent>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(Event(reader));
+        }
+        return events;
+    }
+
+    public async Task<EventPosition> EndAsync(CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT tx::text, position FROM events WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY tx DESC, position DESC LIMIT 1
+            """);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Position(reader) : EventPosition.Start;
+    }
+
+    private static EventPosition Position(NpgsqlDataReader reader) =>
+        new(ulong.Parse(reader.GetString(0), CultureInfo.InvariantCulture), reader.GetInt64(1));
+
+    private static StoredEvent Event(NpgsqlDataReader reader) => new(
+        Position(reader), reader.GetGuid(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4),
+        reader.IsDBNull(5) ? null : reader.GetGuid(5), reader.IsDBNull(6) ? null : reader.GetInt64(6), reader.GetString(7));
 
     public async Task<int> DeleteOlderThanAsync(TimeSpan age, int limit, CancellationToken cancellationToken)
     {

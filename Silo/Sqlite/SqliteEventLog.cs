@@ -38,15 +38,43 @@ internal sealed class SqliteEventLog(SqliteStorage storage) : IEventLog
                 last = reader.IsDBNull(0) ? null : reader.GetInt64(0);
                 continue;
             }
-            events.Add(new StoredEvent(
-                new EventPosition(0, reader.GetInt64(0)), Guid.Parse(reader.GetString(1)), reader.GetString(2),
-                DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
-                reader.IsDBNull(4) ? null : Guid.Parse(reader.GetString(4)), reader.IsDBNull(5) ? null : reader.GetInt64(5), reader.GetString(6)));
+            events.Add(Event(reader));
         }
         // A full page ends at its last event; a page that is not full, at the last row of any type.
         var next = events.Count == limit ? events[^1].Position : new EventPosition(0, Math.Max(after.Row, last ?? 0));
         return new EventPage(events, next);
     }
+
+    public async Task<IReadOnlyList<StoredEvent>> ReadByIdsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken)
+    {
+        await using var connection = await storage.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT position, id, type, occurred_at, chat_id, chat_seq, data FROM events
+            WHERE id IN (SELECT value FROM json_each($ids)) ORDER BY position
+            """;
+        command.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(ids.Select(id => id.ToString())));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var events = new List<StoredEvent>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(Event(reader));
+        }
+        return events;
+    }
+
+    public async Task<EventPosition> EndAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await storage.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT coalesce(max(position), 0) FROM events";
+        return new EventPosition(0, (long)(await command.ExecuteScalarAsync(cancellationToken))!);
+    }
+
+    private static StoredEvent Event(Microsoft.Data.Sqlite.SqliteDataReader reader) => new(
+        new EventPosition(0, reader.GetInt64(0)), Guid.Parse(reader.GetString(1)), reader.GetString(2),
+        DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+        reader.IsDBNull(4) ? null : Guid.Parse(reader.GetString(4)), reader.IsDBNull(5) ? null : reader.GetInt64(5), reader.GetString(6));
 
     public async Task<int> DeleteOlderThanAsync(TimeSpan age, int limit, CancellationToken cancellationToken)
     {
