@@ -241,13 +241,26 @@ public sealed partial class WebhookGrain(
             stalled.Attempts++;
             if (now - stalled.FirstFailedAt < Options.RetryFor)
             {
-                stalled.NextAttemptAt = now + Options.RetryDelay(stalled.Attempts, failures.Max(f => f.Failure!.RetryAfter), Random.Shared.NextDouble());
+                stalled.NextAttemptAt = now + Options.RetryDelay(stalled.Attempts, failures.Max(f => f.Failure!.Result.RetryAfter), Random.Shared.NextDouble());
+                foreach (var failure in failures)
+                {
+                    Remember(failure.Failure!.Attempt with { Attempt = stalled.Attempts, NextAttemptAt = stalled.NextAttemptAt });
+                }
                 return true;
             }
-            foreach (var failed in failures.SelectMany(f => f.Unsent))
+            foreach (var failure in failures)
             {
-                Remember(new DeliveryAttempt(failed.Id, failed.Type, failed.ChatId, failed.ChatSeq, now, stalled.Attempts, DeliveryStatus.Dead, null, 0,
-                    $"Retried for {Options.RetryFor} without success", null));
+                Remember(failure.Failure!.Attempt with
+                {
+                    Attempt = stalled.Attempts,
+                    Status = DeliveryStatus.Dead,
+                    Error = $"{failure.Failure.Attempt.Error ?? $"HTTP {failure.Failure.Attempt.StatusCode}"}; retried for {Options.RetryFor}",
+                });
+                foreach (var unsent in failure.Unsent.Skip(1))
+                {
+                    Remember(new DeliveryAttempt(unsent.Id, unsent.Type, unsent.ChatId, unsent.ChatSeq, now, 0, DeliveryStatus.Dead, null, 0,
+                        $"Behind an event retried for {Options.RetryFor}", null));
+                }
             }
             // What waited behind a chat already retrying still joins its queue.
             outcomes = [.. outcomes.Where(o => o.Failure is null)];
@@ -262,13 +275,17 @@ public sealed partial class WebhookGrain(
             }
             else
             {
-                Record.Retrying[outcome.Key] = new RetryLine
+                var line = Record.Retrying[outcome.Key] = new RetryLine
                 {
                     EventIds = [.. outcome.Unsent.Select(e => e.Id)],
                     Attempts = 1,
                     FirstFailedAt = now,
-                    NextAttemptAt = now + Options.RetryDelay(1, outcome.Failure?.RetryAfter, Random.Shared.NextDouble()),
+                    NextAttemptAt = now + Options.RetryDelay(1, outcome.Failure?.Result.RetryAfter, Random.Shared.NextDouble()),
                 };
+                if (outcome.Failure is { } failure)
+                {
+                    Remember(failure.Attempt with { NextAttemptAt = line.NextAttemptAt });
+                }
             }
         }
         Record.Cursor = page.Next;
@@ -288,8 +305,8 @@ public sealed partial class WebhookGrain(
                 Remember(Attempt(group[i], 1, result, StatusOf(result), nextAttemptAt: null));
                 continue;
             }
-            Remember(Attempt(group[i], 1, result, DeliveryStatus.Failed, nextAttemptAt: null));
-            return new GroupOutcome(key, answered, group[i..], result);
+            // Remembered once the round knows when it is tried next.
+            return new GroupOutcome(key, answered, group[i..], new Failure(result, Attempt(group[i], 1, result, DeliveryStatus.Failed, nextAttemptAt: null)));
         }
         return new GroupOutcome(key, answered, [], null);
     }
@@ -417,7 +434,10 @@ public sealed partial class WebhookGrain(
         }))];
     }
 
-    private sealed record GroupOutcome(string Key, bool Answered, List<StoredEvent> Unsent, DeliveryResult? Failure);
+    /// <summary>What sending a chat's events came to: whether the receiver answered any, and what is left from the first that failed.</summary>
+    private sealed record GroupOutcome(string Key, bool Answered, List<StoredEvent> Unsent, Failure? Failure);
+
+    private sealed record Failure(DeliveryResult Result, DeliveryAttempt Attempt);
 
     [LoggerMessage(LogLevel.Warning, "Webhook {WebhookId}: a delivery round failed ({Error}); the next round starts again from the stored cursor")]
     private static partial void LogRoundFailed(ILogger logger, string error, Guid webhookId);
