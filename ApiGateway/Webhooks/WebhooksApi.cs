@@ -67,9 +67,9 @@ public static class WebhooksApi
     {
         var group = routes.MapV2Group("/v2/webhooks", "Webhooks (v2)", AuthExtensions.AdminPolicy)
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapPost("/", Create).WithName("CreateWebhook")
+        group.MapPost("", Create).WithName("CreateWebhook")
             .WithSummary("Registers a webhook; the answer holds its signing secret, shown this once.");
-        group.MapGet("/", List).WithName("ListWebhooks").WithSummary("Every webhook.");
+        group.MapGet("", List).WithName("ListWebhooks").WithSummary("Every webhook.");
         group.MapGet("/{webhookId}", Get).WithName("GetWebhook");
         group.MapPatch("/{webhookId}", Update).WithName("UpdateWebhook")
             .WithSummary("Changes what the body names; enabled: true delivers again after a disable.");

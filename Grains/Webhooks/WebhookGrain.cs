@@ -19,6 +19,7 @@ public sealed partial class WebhookGrain(
     IEventLog events,
     IWebhookTransport transport,
     IOptions<WebhookOptions> options,
+    GrainMetrics metrics,
     TimeProvider clock,
     ILogger<WebhookGrain> logger) : Grain, IWebhookGrain
 {
@@ -44,6 +45,12 @@ public sealed partial class WebhookGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         StartOrStopDelivering();
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.WebhookBacklog(this.GetPrimaryKey(), null);
         return Task.CompletedTask;
     }
 
@@ -194,6 +201,7 @@ public sealed partial class WebhookGrain(
                 changed |= await DeliverNextAsync(cancellationToken);
             }
             changed |= DisableIfFailingTooLong();
+            metrics.WebhookBacklog(this.GetPrimaryKey(), Record.Retrying.Values.Sum(line => line.EventIds.Count));
             if (changed)
             {
                 await state.WriteStateAsync(cancellationToken);
@@ -303,6 +311,7 @@ public sealed partial class WebhookGrain(
             if (result.Succeeded || result.IsFinal)
             {
                 Remember(Attempt(group[i], 1, result, StatusOf(result), nextAttemptAt: null));
+                MeasureLag(group[i], result);
                 continue;
             }
             // Remembered once the round knows when it is tried next.
@@ -338,6 +347,7 @@ public sealed partial class WebhookGrain(
                 {
                     var error = result.Succeeded || result.IsFinal ? result.Error : $"{result.Error ?? $"HTTP {result.StatusCode}"}; retried for {Options.RetryFor}";
                     Remember(Attempt(next, attempt, result with { Error = error }, result.Succeeded ? DeliveryStatus.Delivered : DeliveryStatus.Dead, null));
+                    MeasureLag(next, result);
                     queue.EventIds.RemoveAt(0);
                     // The next event's first failure starts its own clock.
                     queue.Attempts = 0;
@@ -373,9 +383,18 @@ public sealed partial class WebhookGrain(
         return true;
     }
 
-    /// <summary>Keeps the attempt for the listing, and tracks whether every delivery has been failing.</summary>
+    private void MeasureLag(StoredEvent delivered, DeliveryResult result)
+    {
+        if (result.Succeeded)
+        {
+            metrics.Delivered(clock.GetUtcNow() - delivered.OccurredAt);
+        }
+    }
+
+    /// <summary>Keeps the attempt for the listing, counts it, and tracks whether every delivery has been failing.</summary>
     private DeliveryAttempt Remember(DeliveryAttempt attempt)
     {
+        metrics.Delivery(attempt.Status);
         _recent.AddFirst(attempt);
         while (_recent.Count > KeptAttempts)
         {

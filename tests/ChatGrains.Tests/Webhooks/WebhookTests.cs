@@ -169,6 +169,12 @@ public sealed class WebhookTests(WebhookNodeFixture fixture) : IClassFixture<Web
         var ofChat = deliveries["deliveries"]!.AsArray().Where(d => (Guid?)d!["chatId"] == chatId).ToList();
         Assert.Equal(["delivered", "failed", "failed", "failed"], ofChat.Select(d => (string)d!["status"]!));
         Assert.Equal([429, 503, 500], ofChat.Skip(1).Select(d => (int)d!["statusCode"]!));
+
+        var metrics = await Node.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Contains(metrics.Split('\n'), l => l.StartsWith("chatgrains_webhooks_deliveries_total{", StringComparison.Ordinal)
+            && l.Contains("outcome=\"failed\"", StringComparison.Ordinal));
+        Assert.Contains("chatgrains_webhooks_delivery_lag_seconds_bucket", metrics, StringComparison.Ordinal);
+        Assert.Contains("chatgrains_webhooks_backlog", metrics, StringComparison.Ordinal);
         await DeleteAsync(webhookId);
     }
 
