@@ -23,7 +23,7 @@ public static class EventsApi
     public static RouteGroupBuilder MapEventsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapV2Group("/v2/events", "Events (v2)", AuthExtensions.EventReaderPolicy);
-        group.MapGet("/", Read)
+        group.MapGet("", Read)
             .WithName("ReadEvents")
             .WithSummary("The events stored after the cursor, oldest first; with wait, waits up to that many seconds for one.")
             .Produces<EventsPage>()

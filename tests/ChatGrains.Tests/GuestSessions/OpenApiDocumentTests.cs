@@ -62,8 +62,10 @@ public sealed class OpenApiDocumentTests(SqliteNodeFixture fixture) : IClassFixt
             // The operators' routes (the Orleans dashboard, its sign-in, /metrics) are not part of the API.
             ["/.well-known/jwks.json", "/api/v1/chat/guest/session", "/livechat/session", "/v2/chats/{chatId}",
                 "/v2/chats/{chatId}/close", "/v2/chats/{chatId}/rating", "/v2/chats/{chatId}/reopen", "/v2/chats/{chatId}/transcript",
-                "/v2/commercials/{commercialId}/chats"],
+                "/v2/commercials/{commercialId}/chats", "/v2/events"],
             paths.Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(["200", "400", "401", "403", "500", "503"],
+            paths["/v2/events"]!["get"]!["responses"]!.AsObject().Select(r => r.Key).Order(StringComparer.Ordinal));
         var liveChat = paths["/livechat/session"]!["post"]!;
         Assert.Equal("#/components/schemas/LiveChatSessionRequest", (string?)liveChat["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]);
         Assert.Equal("#/components/schemas/LiveChatValidationErrors", (string?)liveChat["responses"]!["422"]!["content"]!["application/json"]!["schema"]!["$ref"]);
