@@ -2,8 +2,9 @@ namespace ChatGrains.Grains;
 
 /// <summary>
 /// What a chat's stored messages add up to: the last sequence number, how many of the visitor's
-/// messages come after <c>readUpToSeq</c>, when the last one was sent, and the chat's event number
-/// of the last one's <c>message.created</c> event (0 when none has one).
+/// messages come after <c>readUpToSeq</c>, when the last one was sent, and the chat's last event
+/// number stored — of a message's <c>message.created</c> event, or of any event the log still
+/// holds (0 when there is none), so an activation numbers on after both.
 /// </summary>
 public readonly record struct MessageTally(long LastSeq, int UnreadByCommercial, DateTimeOffset? LastSentAt, long LastEventSeq);
 

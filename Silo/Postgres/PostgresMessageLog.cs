@@ -43,7 +43,7 @@ internal sealed class PostgresMessageLog(NpgsqlDataSource db, PostgresBatches ba
     {
         await using var command = db.CreateCommand("""
             SELECT coalesce(max(seq), 0), count(*) FILTER (WHERE sender_role = 'visitor' AND seq > $2)::int, max(sent_at),
-                coalesce(max(event_seq), 0)
+                greatest(coalesce(max(event_seq), 0), (SELECT coalesce(max(chat_seq), 0) FROM events WHERE chat_id = $1))
             FROM chat_messages WHERE chat_id = $1
             """);
         command.Parameters.Add(Id(chatId));

@@ -57,7 +57,7 @@ internal sealed class SqliteMessageLog(SqliteStorage storage) : IMessageLog
         await using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT coalesce(max(seq), 0), count(*) FILTER (WHERE sender_role = 'visitor' AND seq > $read), max(sent_at),
-                coalesce(max(event_seq), 0)
+                max(coalesce(max(event_seq), 0), (SELECT coalesce(max(chat_seq), 0) FROM events WHERE chat_id = $chat))
             FROM chat_messages WHERE chat_id = $chat
             """;
         command.Parameters.AddWithValue("$chat", chatId.ToString());

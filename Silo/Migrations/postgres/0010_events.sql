@@ -27,13 +27,21 @@ CREATE INDEX events_stored_at ON events USING brin (stored_at);
 
 -- A chat's, guest session's or live-chat session's record carries the events of the change it
 -- is written with in its "Events" array (RecordWithEvents); the record's value is their data.
+-- The array stays in the stored record until the next write replaces it, so an event the row
+-- already held is not new: a rewrite that keeps it (an operator's UPDATE, a later migration)
+-- stores nothing again.
 CREATE FUNCTION events_of_record() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     record jsonb := convert_from(NEW.payloadbinary, 'UTF8')::jsonb;
+    held jsonb := '[]';
 BEGIN
+    IF TG_OP = 'UPDATE' AND position('"Events":[{'::bytea IN coalesce(OLD.payloadbinary, ''::bytea)) > 0 THEN
+        held := coalesce(convert_from(OLD.payloadbinary, 'UTF8')::jsonb -> 'Events', '[]');
+    END IF;
     INSERT INTO events (type, occurred_at, chat_id, chat_seq, data)
     SELECT e ->> 'Type', (e ->> 'OccurredAt')::timestamptz, (e ->> 'ChatId')::uuid, (e ->> 'ChatSeq')::bigint, record -> 'Value'
-    FROM jsonb_array_elements(record -> 'Events') AS e;
+    FROM jsonb_array_elements(record -> 'Events') AS e
+    WHERE NOT held @> jsonb_build_array(e);
     RETURN NULL;
 END
 $$;

@@ -19,11 +19,16 @@ CREATE INDEX events_stored_at ON events (stored_at);
 
 -- A chat's or session's record carries the events of the change it is written with (see the
 -- PostgreSQL migration); Orleans' ADO.NET provider updates the row, or inserts it the first time.
+-- An event the row already held is not new (see the PostgreSQL migration). OR IGNORE: a failing
+-- statement inside the provider's write script leaves the script's transaction open on its
+-- pooled connection, and every later write of the node waits on that lock (seen in a test); one
+-- node writes this file and a chat's activation numbers on from the log, so a taken number can
+-- only come from a record edited by hand.
 CREATE TRIGGER events_of_record_insert AFTER INSERT ON OrleansStorage
 WHEN NEW.GrainTypeString IN ('chat', 'guestSession', 'liveChatSession')
      AND instr(CAST(NEW.PayloadBinary AS TEXT), '"Events":[{') > 0
 BEGIN
-    INSERT INTO events (type, occurred_at, chat_id, chat_seq, data)
+    INSERT OR IGNORE INTO events (type, occurred_at, chat_id, chat_seq, data)
     SELECT json_extract(e.value, '$.Type'), json_extract(e.value, '$.OccurredAt'), json_extract(e.value, '$.ChatId'),
            json_extract(e.value, '$.ChatSeq'), json_extract(CAST(NEW.PayloadBinary AS TEXT), '$.Value')
     FROM json_each(CAST(NEW.PayloadBinary AS TEXT), '$.Events') AS e;
@@ -33,10 +38,15 @@ CREATE TRIGGER events_of_record_update AFTER UPDATE OF PayloadBinary ON OrleansS
 WHEN NEW.GrainTypeString IN ('chat', 'guestSession', 'liveChatSession')
      AND instr(CAST(NEW.PayloadBinary AS TEXT), '"Events":[{') > 0
 BEGIN
-    INSERT INTO events (type, occurred_at, chat_id, chat_seq, data)
+    INSERT OR IGNORE INTO events (type, occurred_at, chat_id, chat_seq, data)
     SELECT json_extract(e.value, '$.Type'), json_extract(e.value, '$.OccurredAt'), json_extract(e.value, '$.ChatId'),
            json_extract(e.value, '$.ChatSeq'), json_extract(CAST(NEW.PayloadBinary AS TEXT), '$.Value')
-    FROM json_each(CAST(NEW.PayloadBinary AS TEXT), '$.Events') AS e;
+    FROM json_each(CAST(NEW.PayloadBinary AS TEXT), '$.Events') AS e
+    WHERE NOT EXISTS (
+        SELECT 1 FROM json_each(CAST(OLD.PayloadBinary AS TEXT), '$.Events') AS held
+        WHERE json_extract(held.value, '$.Type') IS json_extract(e.value, '$.Type')
+          AND json_extract(held.value, '$.OccurredAt') IS json_extract(e.value, '$.OccurredAt')
+          AND json_extract(held.value, '$.ChatSeq') IS json_extract(e.value, '$.ChatSeq'));
 END;
 
 -- A new message's event, numbered by its chat (event_seq); rows moved from older records have none.

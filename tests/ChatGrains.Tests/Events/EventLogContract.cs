@@ -84,6 +84,23 @@ public abstract class EventLogContract(TestNode node)
     }
 
     [Fact]
+    public async Task ARecordRewrittenWithSqlStoresNoEventAgain()
+    {
+        var chatId = Guid.NewGuid();
+        await Conversation.OpenChatAsync(node, chatId, Guid.NewGuid(), Guid.NewGuid());
+        await node.CollectIdleGrainsAsync();
+
+        // As an operator's UPDATE would: the record keeps the events of its last write.
+        await node.Database.SetGrainPayloadAsync(GrainStorage.Chat, chatId, payload => payload["Value"]!["Priority"] = "HIGH");
+
+        Assert.Equal([EventTypes.ChatCreated], await node.Database.ChatEventTypesAsync(chatId));
+        using var admin = node.ClientFor(Roles.Admin);
+        using var closed = await admin.PostAsync(new Uri($"/v2/chats/{chatId}/close", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.OK, closed.StatusCode);
+        Assert.Equal([EventTypes.ChatCreated, EventTypes.ChatClosed], await node.Database.ChatEventTypesAsync(chatId));
+    }
+
+    [Fact]
     public async Task SessionsStartedAreEventsWithTheResourceAndNeverTheSessionToken()
     {
         using var admin = node.ClientFor(Roles.Admin);
