@@ -9,9 +9,9 @@ namespace ChatGrains.Tests.Faults;
 
 /// <summary>
 /// Webhook deliveries while nodes die: three node processes behind nginx, a receiver on loopback,
-/// creations through the balancer, and every node SIGKILLed in turn mid-load — so the node holding
-/// the webhook's grain (wherever it was placed, and wherever it moved) and nodes that had just
-/// stored chats are each killed at least once.
+/// creations through the balancer, and every node SIGKILLed in turn (restarted but the last), the
+/// first ones mid-load — so the node holding the webhook's grain (wherever it was placed, and
+/// wherever it moved) and nodes that had just stored chats are each killed at least once.
 /// </summary>
 [Collection(FaultCollection.Name)]
 [Trait("Category", "Faults")]
