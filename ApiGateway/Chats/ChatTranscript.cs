@@ -35,8 +35,8 @@ public static class ChatTranscript
     {
         var errors = new FieldErrors();
         var id = errors.Uuid("chatId", chatId);
-        var after = Whole(errors, "afterSeq", afterSeq, 0, 0, long.MaxValue);
-        var count = (int)Whole(errors, "limit", limit, DefaultLimit, 1, ChatHistory.MaxTranscriptMessages);
+        var after = errors.Whole("afterSeq", afterSeq, 0, 0, long.MaxValue);
+        var count = (int)errors.Whole("limit", limit, DefaultLimit, 1, ChatHistory.MaxTranscriptMessages);
         if (!errors.IsEmpty)
         {
             return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The request has invalid fields.");
@@ -62,22 +62,6 @@ public static class ChatTranscript
         return WantsText(http.Request)
             ? TypedResults.Text(AsText(chat, page.Messages, next), "text/plain; charset=utf-8")
             : TypedResults.Ok(new TranscriptPage(ChatResponse.From(chat), [.. page.Messages.Select(m => MessageResource.From(chat.Id, m))], next));
-    }
-
-    private static long Whole(FieldErrors errors, string field, string? value, long absent, long min, long max)
-    {
-        if (value is null)
-        {
-            return absent;
-        }
-        if (long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number >= min && number <= max)
-        {
-            return number;
-        }
-        errors.Add(field, max == long.MaxValue
-            ? $"'{field}' must be a whole number from {min}."
-            : $"'{field}' must be a whole number from {min} to {max}.");
-        return absent;
     }
 
     // Text only when asked for and preferred to JSON; JSON otherwise, as the rest of the API.

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Claims;
 using ChatGrains.ApiGateway.Conversations;
 using ChatGrains.ApiGateway.Http;
@@ -35,7 +34,7 @@ public static class CommercialChatsApi
         var me = HubIdentity.ParticipantOf(user) is { Role: ParticipantRole.Commercial } commercial ? commercial.Id : (Guid?)null;
         var id = commercialId == "me" ? me ?? Guid.Empty : errors.Uuid("commercialId", commercialId);
         var wanted = Status(errors, status);
-        var count = Limit(errors, limit);
+        var count = (int)errors.Whole("limit", limit, MaxLimit, 1, MaxLimit);
         if (!errors.IsEmpty)
         {
             return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The request has invalid fields.");
@@ -65,19 +64,5 @@ public static class CommercialChatsApi
                 errors.Add("status", "'status' must be PENDING, ACTIVE or CLOSED.");
                 return null;
         }
-    }
-
-    private static int Limit(FieldErrors errors, string? limit)
-    {
-        if (limit is null)
-        {
-            return MaxLimit;
-        }
-        if (int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count is >= 1 and <= MaxLimit)
-        {
-            return count;
-        }
-        errors.Add("limit", $"'limit' must be a whole number from 1 to {MaxLimit}.");
-        return MaxLimit;
     }
 }

@@ -37,9 +37,9 @@ public static class EventsApi
     {
         var errors = new FieldErrors();
         var position = EventCursor.Parse(errors, after);
-        var count = Number(errors, "limit", limit, 1, MaxLimit, DefaultLimit);
+        var count = (int)errors.Whole("limit", limit, DefaultLimit, 1, MaxLimit);
         var wanted = Types(errors, types);
-        var waitFor = TimeSpan.FromSeconds(Number(errors, "wait", wait, 0, MaxWaitSeconds, 0));
+        var waitFor = TimeSpan.FromSeconds(errors.Whole("wait", wait, 0, 0, MaxWaitSeconds));
         if (!errors.IsEmpty)
         {
             return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The request has invalid fields.");
@@ -53,20 +53,6 @@ public static class EventsApi
             page = await log.ReadAsync(page.Next, count, wanted, http.RequestAborted);
         }
         return TypedResults.Ok(new EventsPage([.. page.Events.Select(envelopes.From)], EventCursor.Format(page.Next)));
-    }
-
-    private static int Number(FieldErrors errors, string field, string? value, int min, int max, int absent)
-    {
-        if (value is null)
-        {
-            return absent;
-        }
-        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number >= min && number <= max)
-        {
-            return number;
-        }
-        errors.Add(field, $"'{field}' must be a whole number from {min} to {max}.");
-        return absent;
     }
 
     private static string[]? Types(FieldErrors errors, string? types)

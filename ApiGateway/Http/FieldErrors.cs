@@ -84,6 +84,23 @@ public sealed partial class FieldErrors
     public static string UnpairedSurrogateMessage(string field) => $"'{field}' must not contain unpaired UTF-16 surrogates.";
 
     /// <summary>A UUID in its canonical 8-4-4-4-12 form.</summary>
+    /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>, or <paramref name="absent"/> when not given (or wrong: an error).</summary>
+    public long Whole(string field, string? value, long absent, long min, long max)
+    {
+        if (value is null)
+        {
+            return absent;
+        }
+        if (long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number >= min && number <= max)
+        {
+            return number;
+        }
+        Add(field, max == long.MaxValue
+            ? $"'{field}' must be a whole number from {min}."
+            : $"'{field}' must be a whole number from {min} to {max}.");
+        return absent;
+    }
+
     public Guid Uuid(string field, string? value)
     {
         if (string.IsNullOrWhiteSpace(value))

@@ -71,9 +71,15 @@ public sealed class WebhookTransport(
 
     private string Signatures(WebhookTarget target, Guid id, string timestamp, byte[] body)
     {
-        var signed = Encoding.UTF8.GetBytes($"{id}.{timestamp}.").Concat(body).ToArray();
+        var prefix = Encoding.UTF8.GetBytes($"{id}.{timestamp}.");
         var keys = target.PreviousProtectedSecret is { } previous ? [target.ProtectedSecret, previous] : new[] { target.ProtectedSecret };
-        return string.Join(' ', keys.Select(key => "v1," + Convert.ToBase64String(HMACSHA256.HashData(secrets.KeyOf(key), signed))));
+        return string.Join(' ', keys.Select(key =>
+        {
+            using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secrets.KeyOf(key));
+            hmac.AppendData(prefix);
+            hmac.AppendData(body);
+            return "v1," + Convert.ToBase64String(hmac.GetHashAndReset());
+        }));
     }
 
     /// <summary>Reads (and drops) at most 64 KB of the answer, so a huge or endless body costs nothing more.</summary>
