@@ -217,7 +217,11 @@ public sealed class WebhookTests(WebhookNodeFixture fixture) : IClassFixture<Web
         var dead = await WaitForDeliveryAsync(webhookId, "dead", failing);
 
         Assert.Contains("retried for", (string)dead["error"]!, StringComparison.Ordinal);
-        Assert.True(receiver.Received.Count(d => d.ChatId == failing) >= 3);
+        // How many retries fit in RetryFor depends on how busy the machine is; that it was retried
+        // and declared dead no sooner than RetryFor after its first delivery does not.
+        var sent = receiver.Received.Where(d => d.ChatId == failing).ToList();
+        Assert.True(sent.Count >= 2, $"sent {sent.Count} times");
+        Assert.True((DateTimeOffset)dead["attemptedAt"]! - sent[0].At >= WebhookNodeFixture.RetryFor, (string?)dead["attemptedAt"]);
         await DeleteAsync(webhookId);
     }
 
