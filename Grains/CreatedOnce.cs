@@ -16,11 +16,24 @@ public abstract class RecordWithEvents
 {
     /// <summary>
     /// The events of the change being written (see <see cref="EventTypes"/>): stored with the
-    /// record, where the database's trigger copies them into the event log in the same statement.
+    /// record, where the database's trigger copies them into the event log in the same statement
+    /// (or the storage writes them itself: <see cref="TakeEvents"/>).
     /// Set only for the write that carries them (<see cref="EventWrites.WriteAsync"/>) and never
     /// read back (no public setter), so no later write stores them again.
     /// </summary>
     public IReadOnlyList<RecordedEvent> Events { get; internal set; } = [];
+
+    /// <summary>
+    /// Takes the events out of the record before it is serialized, for a storage that writes
+    /// them itself in the record's statement (PostgreSQL's batched one): left in, the trigger
+    /// would store them a second time.
+    /// </summary>
+    public IReadOnlyList<RecordedEvent> TakeEvents()
+    {
+        var events = Events;
+        Events = [];
+        return events;
+    }
 }
 
 internal static class CreatedOnceExtensions

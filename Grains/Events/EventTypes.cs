@@ -17,9 +17,9 @@ public static class EventTypes
 }
 
 /// <summary>
-/// An event to be stored with the record write that carries it (<see cref="CreatedOnce{T}.Events"/>):
-/// the database's trigger copies it, with the record's value as its data, into the event log in
-/// the statement that stores the record.
+/// An event to be stored with the record write that carries it (<see cref="RecordWithEvents.Events"/>):
+/// it goes into the event log, with the record's value as its data, in the statement that stores
+/// the record (by the database's trigger, or by the storage itself).
 /// </summary>
 /// <param name="ChatSeq">The chat's event number (from 1, no gaps), for an event about a chat.</param>
 public sealed record RecordedEvent(string Type, DateTimeOffset OccurredAt, Guid? ChatId = null, long? ChatSeq = null);

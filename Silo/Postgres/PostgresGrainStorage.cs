@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ChatGrains.Grains;
 using Npgsql;
 using NpgsqlTypes;
 using Orleans.Configuration;
@@ -16,7 +17,8 @@ namespace ChatGrains.Silo.Postgres;
 /// (<see cref="StatementBatcher"/>), as plain prepared statements (Npgsql's auto-prepare), with
 /// no PL/pgSQL function and no SQL text parsed per call. A first write is an
 /// <c>INSERT … ON CONFLICT DO NOTHING</c>: losing a race to another activation is answered with
-/// <see cref="InconsistentStateException"/>, as the ADO.NET provider answers it.
+/// <see cref="InconsistentStateException"/>, as the ADO.NET provider answers it. The events a
+/// record carries are written by its own statement (<see cref="WithEvents"/>), not by the trigger.
 /// </summary>
 internal sealed class PostgresGrainStorage : IGrainStorage
 {
@@ -46,6 +48,10 @@ internal sealed class PostgresGrainStorage : IGrainStorage
         WHERE {RowKey} AND version = $8
         RETURNING version
         """;
+
+    private static readonly string InsertWithEventsSql = WithEvents(InsertSql, firstParameter: 9);
+
+    private static readonly string UpdateWithEventsSql = WithEvents(UpdateSql, firstParameter: 10);
 
     private static readonly OrleansDefaultHasher Hasher = new();
 
@@ -78,11 +84,12 @@ internal sealed class PostgresGrainStorage : IGrainStorage
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        IReadOnlyList<RecordedEvent> events = grainState.State is RecordWithEvents record ? record.TakeEvents() : [];
         var payload = _serializer.Serialize(grainState.State).ToArray();
         var row = RowOf(stateName, grainId);
         var statement = grainState.ETag is { } etag
-            ? new RowStatement(UpdateSql, row, payload, Version(etag))
-            : new RowStatement(InsertSql, row, payload);
+            ? new RowStatement(events.Count > 0 ? UpdateWithEventsSql : UpdateSql, row, payload, Version(etag), events)
+            : new RowStatement(events.Count > 0 ? InsertWithEventsSql : InsertSql, row, payload, events: events);
         await _writes.RunAsync(statement);
         grainState.ETag = NewVersion(statement, "WriteState", stateName, grainId, grainState.ETag);
         grainState.RecordExists = true;
@@ -106,6 +113,21 @@ internal sealed class PostgresGrainStorage : IGrainStorage
         grainState.RecordExists = false;
         grainState.State = NewState<T>();
     }
+
+    /// <summary>
+    /// The write, plus the events it carries (<see cref="RecordWithEvents.TakeEvents"/>) into the
+    /// log if it stored the row: the rows the database's trigger makes of a record that holds
+    /// them (migration 0010), without parsing them back out of the record's JSON.
+    /// </summary>
+    private static string WithEvents(string write, int firstParameter) => $"""
+        WITH stored AS ({write}),
+        logged AS (
+            INSERT INTO events (id, type, occurred_at, chat_id, chat_seq, data)
+            SELECT e.id, e.type, e.occurred_at, e.chat_id, e.chat_seq, convert_from($8, 'UTF8')::json -> 'Value'
+            FROM stored, unnest(${firstParameter}::uuid[], ${firstParameter + 1}::text[], ${firstParameter + 2}::timestamptz[],
+                ${firstParameter + 3}::uuid[], ${firstParameter + 4}::bigint[]) AS e (id, type, occurred_at, chat_id, chat_seq))
+        SELECT version FROM stored
+        """;
 
     private string NewVersion(RowStatement statement, string operation, string stateName, GrainId grainId, string? etag) =>
         statement.Version is { } version
@@ -161,7 +183,8 @@ internal sealed class PostgresGrainStorage : IGrainStorage
     /// A read or write of one grain's row, answered with its payload and version when the row
     /// (still) matches; no version means no such row (a write: another activation's version).
     /// </summary>
-    private sealed class RowStatement(string sql, GrainRow row, byte[]? payload = null, int? version = null) : BatchedStatement
+    private sealed class RowStatement(string sql, GrainRow row, byte[]? payload = null, int? version = null, IReadOnlyList<RecordedEvent>? events = null)
+        : BatchedStatement
     {
         public byte[]? Payload { get; private set; }
 
@@ -187,6 +210,14 @@ internal sealed class PostgresGrainStorage : IGrainStorage
             if (version is { } expected)
             {
                 parameters.Add(new NpgsqlParameter<int> { TypedValue = expected });
+            }
+            if (events is { Count: > 0 })
+            {
+                parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. events.Select(e => Guid.CreateVersion7(e.OccurredAt))] });
+                parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. events.Select(e => e.Type)] });
+                parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. events.Select(e => e.OccurredAt.ToUniversalTime())] });
+                parameters.Add(new NpgsqlParameter<Guid?[]> { TypedValue = [.. events.Select(e => e.ChatId)] });
+                parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. events.Select(e => e.ChatSeq)] });
             }
             return command;
         }

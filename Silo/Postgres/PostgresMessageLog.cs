@@ -7,8 +7,8 @@ namespace ChatGrains.Silo.Postgres;
 
 /// <summary>
 /// <see cref="IMessageLog"/> in the <c>chat_messages</c> table. An append rides the node's write
-/// batches, so the messages of many chats share one commit; reads go straight to the pool. A row
-/// with an <c>event_seq</c> gets its <c>message.created</c> event from the table's trigger.
+/// batches, so the messages of many chats share one commit; reads go straight to the pool. An
+/// appended message's <c>message.created</c> event is written by its own statement.
 /// </summary>
 internal sealed class PostgresMessageLog(NpgsqlDataSource db, PostgresBatches batches) : IMessageLog
 {
@@ -91,8 +91,22 @@ internal sealed class PostgresMessageLog(NpgsqlDataSource db, PostgresBatches ba
         // By chat, then sequence number: two activations of one chat racing insert in the same order.
         public override Int128 LockOrder => new(BitConverter.ToUInt64(chatId.ToByteArray(), 0), (ulong)message.Seq);
 
-        public override NpgsqlBatchCommand Command() =>
-            Insert(chatId, message, eventSeq, "ON CONFLICT (chat_id, client_message_id) DO NOTHING RETURNING seq");
+        // The event's data is the message as the hub sends it (ConversationMessage's stored form).
+        public override NpgsqlBatchCommand Command()
+        {
+            var command = Insert(chatId, message, eventSeq, "ON CONFLICT (chat_id, client_message_id) DO NOTHING RETURNING seq");
+            command.CommandText = $"""
+                WITH stored AS ({command.CommandText}),
+                logged AS (
+                    INSERT INTO events (id, type, occurred_at, chat_id, chat_seq, data)
+                    SELECT $9, 'message.created', $7, $1, $8, json_build_object(
+                        'Seq', $2, 'Id', $3, 'SenderRole', $4, 'SenderId', $5, 'Text', $6, 'SentAt', $7)
+                    FROM stored)
+                SELECT seq FROM stored
+                """;
+            command.Parameters.Add(Id(Guid.CreateVersion7(message.SentAt)));
+            return command;
+        }
 
         public override void Take(NpgsqlDataReader? row) => Stored = row is not null;
 

@@ -8,6 +8,7 @@ using ChatGrains.Tests.Conversations;
 using ChatGrains.Tests.GuestSessions;
 using ChatGrains.Tests.Infrastructure;
 using ChatGrains.Tests.LiveChat;
+using ChatGrains.Tests.Storage;
 
 namespace ChatGrains.Tests.Events;
 
@@ -207,4 +208,9 @@ public abstract class EventLogContract(TestNode node)
 
 public sealed class SqliteEventLogTests(SqliteNodeFixture fixture) : EventLogContract(fixture.Node), IClassFixture<SqliteNodeFixture>;
 
+/// <summary>The batched grain storage, which writes a record's events in the record's statement.</summary>
 public sealed class PostgresEventLogTests(PostgresNodeFixture fixture) : EventLogContract(fixture.Node), IClassFixture<PostgresNodeFixture>;
+
+/// <summary>Orleans' ADO.NET grain storage on PostgreSQL, whose records' events the database's trigger writes.</summary>
+public sealed class AdoNetPostgresEventLogTests(AdoNetPostgresNodeFixture fixture)
+    : EventLogContract(fixture.Node), IClassFixture<AdoNetPostgresNodeFixture>;
