@@ -28,6 +28,8 @@
 #   vs-peers        the node against the Express peer and the one-INSERT ceiling of ../shared/peers,
 #                   on one PostgreSQL, interleaved (fresh, fresh-1000, replay, guest, livechat)
 #                                                                             bench/scenarios/vs-peers.sh
+#   webhooks        what one webhook costs fresh creations, its delivery lag at 500/s, and a
+#                   receiver down for 10 minutes                            bench/scenarios/webhooks.sh
 #
 # Settings are environment variables: BENCH_* for all (bench/lib/common.sh: durations, wrk
 # threads and connections, BENCH_PG_FAST, BENCH_BASELINE=<git revision> to measure another
@@ -124,6 +126,12 @@ case $SCENARIO in
         # shellcheck source=bench/scenarios/vs-peers.sh
         source "$BENCH_DIR/scenarios/vs-peers.sh"
         vs_peers_main
+        ;;
+    webhooks)
+        (($# == 0)) || run_usage
+        # shellcheck source=bench/scenarios/webhooks.sh
+        source "$BENCH_DIR/scenarios/webhooks.sh"
+        webhooks_main
         ;;
     *) run_usage ;;
 esac
