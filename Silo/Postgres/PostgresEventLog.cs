@@ -6,12 +6,15 @@ using NpgsqlTypes;
 namespace ChatGrains.Silo.Postgres;
 
 /// <summary>
-/// <see cref="IEventLog"/> in the <c>events</c> table, which the triggers of migration 0010 fill.
+/// <see cref="IEventLog"/> in the <c>events</c> table (migrations 0010 and 0011), in (writing
+/// transaction, row) order.
 /// A page holds only events of transactions older than every one still running, read in one
 /// statement (one snapshot) with the last such event of any type, which ends a page that is not full.
 /// </summary>
 internal sealed class PostgresEventLog(NpgsqlDataSource db) : IEventLog
 {
+    // The order is tx's as an xid8, never its text: an ORDER BY naming a column that the SELECT
+    // list also outputs as text sorts by the text ("997" after "8348"), hence events.tx below.
     private const string ReadSql = """
         WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
         page AS (
@@ -19,15 +22,18 @@ internal sealed class PostgresEventLog(NpgsqlDataSource db) : IEventLog
             WHERE (tx, position) > ($1::text::xid8, $2) AND tx < (SELECT xmin FROM horizon)
               AND ($3::text[] IS NULL OR type = ANY($3))
             ORDER BY tx, position
-            LIMIT $4)
-        SELECT tx::text, position, id, type, occurred_at, chat_id, chat_seq, data::text FROM page
-        UNION ALL
-        SELECT tx::text, position, NULL, NULL, NULL, NULL, NULL, NULL FROM (
-            SELECT tx, position FROM events
-            WHERE tx < (SELECT xmin FROM horizon)
-            ORDER BY tx DESC, position DESC
-            LIMIT 1) AS last
-        WHERE (SELECT count(*) FROM page) < $4
+            LIMIT $4),
+        rows AS (
+            SELECT tx, position, id, type, occurred_at, chat_id, chat_seq, data FROM page
+            UNION ALL
+            SELECT tx, position, NULL, NULL, NULL, NULL, NULL, NULL FROM (
+                SELECT tx, position FROM events
+                WHERE tx < (SELECT xmin FROM horizon)
+                ORDER BY tx DESC, position DESC
+                LIMIT 1) AS last
+            WHERE (SELECT count(*) FROM page) < $4)
+        SELECT tx::text, position, id, type, occurred_at, chat_id, chat_seq, data::text FROM rows
+        ORDER BY rows.tx, rows.position, rows.id NULLS LAST
         """;
 
     public async Task<EventPage> ReadAsync(EventPosition after, int limit, IReadOnlyCollection<string>? types, CancellationToken cancellationToken)
@@ -58,7 +64,7 @@ internal sealed class PostgresEventLog(NpgsqlDataSource db) : IEventLog
     {
         await using var command = db.CreateCommand("""
             SELECT tx::text, position, id, type, occurred_at, chat_id, chat_seq, data::text FROM events
-            WHERE id = ANY($1) ORDER BY tx, position
+            WHERE id = ANY($1) ORDER BY events.tx, events.position
             """);
         command.Parameters.Add(Parameters.Ids(ids));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -74,7 +80,7 @@ internal sealed class PostgresEventLog(NpgsqlDataSource db) : IEventLog
     {
         await using var command = db.CreateCommand("""
             SELECT tx::text, position FROM events WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY tx DESC, position DESC LIMIT 1
+            ORDER BY events.tx DESC, events.position DESC LIMIT 1
             """);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? Position(reader) : EventPosition.Start;

@@ -4,11 +4,14 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.Grains;
+using ChatGrains.Silo;
+using ChatGrains.Silo.Postgres;
 using ChatGrains.Tests.Conversations;
 using ChatGrains.Tests.GuestSessions;
 using ChatGrains.Tests.Infrastructure;
 using ChatGrains.Tests.LiveChat;
 using ChatGrains.Tests.Storage;
+using Npgsql;
 
 namespace ChatGrains.Tests.Events;
 
@@ -209,7 +212,43 @@ public abstract class EventLogContract(TestNode node)
 public sealed class SqliteEventLogTests(SqliteNodeFixture fixture) : EventLogContract(fixture.Node), IClassFixture<SqliteNodeFixture>;
 
 /// <summary>The batched grain storage, which writes a record's events in the record's statement.</summary>
-public sealed class PostgresEventLogTests(PostgresNodeFixture fixture) : EventLogContract(fixture.Node), IClassFixture<PostgresNodeFixture>;
+public sealed class PostgresEventLogTests(PostgresNodeFixture fixture) : EventLogContract(fixture.Node), IClassFixture<PostgresNodeFixture>
+{
+    /// <summary>
+    /// The log's order is the writing transaction's id as a number, not as text: ordered by its
+    /// text, "9" came after "10" (and "997" after "8348"), and a webhook created then started at
+    /// an old event and sent it everything since.
+    /// </summary>
+    [Fact]
+    public async Task TheLogFollowsTransactionIdsAsNumbersWhereTheirTextSortsTheOtherWay()
+    {
+        await using var database = await (await PostgresServer.Shared).CreateDatabaseAsync();
+        await using var db = NpgsqlDataSource.Create(database.ConnectionString);
+        foreach (var migration in Migration.For("postgres"))
+        {
+            await using var migrate = db.CreateCommand(migration.Sql);
+            await migrate.ExecuteNonQueryAsync();
+        }
+        // Transaction ids given by hand (both long finished): 10 stored first, then 9.
+        await using (var insert = db.CreateCommand("""
+            INSERT INTO events (tx, type, occurred_at, data) VALUES ('10', 'chat.created', now(), '{}');
+            INSERT INTO events (tx, type, occurred_at, data) VALUES ('9', 'chat.created', now(), '{}');
+            """))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+        var log = new PostgresEventLog(db);
+
+        var all = await log.ReadAsync(EventPosition.Start, 10, null, CancellationToken.None);
+        Assert.Equal([9UL, 10UL], all.Events.Select(e => e.Position.Transaction));
+        Assert.Equal(all.Events[1].Position, await log.EndAsync(CancellationToken.None));
+        Assert.Equal(all.Events[1].Position, all.Next);
+        var after9 = await log.ReadAsync(all.Events[0].Position, 10, null, CancellationToken.None);
+        Assert.Equal([10UL], after9.Events.Select(e => e.Position.Transaction));
+        var byIds = await log.ReadByIdsAsync([all.Events[1].Id, all.Events[0].Id], CancellationToken.None);
+        Assert.Equal([9UL, 10UL], byIds.Select(e => e.Position.Transaction));
+    }
+}
 
 /// <summary>Orleans' ADO.NET grain storage on PostgreSQL, whose records' events the database's trigger writes.</summary>
 public sealed class AdoNetPostgresEventLogTests(AdoNetPostgresNodeFixture fixture)
