@@ -35,7 +35,11 @@ public static class Webhooks
                 };
             })
             // The transport times each delivery itself (Webhooks:Timeout).
-            .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan);
+            .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan)
+            // The factory's default handlers log four lines per request at Information, with the
+            // URL (which may carry a receiver's token): a busy webhook's log, and a leak. The
+            // deliveries API and the webhook metrics say what happened.
+            .RemoveAllLoggers();
         return services;
     }
 }
