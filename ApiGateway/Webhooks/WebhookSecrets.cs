@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.DataProtection;
 
@@ -14,6 +15,10 @@ public sealed class WebhookSecrets(IDataProtectionProvider protection)
 
     private readonly IDataProtector _protector = protection.CreateProtector("ChatGrains.Webhooks.SigningSecret.v1");
 
+    // Unprotecting costs more than the HMAC it keys, on every delivery: each stored secret is
+    // unprotected once per node (a few per webhook over its life).
+    private readonly ConcurrentDictionary<string, byte[]> _keys = new(StringComparer.Ordinal);
+
     /// <summary>A new secret, and the form it is stored in.</summary>
     public (string Secret, string Protected) New()
     {
@@ -22,5 +27,6 @@ public sealed class WebhookSecrets(IDataProtectionProvider protection)
     }
 
     /// <summary>The HMAC key of a stored secret.</summary>
-    public byte[] KeyOf(string protectedSecret) => Convert.FromBase64String(_protector.Unprotect(protectedSecret)[Prefix.Length..]);
+    public byte[] KeyOf(string protectedSecret) =>
+        _keys.GetOrAdd(protectedSecret, stored => Convert.FromBase64String(_protector.Unprotect(stored)[Prefix.Length..]));
 }

@@ -35,8 +35,12 @@ public sealed partial class WebhookGrain(
     /// <summary>Attempts listed: this activation's last ones, and the last failures stored with the record.</summary>
     private const int KeptAttempts = 500;
 
+    /// <summary>How long one timer turn may go on taking full pages before it lets other calls in.</summary>
+    private static readonly TimeSpan CatchUpTurn = TimeSpan.FromSeconds(1);
+
     private readonly LinkedList<DeliveryAttempt> _recent = new();
     private IGrainTimer? _timer;
+    private bool _pageWasFull;
 
     private WebhookOptions Options => options.Value;
 
@@ -196,9 +200,18 @@ public sealed partial class WebhookGrain(
         try
         {
             var changed = await RetryDueQueuesAsync(cancellationToken);
-            if (Record.Stalled is not { } stalled || stalled.NextAttemptAt <= clock.GetUtcNow())
+            // A full page means more is waiting (a receiver back after an outage, a burst): the
+            // next is taken at once, its cursor stored page by page, for up to CatchUpTurn.
+            var turnEnds = clock.GetUtcNow() + CatchUpTurn;
+            while (Record.Stalled is not { } stalled || stalled.NextAttemptAt <= clock.GetUtcNow())
             {
                 changed |= await DeliverNextAsync(cancellationToken);
+                if (!_pageWasFull || Record.Stalled is not null || clock.GetUtcNow() >= turnEnds)
+                {
+                    break;
+                }
+                await state.WriteStateAsync(cancellationToken);
+                changed = false;
             }
             changed |= DisableIfFailingTooLong();
             metrics.WebhookBacklog(this.GetPrimaryKey(), Record.Retrying.Values.Sum(line => line.EventIds.Count));
@@ -222,12 +235,14 @@ public sealed partial class WebhookGrain(
 
     private async Task<bool> DeliverNextAsync(CancellationToken cancellationToken)
     {
+        _pageWasFull = false;
         if (Record.Retrying.Count >= MaxRetryLines)
         {
             return false;
         }
         var types = Record.Settings!.Types.Length == 0 ? null : Record.Settings.Types;
         var page = await events.ReadAsync(Record.Cursor, BatchSize, types, cancellationToken);
+        _pageWasFull = page.Events.Count == BatchSize;
         if (page.Events.Count == 0)
         {
             // Past events of other types: kept in memory, stored with the next change.
