@@ -61,7 +61,8 @@ public sealed class WebhookReceiver : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
         WebhookReceiver? receiver = null;
-        app.MapPost("/hook", async (HttpContext http) =>
+        // Also below /hook: a receiver's URL may carry a secret in its path (as Slack's do).
+        app.MapPost("/hook/{**path}", async (HttpContext http) =>
         {
             using var reader = new StreamReader(http.Request.Body, Encoding.UTF8);
             var delivery = new ReceivedDelivery(

@@ -7,6 +7,7 @@ using ChatGrains.Grains;
 using ChatGrains.Tests.Chats;
 using ChatGrains.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ChatGrains.Tests.Webhooks;
 
@@ -18,8 +19,14 @@ public sealed class WebhookNodeFixture : IAsyncLifetime
 
     public TestNode Node { get; private set; } = null!;
 
+    /// <summary>Everything the node logs, down to Trace, HTTP clients included.</summary>
+    public LogCapture Logs { get; } = new();
+
     public async Task InitializeAsync() => Node = await TestNode.StartOnSqliteAsync(new Dictionary<string, string?>
     {
+        ["Logging:LogLevel:Default"] = "Trace",
+        ["Logging:LogLevel:Orleans"] = "Warning",
+        ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Trace",
         ["Webhooks:AllowHttp"] = "true",
         ["Webhooks:AllowPrivateNetworks"] = "true",
         ["Webhooks:PollInterval"] = "00:00:00.100",
@@ -29,7 +36,7 @@ public sealed class WebhookNodeFixture : IAsyncLifetime
         ["Webhooks:RetryFor"] = RetryFor.ToString(),
         ["Webhooks:DisableAfter"] = "00:00:06",
         ["Webhooks:RotationOverlap"] = "00:00:03",
-    });
+    }, builder => builder.Logging.AddProvider(Logs));
 
     public async Task DisposeAsync() => await Node.DisposeAsync();
 }
@@ -176,6 +183,28 @@ public sealed class WebhookTests(WebhookNodeFixture fixture) : IClassFixture<Web
         Assert.Contains("chatgrains_webhooks_delivery_lag_seconds_bucket", metrics, StringComparison.Ordinal);
         Assert.Contains("chatgrains_webhooks_backlog", metrics, StringComparison.Ordinal);
         await DeleteAsync(webhookId);
+    }
+
+    [Fact]
+    public async Task NeitherTheReceiversUrlNorItsSecretIsLogged()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        // A URL may carry the receiver's own secret, in its path (as Slack's do) or its query.
+        const string pathToken = "path-token-5d2e8b", queryToken = "query-token-7f3a9c";
+        using var admin = Node.ClientFor(Roles.Admin);
+        using var created = await admin.PostAsJsonAsync(new Uri("/v2/webhooks", UriKind.Relative),
+            new { url = $"{receiver.Url}/services/{pathToken}?key={queryToken}", types = new[] { EventTypes.ChatCreated } });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var body = (await created.Content.ReadFromJsonAsync<JsonObject>())!;
+        var secret = (string)body["secret"]!;
+        var chatId = await CreateChatAsync();
+
+        await receiver.WaitForAsync(r => r.Any(d => d.ChatId == chatId));
+        Assert.NotEmpty(fixture.Logs.Lines);
+        Assert.DoesNotContain(fixture.Logs.Lines, line => line.Contains(pathToken, StringComparison.Ordinal));
+        Assert.DoesNotContain(fixture.Logs.Lines, line => line.Contains(queryToken, StringComparison.Ordinal));
+        Assert.DoesNotContain(fixture.Logs.Lines, line => line.Contains(secret["whsec_".Length..], StringComparison.Ordinal));
+        await DeleteAsync((Guid)body["webhook"]!["id"]!);
     }
 
     [Fact]
