@@ -1,10 +1,16 @@
 # shellcheck shell=bash
 # What webhooks cost the write path (issue 20, item 6): `bench/run.sh webhooks`. One Release node
 # on a durable PostgreSQL (deploy/cluster.sh, as chats-fresh) with Webhooks:AllowHttp and
-# Webhooks:AllowPrivateNetworks on (the receiver is on loopback), and a receiver as a subscriber
-# would run it: bench/webhooks/receiver.js (Node.js) checks each delivery's signature, answers 204
-# and writes a line per delivery. Each measure gets a webhook of its own, subscribed to every
-# type, created just before (so it is sent what follows) and deleted after.
+# Webhooks:AllowPrivateNetworks on (the receiver is on loopback), and a receiver on the same
+# machine, which takes CPU the node would otherwise have (a subscriber's endpoint runs elsewhere):
+#   WEBHOOK_RECEIVER=nginx (default)  nginx answering 204 and logging each delivery's webhook-id
+#                                     and when it came: as little CPU as a receiver can take, so
+#                                     what the runs measure is the node's cost
+#   WEBHOOK_RECEIVER=node             bench/webhooks/receiver.js (Node.js), which also checks every
+#                                     delivery's signature (a bad one is counted and answered 401)
+# Each measure gets a webhook of its own, subscribed to every type, created just before (so it is
+# sent what follows) and deleted after. The event log says what each delivery was (chat,
+# chatSeq, occurredAt), by its id.
 #
 # WEBHOOK_PHASES (default "throughput lag outage") picks the measures, in that order.
 #
@@ -28,11 +34,12 @@
 #    median of the runs without a webhook (phase 1's and one after the outage).
 #
 # Every webhook's deliveries are checked against the event log (events after the position the
-# log had when the webhook was created): none missing, none with a bad signature, each chat's
-# first deliveries in chatSeq order; duplicates (at least once) are counted. Exits 1 after the
+# log had when the webhook was created): none missing, none from before the webhook, none with a
+# bad signature, each chat's first deliveries in chatSeq order; duplicates (at least once) are
+# counted. Exits 1 after the
 # report when a target is missed or a request failed.
 
-apply_defaults WEBHOOK_PHASES="throughput lag outage" WEBHOOK_ROUNDS=5 WEBHOOK_LAG_RATE=500 WEBHOOK_LAG_SECONDS=60 WEBHOOK_OUTAGE_MINUTES=10 \
+apply_defaults WEBHOOK_RECEIVER=nginx WEBHOOK_PHASES="throughput lag outage" WEBHOOK_ROUNDS=5 WEBHOOK_LAG_RATE=500 WEBHOOK_LAG_SECONDS=60 WEBHOOK_OUTAGE_MINUTES=10 \
     WEBHOOK_OUTAGE_RATE=200 WEBHOOK_OUTAGE_RUNS=3 WEBHOOK_ORDERED_CHATS=300 WEBHOOK_CATCH_UP_SECONDS=1800 \
     WEBHOOK_TARGET_RATIO=0.9 WEBHOOK_TARGET_LAG_P99_MS=1000
 
@@ -42,7 +49,7 @@ WEBHOOK_PORT=""
 WEBHOOK_PID=""        # the receiver, while it runs
 WEBHOOK_ID=""         # the webhook that exists now
 WEBHOOK_SECRET=""
-WEBHOOK_LOG=""        # its receiver's lines (bench/webhooks/receiver.js)
+WEBHOOK_LOG=""        # its receiver's lines: "<webhook-id> <Unix seconds.millis> [BAD_SIGNATURE]"
 WEBHOOK_FROM=0        # the event log's last position when it was created
 WEBHOOK_CHECKS=()     # report lines: each webhook's deliveries against the log
 WEBHOOK_FAILED=()     # the targets missed
@@ -51,20 +58,57 @@ WEBHOOK_STARTS=0
 webhook_receiver_start() {
     WEBHOOK_STARTS=$((WEBHOOK_STARTS + 1))
     local out=$BENCH_OUT/receiver-$WEBHOOK_STARTS.out
-    WEBHOOK_SECRET=$WEBHOOK_SECRET node "$BENCH_ROOT/bench/webhooks/receiver.js" "$WEBHOOK_PORT" "$WEBHOOK_LOG" >"$out" 2>&1 &
+    case $WEBHOOK_RECEIVER in
+        nginx)
+            webhook_nginx_conf
+            "$(command -v nginx || echo /usr/sbin/nginx)" -c "$BENCH_TMP/receiver/nginx.conf" -g 'daemon off;' >"$out" 2>&1 &
+            ;;
+        node)
+            WEBHOOK_SECRET=$WEBHOOK_SECRET node "$BENCH_ROOT/bench/webhooks/receiver.js" "$WEBHOOK_PORT" "$WEBHOOK_LOG" >"$out" 2>&1 &
+            ;;
+        *) die "WEBHOOK_RECEIVER must be nginx or node" ;;
+    esac
     WEBHOOK_PID=$!
     local i
     for ((i = 0; i < 100; i++)); do
-        grep -q '^listening' "$out" && return 0
+        # A connection without a request: neither receiver logs it.
+        if (exec 3<>"/dev/tcp/127.0.0.1/$WEBHOOK_PORT") 2>/dev/null; then return 0; fi
         kill -0 "$WEBHOOK_PID" 2>/dev/null || die "the webhook receiver exited: $(cat "$out")"
         sleep 0.1
     done
     die "the webhook receiver did not start: $(cat "$out")"
 }
 
+# webhook_nginx_conf: nginx answering every request 204 and logging it to WEBHOOK_LOG.
+webhook_nginx_conf() {
+    local dir=$BENCH_TMP/receiver
+    mkdir -p "$dir"
+    cat >"$dir/nginx.conf" <<EOF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    log_format delivery '\$http_webhook_id \$msec';
+    keepalive_requests 10000;
+    server {
+        listen 127.0.0.1:$WEBHOOK_PORT;
+        access_log $WEBHOOK_LOG delivery;
+        location / { return 204; }
+    }
+}
+EOF
+}
+
 webhook_receiver_stop() {
     [[ -n $WEBHOOK_PID ]] || return 0
-    kill -TERM "$WEBHOOK_PID" 2>/dev/null
+    # nginx stops gracefully on QUIT; Node.js flushes its file on TERM.
+    if [[ $WEBHOOK_RECEIVER == nginx ]]; then kill -QUIT "$WEBHOOK_PID" 2>/dev/null; else kill -TERM "$WEBHOOK_PID" 2>/dev/null; fi
     wait "$WEBHOOK_PID" 2>/dev/null
     WEBHOOK_PID=""
 }
@@ -93,13 +137,14 @@ webhook_delete() {
     WEBHOOK_ID=""
 }
 
-# webhook_expected: the events the webhook must deliver (id, chat, chatSeq), from the log.
+# webhook_expected: the events the webhook must deliver: id|chat|chatSeq|occurredAt (Unix ms).
 webhook_expected() {
-    bench_psql "SELECT id, coalesce(chat_id::text, '-'), coalesce(chat_seq, 0) FROM events WHERE position > $WEBHOOK_FROM"
+    bench_psql "SELECT id, coalesce(chat_id::text, '-'), coalesce(chat_seq, 0), (extract(epoch FROM occurred_at) * 1000)::bigint
+        FROM events WHERE position > $WEBHOOK_FROM"
 }
 
-# webhook_delivered: the distinct events the receiver got with a good signature.
-webhook_delivered() { awk '$6 != "BAD_SIGNATURE" && !seen[$1]++ { n++ } END { print n + 0 }' "$WEBHOOK_LOG"; }
+# webhook_delivered: the distinct events the receiver got (with a good signature).
+webhook_delivered() { awk '$1 != "-" && $3 != "BAD_SIGNATURE" && !seen[$1]++ { n++ } END { print n + 0 }' "$WEBHOOK_LOG"; }
 
 # seconds_since START: seconds from EPOCHREALTIME START to now, to a tenth.
 seconds_since() { awk -v s="$1" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.1f", now - s }'; }
@@ -132,26 +177,31 @@ webhook_catch_up() {
 }
 
 # webhook_check NAME: the receiver's lines against the log (see the header); a report line.
+# The events the log holds for it stay in $BENCH_TMP/expected-NAME.
 webhook_check() {
     local expected=$BENCH_TMP/expected-$1 result
     webhook_expected >"$expected"
-    result=$(awk -F'|' 'FNR == NR { want[$1] = 1; n++; next }
+    result=$(awk -F'|' 'FNR == NR { want[$1] = $2 "|" $3; n++; next }
         { split($0, f, " ") }
-        f[6] == "BAD_SIGNATURE" { bad++; next }
+        f[1] == "-" || f[1] == "" { next }
+        f[3] == "BAD_SIGNATURE" { bad++; next }
         seen[f[1]]++ { dup++; next }
+        !(f[1] in want) { foreign++; next }
         {
-            if (f[1] in want) got++
-            if (f[2] != "-") { if ((f[2] in last) && f[3] + 0 <= last[f[2]]) disorder++; last[f[2]] = f[3] + 0 }
+            got++
+            split(want[f[1]], w, "|")
+            if (w[1] != "-") { if ((w[1] in last) && w[2] + 0 <= last[w[1]]) disorder++; last[w[1]] = w[2] + 0 }
         }
-        END { printf "%d %d %d %d %d", n, got, dup, disorder, bad }' "$expected" "$WEBHOOK_LOG")
-    local n got dup disorder bad
-    read -r n got dup disorder bad <<<"$result"
-    local verdict=ok
-    if ((got < n || disorder > 0 || bad > 0)); then
+        END { printf "%d %d %d %d %d %d", n, got, dup, disorder, bad, foreign }' "$expected" "$WEBHOOK_LOG")
+    local n got dup disorder bad foreign
+    read -r n got dup disorder bad foreign <<<"$result"
+    local verdict=ok signatures="$bad with a bad signature"
+    [[ $WEBHOOK_RECEIVER == node ]] || signatures="signatures not checked (nginx)"
+    if ((got < n || foreign > 0 || disorder > 0 || bad > 0)); then
         verdict=FAILED
         WEBHOOK_FAILED+=("$1: deliveries")
     fi
-    WEBHOOK_CHECKS+=("- $1: $n events in the log, $got delivered ($((n - got)) missing), $dup delivered again, $disorder out of chatSeq order, $bad with a bad signature: $verdict")
+    WEBHOOK_CHECKS+=("- $1: $n events in the log, $got delivered ($((n - got)) missing), $foreign from before the webhook, $dup delivered again, $disorder out of chatSeq order, $signatures: $verdict")
 }
 
 # webhook_fresh_run NAME: an unpaced fresh run (run_scenario) named NAME.
@@ -199,7 +249,10 @@ webhook_lag() {
     webhook_catch_up lag
     webhook_check "lag"
     local lags=$BENCH_TMP/lags p50 p99 max n
-    awk '$6 != "BAD_SIGNATURE" && !seen[$1]++ { print $5 - $4 }' "$WEBHOOK_LOG" | sort -n >"$lags"
+    awk -F'|' 'FNR == NR { at[$1] = $4; next }
+        { split($0, f, " ") }
+        (f[1] in at) && f[3] == "" && !seen[f[1]]++ { printf "%d\n", f[2] * 1000 - at[f[1]] }' "$BENCH_TMP/expected-lag" "$WEBHOOK_LOG" |
+        sort -n >"$lags"
     n=$(wc -l <"$lags")
     p50=$(sed -n "$(((n * 50 + 99) / 100))p" "$lags")
     p99=$(sed -n "$(((n * 99 + 99) / 100))p" "$lags")
@@ -305,6 +358,8 @@ webhook_outage_report() {
 
 webhook_report() {
     echo
+    echo "Receiver: $WEBHOOK_RECEIVER on loopback (see bench/scenarios/webhooks.sh), one webhook subscribed to every type."
+    echo
     if has_result no-webhook-r1; then webhook_throughput_report; fi
     if [[ -n $WEBHOOK_LAG_LINE ]]; then echo "$WEBHOOK_LAG_LINE"; fi
     if has_result no-webhook-after; then webhook_outage_report; fi
@@ -321,7 +376,8 @@ webhook_report() {
 
 webhooks_main() {
     ensure_bench_tools
-    command -v node >/dev/null || apt_install nodejs
+    if [[ $WEBHOOK_RECEIVER == node ]]; then command -v node >/dev/null || apt_install nodejs; fi
+    command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || apt_install nginx
     command -v jq >/dev/null || apt_install jq
     [[ -z $BENCH_BASELINE ]] || die "the webhooks bench measures the working tree's node only: unset BENCH_BASELINE"
     bench_init webhooks
