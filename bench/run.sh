@@ -14,7 +14,7 @@
 #   livechat        POST /livechat/session, one node, with the RS256 signing cost   bench/scenarios/livechat.sh
 #   dashboard-cost  chats-fresh with the Orleans dashboard never opened, open, closed
 #                                                                             bench/scenarios/dashboard-cost.sh
-#   profile [fresh|replay|guest|livechat]   perf and pg_stat_statements per request, one node
+#   profile [fresh|fresh-webhook|replay|guest|livechat]   perf and pg_stat_statements per request, one node
 #                                                                             bench/scenarios/profile.sh
 #   cluster         3 nodes behind nginx vs one node, the three creation endpoints   bench/scenarios/cluster.sh
 #   mixed           10-minute soak, the three creation endpoints at 300 requests/s through nginx
@@ -95,6 +95,8 @@ case $SCENARIO in
     profile)
         # shellcheck source=bench/scenarios/profile.sh
         source "$BENCH_DIR/scenarios/profile.sh"
+        # shellcheck source=bench/scenarios/webhooks.sh
+        source "$BENCH_DIR/scenarios/webhooks.sh"   # fresh-webhook's receiver
         profile_main "${1:-fresh}"
         ;;
     cluster)

@@ -3,9 +3,11 @@
 # PostgreSQL, for one of the single-node scenarios, on one node (the working tree's) or, with
 # BENCH_BASELINE=<git revision>, on that revision's node too (see bench/lib/nodes.sh).
 #
-#   bench/run.sh profile [fresh|replay|guest|livechat]      (default: fresh)
+#   bench/run.sh profile [fresh|fresh-webhook|replay|guest|livechat]      (default: fresh)
 #
 #   fresh     PUT /v2/chats/{fresh id}             (bench/lua/chats-fresh.lua)
+#   fresh-webhook  the same, with one webhook subscribed to every type and an nginx receiver on
+#             loopback (bench/scenarios/webhooks.sh's): what delivering each creation costs
 #   replay    PUT /v2/chats/{one existing id}      (bench/lua/chats-replay.lua)
 #   guest     POST /api/v1/chat/guest/session      (bench/lua/guest-sessions.lua)
 #   livechat  POST /livechat/session               (bench/lua/livechat.lua)
@@ -36,6 +38,13 @@ BENCH_PG_STATEMENTS=1
 profile_prepare() {
     case $PROFILE_SCENARIO in
         fresh) PROFILE_WRK_ARGS=("$PROFILE_LUA/chats-fresh.lua" "$NODE_URL" BENCH_TOKEN="$PROFILE_TOKEN") ;;
+        fresh-webhook)
+            WEBHOOK_TOKEN=$PROFILE_TOKEN
+            WEBHOOK_PORT=$(free_port)
+            webhook_receiver_start
+            webhook_create "profile-$BENCH_NODE"
+            PROFILE_WRK_ARGS=("$PROFILE_LUA/chats-fresh.lua" "$NODE_URL" BENCH_TOKEN="$PROFILE_TOKEN")
+            ;;
         replay)
             local chat_id status
             chat_id=$(new_uuid)
@@ -110,7 +119,8 @@ profile_on_node() {
     # Perf map for JIT-compiled code; W^X off so that code sits in anonymous memory, where perf
     # looks names up in the map (with W^X it is a memfd mapping perf cannot name).
     # shellcheck disable=SC2034 # read by nodes_up
-    NODE_ENV=(RateLimiting__Enabled=false DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
+    NODE_ENV=(RateLimiting__Enabled=false DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+        Webhooks__AllowHttp=true Webhooks__AllowPrivateNetworks=true)
     single_node_up
     PROFILE_TOKEN=$(node_token admin)
     profile_prepare
@@ -161,15 +171,18 @@ profile_on_node() {
             printf "| %s | %s | %s |\n", $1, d[n], sym
             if (++shown >= top) exit }' "$BENCH_OUT/$BENCH_NODE-perf-report.tsv"
     } >"$BENCH_OUT/$BENCH_NODE-perf.md"
+    webhook_receiver_stop
 }
 
 # profile_main [fresh|replay|guest|livechat]
 profile_main() {
     PROFILE_SCENARIO=${1:-fresh}
-    case $PROFILE_SCENARIO in fresh | replay | guest | livechat) ;; *) die "profile: unknown scenario '$PROFILE_SCENARIO' (fresh, replay, guest, livechat)" ;; esac
+    case $PROFILE_SCENARIO in fresh | fresh-webhook | replay | guest | livechat) ;; *) die "profile: unknown scenario '$PROFILE_SCENARIO' (fresh, fresh-webhook, replay, guest, livechat)" ;; esac
     command -v perf >/dev/null || apt_install linux-perf
+    if [[ $PROFILE_SCENARIO == fresh-webhook ]]; then command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || apt_install nginx; fi
     ensure_bench_tools
     bench_init "profile-$PROFILE_SCENARIO"
+    BENCH_CLEANUP_HOOKS+=(webhook_receiver_stop)
     build_bench_nodes
     for_each_node profile_on_node
 
