@@ -13,7 +13,9 @@ namespace ChatGrains.ApiGateway.Events;
 /// <summary>
 /// An event as the feed (and webhooks) deliver it. <c>data</c> is the resource as the API returns
 /// it: the chat as <c>PUT /v2/chats</c> does, the message as the hub sends it, the guest session
-/// as <c>POST /api/v1/chat/guest/session</c> does, the live-chat session without its token.
+/// as <c>POST /api/v1/chat/guest/session</c> does, the live-chat session without its token. It is
+/// that resource's object, serialized by its runtime type along with the envelope (no
+/// intermediate JSON document per event).
 /// </summary>
 public sealed record EventEnvelope(
     Guid Id,
@@ -21,7 +23,7 @@ public sealed record EventEnvelope(
     [property: JsonConverter(typeof(UtcMillisecondsConverter))] DateTimeOffset OccurredAt,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? ChatId,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? ChatSeq,
-    JsonElement Data);
+    object Data);
 
 /// <summary><c>data</c> of <c>livechat_session.started</c>: the session and its guest user (never the session token).</summary>
 public sealed record LiveChatSessionStartedData(
@@ -44,15 +46,12 @@ public sealed class EventEnvelopes(IOptions<SystemTextJsonGrainStorageSerializer
     public EventEnvelope From(StoredEvent stored) =>
         new(stored.Id, stored.Type, stored.OccurredAt, stored.ChatId, stored.ChatSeq, Data(stored));
 
-    private JsonElement Data(StoredEvent stored) => stored.Type switch
+    private object Data(StoredEvent stored) => stored.Type switch
     {
-        EventTypes.MessageCreated => JsonSerializer.SerializeToElement(
-            MessageResource.From(stored.ChatId!.Value, Read<ConversationMessage>(stored)), ApiJson.Default.MessageResource),
-        EventTypes.GuestSessionStarted => JsonSerializer.SerializeToElement(
-            ChatSessionResource.From(Read<GuestConversation>(stored).Session), ApiJson.Default.ChatSessionResource),
-        EventTypes.LiveChatSessionStarted => JsonSerializer.SerializeToElement(
-            LiveChat(Read<LiveChatSession>(stored)), ApiJson.Default.LiveChatSessionStartedData),
-        _ => JsonSerializer.SerializeToElement(ChatResponse.From(Read<Chat>(stored)), ApiJson.Default.ChatResponse),
+        EventTypes.MessageCreated => MessageResource.From(stored.ChatId!.Value, Read<ConversationMessage>(stored)),
+        EventTypes.GuestSessionStarted => ChatSessionResource.From(Read<GuestConversation>(stored).Session),
+        EventTypes.LiveChatSessionStarted => LiveChat(Read<LiveChatSession>(stored)),
+        _ => ChatResponse.From(Read<Chat>(stored)),
     };
 
     private T Read<T>(StoredEvent stored) =>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -31,32 +32,34 @@ public sealed class WebhookTransport(
     private const int MaxResponseBytes = 64 * 1024;
 
     public Task<DeliveryResult> SendAsync(WebhookTarget target, StoredEvent stored, CancellationToken cancellationToken) =>
-        PostAsync(target, stored.Id, JsonSerializer.SerializeToUtf8Bytes(envelopes.From(stored), ApiJson.Default.EventEnvelope), cancellationToken);
+        PostAsync(target, envelopes.From(stored), cancellationToken);
 
     public async Task<(Guid EventId, DeliveryResult Result)> SendTestAsync(WebhookTarget target, CancellationToken cancellationToken)
     {
-        var id = Guid.NewGuid();
-        var data = JsonSerializer.SerializeToElement(new WebhookTestData(target.WebhookId), ApiJson.Default.WebhookTestData);
-        var envelope = new EventEnvelope(id, TestEventType, clock.GetUtcNow(), null, null, data);
-        return (id, await PostAsync(target, id, JsonSerializer.SerializeToUtf8Bytes(envelope, ApiJson.Default.EventEnvelope), cancellationToken));
+        var envelope = new EventEnvelope(Guid.NewGuid(), TestEventType, clock.GetUtcNow(), null, null, new WebhookTestData(target.WebhookId));
+        return (envelope.Id, await PostAsync(target, envelope, cancellationToken));
     }
 
-    private async Task<DeliveryResult> PostAsync(WebhookTarget target, Guid id, byte[] body, CancellationToken cancellationToken)
+    // The exchange's continuations run on the thread pool (ConfigureAwait(false)): the webhook
+    // grain that awaits the result need not schedule each step of every delivery on its turn.
+    private async Task<DeliveryResult> PostAsync(WebhookTarget target, EventEnvelope envelope, CancellationToken cancellationToken)
     {
         var timestamp = clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        using var request = new HttpRequestMessage(HttpMethod.Post, target.Url) { Content = new ByteArrayContent(body) };
+        var (signed, bodyStart) = Signed(envelope, timestamp);
+        using var request = new HttpRequestMessage(HttpMethod.Post, target.Url) { Content = new ReadOnlyMemoryContent(signed.WrittenMemory[bodyStart..]) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        request.Headers.Add("webhook-id", id.ToString());
+        request.Headers.Add("webhook-id", envelope.Id.ToString());
         request.Headers.Add("webhook-timestamp", timestamp);
-        request.Headers.Add("webhook-signature", Signatures(target, id, timestamp, body));
+        request.Headers.Add("webhook-signature", Signatures(target, signed.WrittenSpan));
 
         var started = Stopwatch.GetTimestamp();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Value.Timeout);
         try
         {
-            using var response = await clients.CreateClient(ClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            await DrainAsync(response, timeout.Token);
+            using var response = await clients.CreateClient(ClientName)
+                .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            await DrainAsync(response, timeout.Token).ConfigureAwait(false);
             return new DeliveryResult((int)response.StatusCode, Stopwatch.GetElapsedTime(started), null, RetryAfter(response));
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -69,32 +72,50 @@ public sealed class WebhookTransport(
         }
     }
 
-    private string Signatures(WebhookTarget target, Guid id, string timestamp, byte[] body)
+    /// <summary>
+    /// What is signed, <c>{id}.{timestamp}.{body}</c>, with the body (the envelope's JSON) written
+    /// right after its prefix: one buffer, hashed where it lies and sent from <c>bodyStart</c>.
+    /// </summary>
+    private static (ArrayBufferWriter<byte> Signed, int BodyStart) Signed(EventEnvelope envelope, string timestamp)
     {
-        var prefix = Encoding.UTF8.GetBytes($"{id}.{timestamp}.");
-        var keys = target.PreviousProtectedSecret is { } previous ? [target.ProtectedSecret, previous] : new[] { target.ProtectedSecret };
-        return string.Join(' ', keys.Select(key =>
+        var signed = new ArrayBufferWriter<byte>(2048);
+        var bodyStart = Encoding.UTF8.GetBytes($"{envelope.Id}.{timestamp}.", signed.GetSpan(64));
+        signed.Advance(bodyStart);
+        using (var json = new Utf8JsonWriter(signed))
         {
-            using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secrets.KeyOf(key));
-            hmac.AppendData(prefix);
-            hmac.AppendData(body);
-            return "v1," + Convert.ToBase64String(hmac.GetHashAndReset());
-        }));
+            JsonSerializer.Serialize(json, envelope, ApiJson.Default.EventEnvelope);
+        }
+        return (signed, bodyStart);
     }
+
+    private string Signatures(WebhookTarget target, ReadOnlySpan<byte> signed)
+    {
+        var signature = Signature(secrets.KeyOf(target.ProtectedSecret), signed);
+        return target.PreviousProtectedSecret is { } previous ? $"{signature} {Signature(secrets.KeyOf(previous), signed)}" : signature;
+    }
+
+    private static string Signature(byte[] key, ReadOnlySpan<byte> signed) => "v1," + Convert.ToBase64String(HMACSHA256.HashData(key, signed));
 
     /// <summary>Reads (and drops) at most 64 KB of the answer, so a huge or endless body costs nothing more.</summary>
     private static async Task DrainAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        var buffer = new byte[8192];
-        for (var read = 0; read < MaxResponseBytes;)
+        using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        var buffer = ArrayPool<byte>.Shared.Rent(8192);
+        try
         {
-            var n = await stream.ReadAsync(buffer, cancellationToken);
-            if (n == 0)
+            for (var read = 0; read < MaxResponseBytes;)
             {
-                return;
+                var n = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    return;
+                }
+                read += n;
             }
-            read += n;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -39,7 +39,9 @@ profile_prepare() {
     case $PROFILE_SCENARIO in
         fresh) PROFILE_WRK_ARGS=("$PROFILE_LUA/chats-fresh.lua" "$NODE_URL" BENCH_TOKEN="$PROFILE_TOKEN") ;;
         fresh-webhook)
+            # shellcheck disable=SC2034 # read by webhook_create and webhook_receiver_start
             WEBHOOK_TOKEN=$PROFILE_TOKEN
+            # shellcheck disable=SC2034
             WEBHOOK_PORT=$(free_port)
             webhook_receiver_start
             webhook_create "profile-$BENCH_NODE"
