@@ -96,13 +96,17 @@ public sealed class WebhookTransport(
 
     private static string Signature(byte[] key, ReadOnlySpan<byte> signed) => "v1," + Convert.ToBase64String(HMACSHA256.HashData(key, signed));
 
-    /// <summary>Reads (and drops) at most 64 KB of the answer, so a huge or endless body costs nothing more.</summary>
+    /// <summary>
+    /// Reads (and drops) at most 64 KB of the answer, so a huge or endless body costs nothing more.
+    /// The status decides the delivery: a body that breaks off (the connection closed or reset
+    /// midway) changes nothing.
+    /// </summary>
     private static async Task DrainAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         var buffer = ArrayPool<byte>.Shared.Rent(8192);
         try
         {
+            using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
             for (var read = 0; read < MaxResponseBytes;)
             {
                 var n = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
@@ -112,6 +116,10 @@ public sealed class WebhookTransport(
                 }
                 read += n;
             }
+        }
+        catch (IOException)
+        {
+            // Broken off: what was read is all there is.
         }
         finally
         {

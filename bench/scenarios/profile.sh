@@ -43,8 +43,8 @@ profile_prepare() {
             WEBHOOK_TOKEN=$PROFILE_TOKEN
             # shellcheck disable=SC2034
             WEBHOOK_PORT=$(free_port)
+            webhook_create "profile-$BENCH_NODE"   # first: the receiver logs to the webhook's file
             webhook_receiver_start
-            webhook_create "profile-$BENCH_NODE"
             PROFILE_WRK_ARGS=("$PROFILE_LUA/chats-fresh.lua" "$NODE_URL" BENCH_TOKEN="$PROFILE_TOKEN")
             ;;
         replay)

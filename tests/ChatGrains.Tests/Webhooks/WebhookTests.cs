@@ -46,11 +46,14 @@ public sealed class WebhookTests(WebhookNodeFixture fixture) : IClassFixture<Web
 {
     private TestNode Node => fixture.Node;
 
-    private async Task<(Guid Id, string Secret, JsonObject Webhook)> CreateAsync(WebhookReceiver receiver, params string[] types)
+    private Task<(Guid Id, string Secret, JsonObject Webhook)> CreateAsync(WebhookReceiver receiver, params string[] types) =>
+        CreateAsync(receiver.Url, types);
+
+    private async Task<(Guid Id, string Secret, JsonObject Webhook)> CreateAsync(Uri url, params string[] types)
     {
         using var admin = Node.ClientFor(Roles.Admin);
         using var response = await admin.PostAsJsonAsync(new Uri("/v2/webhooks", UriKind.Relative),
-            new { url = receiver.Url.ToString(), types, description = "test receiver" });
+            new { url = url.ToString(), types, description = "test receiver" });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var body = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
         var webhook = body["webhook"]!.AsObject();
@@ -145,6 +148,36 @@ public sealed class WebhookTests(WebhookNodeFixture fixture) : IClassFixture<Web
             Assert.All(delivered[..^1], d => Assert.Equal((EventTypes.ChatCreated, 1L), d));
         }
         await DeleteAsync(webhookId);
+    }
+
+    [Fact]
+    public async Task A2xxWhoseBodyBreaksOffIsDeliveredAndNotSentAgain()
+    {
+        await using var receiver = new BrokenAnswerReceiver();
+        var (webhookId, _, _) = await CreateAsync(receiver.Url, EventTypes.ChatCreated);
+        await CreateChatAsync();
+        await CreateChatAsync();
+
+        // Both attempts listed as delivered: an answer breaking off after its status failed the
+        // whole round, which sent the same events again and again and listed nothing.
+        var deadline = DateTime.UtcNow + WebhookReceiver.Patience;
+        JsonArray attempts;
+        do
+        {
+            attempts = (await GetJsonAsync($"/v2/webhooks/{webhookId}/deliveries"))["deliveries"]!.AsArray();
+        }
+        while (attempts.Count(a => (string?)a!["status"] == "delivered") < 2 && DateTime.UtcNow < deadline && await Delay());
+
+        Assert.Equal(2, attempts.Count);
+        Assert.All(attempts, a => Assert.Equal(("delivered", 200), ((string)a!["status"]!, (int)a["statusCode"]!)));
+        Assert.Equal(attempts.Select(a => (string)a!["eventId"]!).Order(), receiver.ReceivedIds.Order());
+        await DeleteAsync(webhookId);
+
+        static async Task<bool> Delay()
+        {
+            await Task.Delay(50);
+            return true;
+        }
     }
 
     [Fact]
