@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Captcha;
 using ChatGrains.ApiGateway.Chats;
@@ -68,9 +67,7 @@ public static class ChatGrainsApp
         {
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
             options.SerializerOptions.Converters.Add(new LenientStringConverter());
-            // ASP.NET's default is the relaxed encoder, which writes < > & ' raw: a name holding
-            // "<script>" would reach a client that renders the body as HTML unescaped.
-            options.SerializerOptions.Encoder = JavaScriptEncoder.Default;
+            options.SerializerOptions.Encoder = ApiJson.Encoder;
         });
         configure?.Invoke(builder);
 

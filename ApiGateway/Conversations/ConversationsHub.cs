@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using ChatGrains.ApiGateway.Http;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
@@ -32,7 +31,7 @@ public static class ConversationsHub
                 // As the HTTP APIs: lone surrogates reach validation (and get its error), and
                 // markup characters are escaped in what is sent.
                 options.PayloadSerializerOptions.Converters.Add(new LenientStringConverter());
-                options.PayloadSerializerOptions.Encoder = JavaScriptEncoder.Default;
+                options.PayloadSerializerOptions.Encoder = ApiJson.Encoder;
             });
         return services;
     }

@@ -58,6 +58,6 @@ public sealed class EnvelopeFormat : ApiErrorFormat
         var clock = http.RequestServices.GetRequiredService<TimeProvider>();
         var body = new Envelope<object>(false, message, null, new EnvelopeError(Envelopes.CodeFor(status), fieldErrors), null,
             Tracing.TraceId(http), Envelopes.Timestamp(clock));
-        return TypedResults.Json(body, ApiJson.Default.EnvelopeObject, statusCode: status);
+        return TypedResults.Json(body, ApiJson.Wire.EnvelopeObject, statusCode: status);
     }
 }

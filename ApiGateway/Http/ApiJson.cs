@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Unicode;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.ApiGateway.Chats;
 using ChatGrains.ApiGateway.Conversations;
@@ -39,7 +41,24 @@ namespace ChatGrains.ApiGateway.Http;
 [JsonSerializable(typeof(WebhookList))]
 [JsonSerializable(typeof(DeliveryResource))]
 [JsonSerializable(typeof(DeliveryList))]
-internal sealed partial class ApiJson : JsonSerializerContext;
+internal sealed partial class ApiJson : JsonSerializerContext
+{
+    /// <summary>
+    /// How every response, hub message, feed page and webhook is written: letters as themselves
+    /// ("García", not "Garc\u00EDa"), while markup characters (&lt; &gt; &amp; ' " + `) and controls
+    /// stay escaped, so a name holding "&lt;script&gt;" cannot reach a client that renders a body as
+    /// HTML. (ASP.NET's default, the relaxed encoder, writes markup raw; the strict default escapes
+    /// every non-ASCII letter.)
+    /// </summary>
+    public static JavaScriptEncoder Encoder { get; } = JavaScriptEncoder.Create(UnicodeRanges.All);
+
+    /// <summary>The generated types with the web defaults, the lenient strings and <see cref="Encoder"/>: for bodies written with a type's info directly.</summary>
+    public static ApiJson Wire { get; } = new(new JsonSerializerOptions(JsonSerializerDefaults.Web)
+    {
+        Encoder = Encoder,
+        Converters = { new LenientStringConverter() },
+    });
+}
 
 /// <summary>Timestamps as the specs show them: UTC with milliseconds, <c>2025-01-01T10:00:00.000Z</c>.</summary>
 public sealed class UtcMillisecondsConverter : JsonConverter<DateTimeOffset>

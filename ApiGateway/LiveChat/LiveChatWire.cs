@@ -85,9 +85,9 @@ public sealed class LiveChatErrorFormat : ApiErrorFormat
                 : new Dictionary<string, string[]>(StringComparer.Ordinal) { ["body"] = [messages.InvalidBody] };
             return Invalid(errors);
         }
-        return TypedResults.Json(new LiveChatError(messages.ForStatus(status)), ApiJson.Default.LiveChatError, statusCode: status);
+        return TypedResults.Json(new LiveChatError(messages.ForStatus(status)), ApiJson.Wire.LiveChatError, statusCode: status);
     }
 
     public static Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<LiveChatValidationErrors> Invalid(IReadOnlyDictionary<string, string[]> errors) =>
-        TypedResults.Json(new LiveChatValidationErrors(errors), ApiJson.Default.LiveChatValidationErrors, statusCode: StatusCodes.Status422UnprocessableEntity);
+        TypedResults.Json(new LiveChatValidationErrors(errors), ApiJson.Wire.LiveChatValidationErrors, statusCode: StatusCodes.Status422UnprocessableEntity);
 }

@@ -83,7 +83,7 @@ public sealed class WebhookTransport(
         signed.Advance(bodyStart);
         using (var json = new Utf8JsonWriter(signed))
         {
-            JsonSerializer.Serialize(json, envelope, ApiJson.Default.EventEnvelope);
+            JsonSerializer.Serialize(json, envelope, ApiJson.Wire.EventEnvelope);
         }
         return (signed, bodyStart);
     }
