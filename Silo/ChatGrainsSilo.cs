@@ -42,7 +42,8 @@ public static class ChatGrainsSilo
             {
                 options.HideTrace = true;
                 configuration.GetSection("Dashboard").Bind(options);
-            }));
+            })
+            .Services.StartDashboardOnceTheSiloIsActive());
         builder.Services.AddHealthChecks().AddCheck<NodeHealthCheck>("node", tags: ["ready"]);
         AddDataProtectionKeys(builder.Services, configuration);
         // Kestrel listens while the silo migrates and joins (which waits for the database):
