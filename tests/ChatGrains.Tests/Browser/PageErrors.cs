@@ -11,8 +11,7 @@ public static class PageErrors
         page.PageError += (_, error) => errors.Add($"page error: {error}");
         page.Console += (_, message) =>
         {
-            // The node serves no favicon; Chromium asks for one anyway.
-            if (message.Type == "error" && !message.Location.Contains("/favicon.ico", StringComparison.Ordinal))
+            if (message.Type == "error")
             {
                 errors.Add($"console: {message.Text} ({message.Location})");
             }

@@ -45,6 +45,19 @@ public sealed class SecurityHeadersTests(SqliteNodeFixture fixture) : IClassFixt
         AssertNoSniff(response);
     }
 
+    [Fact]
+    public async Task TheFaviconIsAnIcon()
+    {
+        using var response = await Node.Client.GetAsync(new Uri("/favicon.ico", UriKind.Relative));
+        var icon = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/x-icon", response.Content.Headers.ContentType?.MediaType);
+        // An ICO header: reserved 0, type 1 (icon), one image.
+        Assert.Equal(new byte[] { 0, 0, 1, 0, 1, 0 }, icon[..6]);
+        AssertNoSniff(response);
+    }
+
     [Theory]
     [InlineData("/")]
     [InlineData("/livechat")]
