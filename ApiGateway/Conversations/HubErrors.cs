@@ -26,6 +26,7 @@ public static class HubErrors
     public const string ReopenWindowPassed = "REOPEN_WINDOW_PASSED";
     public const string AlreadyRated = "ALREADY_RATED";
     public const string VisitorAtCap = "VISITOR_AT_CAP";
+    public const string RoleCannotAccept = "ROLE_CANNOT_ACCEPT";
 
     public static HubException Error(string code, string message) => new($"{code}: {message}");
 

@@ -97,7 +97,7 @@ public sealed class LiveChatHub(IGrainFactory grains, ConversationRelay relay, H
         var id = HubArguments.Uuid("chatId", chatId);
         if (Me is not { Role: ParticipantRole.Commercial } me)
         {
-            throw HubErrors.For(ConversationRefusal.NotOffered);
+            throw HubErrors.Error(HubErrors.RoleCannotAccept, "Only a commercial accepts chats; this connection's role cannot.");
         }
         var outcome = await Chat(id).Accept(me.Id);
         return outcome.Refusal is { } refusal ? throw HubErrors.For(refusal) : ChatResponse.From(outcome.Chat!);

@@ -138,7 +138,7 @@ public static partial class OperatorsApi
               <main>
                 <h1>ChatGrains operators</h1>
                 <p>Paste an <code>admin</code> token to open the Orleans dashboard. Get one with
-                  <code>ApiGateway token --role admin --sub &lt;uuid&gt;</code>.</p>
+                  <code>dotnet run --project ApiGateway -- token --role admin --sub &lt;uuid&gt;</code>.</p>
                 {{message}}
                 <form method="post" action="/dashboard/sign-in">
                   <input type="hidden" name="{{field}}" value="{{value}}">

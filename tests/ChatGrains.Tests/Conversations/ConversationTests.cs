@@ -71,6 +71,7 @@ public sealed class ConversationTests(SqliteNodeFixture fixture) : IClassFixture
 
         Assert.Equal("CHAT_ALREADY_TAKEN", await loserHub.RefusedAsync("AcceptChat", chatId.ToString()));
         Assert.Equal("NOT_OFFERED", await strangerHub.RefusedAsync("AcceptChat", chatId.ToString()));
+        Assert.Equal("ROLE_CANNOT_ACCEPT", await visitorHub.RefusedAsync("AcceptChat", chatId.ToString()));
         Assert.Equal("CHAT_NOT_FOUND", await loserHub.RefusedAsync("AcceptChat", Guid.NewGuid().ToString()));
         // Accepting again is the winner's no-op.
         Assert.Equal(accepted.GetRawText(), (await winnerHub.AcceptAsync(chatId)).GetRawText());

@@ -67,6 +67,19 @@ public sealed class SignInFlowTests(SignInNodeFixture fixture) : IClassFixture<S
     }
 
     [Fact]
+    public async Task TheSignInPagesHintIsTheReadmesAdminTokenCommand()
+    {
+        using var client = new OperatorClient(fixture.Node);
+        const string Command = "dotnet run --project ApiGateway -- token --role admin --sub ";
+
+        using var response = await client.GetAsync("/dashboard/sign-in", null, ("Accept", "text/html"));
+
+        var html = await AssertPageAsync(response, HttpStatusCode.OK, null);
+        Assert.Contains($"<code>{Command}&lt;uuid&gt;</code>", html, StringComparison.Ordinal);
+        Assert.Contains(Command, await File.ReadAllTextAsync(RepositoryPaths.Of("README.md")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ASignInPostWithoutTheAntiforgeryFieldIs400AndSetsNoCookie()
     {
         using var client = new OperatorClient(fixture.Node);
