@@ -11,6 +11,7 @@ namespace ChatGrains.ApiGateway.Chats;
 /// <summary>
 /// <c>PUT /v2/chats/{chatId}</c>: idempotent chat creation (spec 004, in Spanish). Creating a
 /// chat is limited (<see cref="ChatCreationLimiting"/>); replaying an existing one never is.
+/// <c>GET /v2/chats/{chatId}</c> reads it back.
 /// </summary>
 public static class ChatsApi
 {
@@ -28,9 +29,32 @@ public static class ChatsApi
             .WithSummary("Creates the chat, or returns it unchanged if a chat with this id exists.")
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        // Outside the group above: a GET carries no body, so no 413 or 415.
+        routes.MapV2Group("/v2/chats").MapGet("/{chatId}", GetChat)
+            .WithName("GetChat")
+            .WithSummary("The chat as PUT returns it, for whom the hub lets read it: its visitor, the commercials it is offered (while PENDING) or assigned to, admins.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesValidationProblem();
         group.MapChatLifecycle();
         group.MapChatTranscript();
         return group;
+    }
+
+    private static async Task<Results<Ok<ChatResponse>, ValidationProblem, ForbidHttpResult, ProblemHttpResult>> GetChat(
+        string chatId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var errors = new FieldErrors();
+        var id = errors.Uuid("chatId", chatId);
+        if (!errors.IsEmpty)
+        {
+            return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The request has invalid fields.");
+        }
+        if (await grains.GetGrain<IChatGrain>(id).Current() is not { } chat)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No chat has this id.");
+        }
+        // The same readers as a PUT replay and the hub's JoinChat.
+        return ChatReaders.MayRead(user, chat) ? TypedResults.Ok(ChatResponse.From(chat)) : TypedResults.Forbid();
     }
 
     private static async Task<Results<Ok<ChatResponse>, ValidationProblem, ForbidHttpResult, ProblemHttpResult>> PutChat(

@@ -9,6 +9,7 @@ namespace ChatGrains.Tests.Chats;
 /// A <c>PUT /v2/chats</c> replay answers the whole chat (the visitor's name, e-mail, phone, IP)
 /// only to whom the hub's <c>JoinChat</c> lets read it: its visitor, its assigned commercial, the
 /// commercials it is offered to while PENDING, admins. Any staff token may still create a chat.
+/// <c>GET /v2/chats/{chatId}</c> reads it back to the same readers.
 /// </summary>
 public sealed class ChatReplayAuthorizationTests(SqliteNodeFixture fixture) : IClassFixture<SqliteNodeFixture>
 {
@@ -31,6 +32,12 @@ public sealed class ChatReplayAuthorizationTests(SqliteNodeFixture fixture) : IC
     {
         using var client = Node.ClientFor(role, subject);
         return await client.PutChatAsync(chatId, ChatRequests.FullBody(Guid.NewGuid()));
+    }
+
+    private async Task<HttpResponseMessage> GetAsync(string role, Guid subject, Guid chatId)
+    {
+        using var client = Node.ClientFor(role, subject);
+        return await client.GetAsync(new Uri($"/v2/chats/{chatId}", UriKind.Relative));
     }
 
     private static async Task AssertForbiddenWithoutPiiAsync(HttpResponseMessage response)
@@ -92,5 +99,42 @@ public sealed class ChatReplayAuthorizationTests(SqliteNodeFixture fixture) : IC
         using var created = await ReplayAsync(Roles.Commercial, Guid.NewGuid(), chatId);
 
         await AssertFullResourceAsync(created, chatId);
+    }
+
+    [Fact]
+    public async Task GetReadsTheChatBackAsAReplayReturnsItToItsReadersAndIs403ForOthers()
+    {
+        var (chatId, visitor, offered) = await OpenAsync();
+
+        using var own = await GetAsync(Roles.Visitor, visitor, chatId);
+        using var offeredOne = await GetAsync(Roles.Commercial, offered[0], chatId);
+        using var admin = await GetAsync(Roles.Admin, Guid.NewGuid(), chatId);
+        using var otherVisitor = await GetAsync(Roles.Visitor, Guid.NewGuid(), chatId);
+        using var stranger = await GetAsync(Roles.Commercial, Guid.NewGuid(), chatId);
+        using var replay = await ReplayAsync(Roles.Admin, Guid.NewGuid(), chatId);
+
+        Assert.Equal(await replay.Content.ReadAsStringAsync(), await own.Content.ReadAsStringAsync());
+        await AssertFullResourceAsync(own, chatId);
+        await AssertFullResourceAsync(offeredOne, chatId);
+        await AssertFullResourceAsync(admin, chatId);
+        await AssertForbiddenWithoutPiiAsync(otherVisitor);
+        await AssertForbiddenWithoutPiiAsync(stranger);
+    }
+
+    [Fact]
+    public async Task GetOfAnUnknownChatIs404OfABadIdIs400AndWithoutATokenIs401()
+    {
+        using var admin = Node.ClientFor(Roles.Admin);
+
+        using var unknown = await admin.GetAsync(new Uri($"/v2/chats/{Guid.NewGuid()}", UriKind.Relative));
+        using var bad = await admin.GetAsync(new Uri("/v2/chats/not-a-uuid", UriKind.Relative));
+        using var anonymous = await Node.Client.GetAsync(new Uri($"/v2/chats/{Guid.NewGuid()}", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("No chat has this id.", (string?)(await unknown.JsonAsync())["title"]);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.NotNull((await bad.ErrorsAsync())["chatId"]);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
     }
 }

@@ -74,6 +74,8 @@ public sealed class OpenApiDocumentTests(SqliteNodeFixture fixture) : IClassFixt
         Assert.Equal("#/components/schemas/LiveChatSessionRequest", (string?)liveChat["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]);
         Assert.Equal("#/components/schemas/LiveChatValidationErrors", (string?)liveChat["responses"]!["422"]!["content"]!["application/json"]!["schema"]!["$ref"]);
         Assert.NotNull(liveChat["responses"]!["201"]);
+        Assert.Equal(["200", "400", "401", "403", "404", "500", "503"],
+            paths["/v2/chats/{chatId}"]!["get"]!["responses"]!.AsObject().Select(r => r.Key).Order(StringComparer.Ordinal));
         var chats = paths["/v2/chats/{chatId}"]!["put"]!;
         Assert.Equal(["200", "400", "401", "403", "409", "413", "415", "429", "500", "503"], chats["responses"]!.AsObject().Select(r => r.Key).Order(StringComparer.Ordinal));
         Assert.Equal(["200", "400", "401", "403", "404", "409", "413", "415", "500", "503"],
