@@ -43,11 +43,17 @@ public interface IStorageProvider
 /// <summary>Flips once the schema is migrated; until then the node is not ready.</summary>
 public sealed class StorageReadiness
 {
-    private volatile bool _ready;
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public bool IsReady => _ready;
+    public bool IsReady => _ready.Task.IsCompleted;
 
-    internal void MarkReady() => _ready = true;
+    internal void MarkReady() => _ready.TrySetResult();
+
+    /// <summary>
+    /// Blocks until the schema is migrated or <paramref name="timeout"/> passes; answers whether it
+    /// is. Only for callers that cannot await (data protection's key repository).
+    /// </summary>
+    public bool WaitUntilReady(TimeSpan timeout) => _ready.Task.Wait(timeout);
 }
 
 /// <summary>This node's identity within the cluster.</summary>

@@ -4,22 +4,32 @@ using ChatGrains.Tests.Infrastructure;
 namespace ChatGrains.Tests.Operators;
 
 /// <summary>
-/// A fresh node, started as a user starts it (its own process, the default embedded SQLite), logs
-/// no warning and no error: the README shows what a good start prints.
+/// A fresh node, started as a user starts it (its own process), logs no warning and no error: on
+/// the default embedded SQLite, and as a cluster node on a fresh PostgreSQL database. The README
+/// shows what a good start prints.
 /// </summary>
 [Trait("Category", "Operators")]
 public sealed class QuietStartTests
 {
-    [Fact]
-    public async Task AFreshNodeLogsNoWarningAlsoOnceTheDashboardHasAnswered()
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task AFreshNodeLogsNoWarningAlsoOnceTheDashboardHasAnswered(string storage)
     {
         var folder = Directory.CreateTempSubdirectory("chatgrains-quiet-start-");
+        await using var database = storage == "postgres" ? await (await PostgresServer.Shared).CreateDatabaseAsync() : null;
+        // A cluster node needs the cluster's signing key, readable by its owner only (else a warning).
+        var key = Path.Combine(folder.FullName, "signing-key.pem");
+        File.Copy(TestKeys.SigningKeyPath, key);
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         try
         {
             // The process logs at Warning (NodeProcess), host lifetime lines aside.
             await using var node = await NodeProcess.StartAsync(new Dictionary<string, string?>
             {
                 ["Storage:SqlitePath"] = Path.Combine(folder.FullName, "chatgrains.db"),
+                ["ConnectionStrings:ChatGrains"] = database?.ConnectionString,
+                ["Jwt:SigningKeyPath"] = key,
             });
 
             // The dashboard answering from its grains (on loopback, with no credentials configured,
