@@ -63,12 +63,7 @@ public static class ChatGrainsApp
         builder.Services.AddWebhooks();
         builder.Services.AddCaptcha(builder.Configuration);
         builder.Services.AddLiveChatPage();
-        builder.Services.ConfigureHttpJsonOptions(options =>
-        {
-            options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
-            options.SerializerOptions.Converters.Add(new LenientStringConverter());
-            options.SerializerOptions.Encoder = ApiJson.Encoder;
-        });
+        builder.Services.ConfigureHttpJsonOptions(options => ApiJson.WithWireSettings(options.SerializerOptions));
         configure?.Invoke(builder);
 
         var app = builder.Build();

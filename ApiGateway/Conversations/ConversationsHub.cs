@@ -25,14 +25,8 @@ public static class ConversationsHub
                 // A message is at most 4,000 characters; its invocation fits in 32 KB with room.
                 options.MaximumReceiveMessageSize = 32 * 1024;
             })
-            .AddJsonProtocol(options =>
-            {
-                options.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
-                // As the HTTP APIs: lone surrogates reach validation (and get its error), and
-                // markup characters are escaped in what is sent.
-                options.PayloadSerializerOptions.Converters.Add(new LenientStringConverter());
-                options.PayloadSerializerOptions.Encoder = ApiJson.Encoder;
-            });
+            // As the HTTP APIs: lone surrogates reach validation, markup is escaped in what is sent.
+            .AddJsonProtocol(options => ApiJson.WithWireSettings(options.PayloadSerializerOptions));
         return services;
     }
 

@@ -58,6 +58,19 @@ internal sealed partial class ApiJson : JsonSerializerContext
         Encoder = Encoder,
         Converters = { new LenientStringConverter() },
     });
+
+    /// <summary>
+    /// <see cref="Wire"/>'s settings on options ASP.NET made (the HTTP APIs, the hub): the generated
+    /// types first, lone surrogates read as text so that validation reports them
+    /// (<see cref="LenientStringConverter"/>), and <see cref="Encoder"/>.
+    /// </summary>
+    public static JsonSerializerOptions WithWireSettings(JsonSerializerOptions options)
+    {
+        options.TypeInfoResolverChain.Insert(0, Default);
+        options.Converters.Add(new LenientStringConverter());
+        options.Encoder = Encoder;
+        return options;
+    }
 }
 
 /// <summary>Timestamps as the specs show them: UTC with milliseconds, <c>2025-01-01T10:00:00.000Z</c>.</summary>
