@@ -6,10 +6,8 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using ChatGrains.ApiGateway.Auth;
-using ChatGrains.Silo;
 using ChatGrains.Tests.Chats;
 using ChatGrains.Tests.Infrastructure;
-using Microsoft.Extensions.Options;
 
 namespace ChatGrains.Tests.Faults;
 
@@ -51,7 +49,7 @@ public sealed class BalancedCluster : IAsyncDisposable
     public Uri Address { get; private set; } = null!;
 
     /// <summary>An admin token signed with the key the nodes share.</summary>
-    public string AdminToken { get; } = IssueToken(Roles.Admin);
+    public string AdminToken { get; } = TestKeys.IssueToken(Roles.Admin);
 
     /// <summary>What every node is started with.</summary>
     public IReadOnlyDictionary<string, string?> NodeSettings { get; private set; } = null!;
@@ -149,15 +147,6 @@ public sealed class BalancedCluster : IAsyncDisposable
     /// <summary>Which nodes are still running, and each one's last log lines.</summary>
     public string NodesReport() => string.Join("\n", _nodes.Select((n, i) =>
         $"--- node {i + 1} (port {n.Port}, silo {n.SiloPort}): {(n.HasExited ? "exited" : "running")}\n{n.RecentLog()}"));
-
-    /// <summary>Signed by the service's own issuer with the key the nodes share, as the <c>token</c> command does.</summary>
-    /// <summary>A token signed with the key every node of the cluster uses.</summary>
-    public static string IssueToken(string role, Guid? subject = null)
-    {
-        var jwt = Options.Create(new JwtOptions { SigningKeyPath = TestKeys.SigningKeyPath });
-        var keys = new SigningKeys(jwt, Options.Create(new StorageOptions()), Microsoft.Extensions.Logging.Abstractions.NullLogger<SigningKeys>.Instance);
-        return new TokenIssuer(keys, jwt, TimeProvider.System).Issue((subject ?? Guid.NewGuid()).ToString(), role, TimeSpan.FromMinutes(30));
-    }
 
     private async Task StartNginxAsync(BalancerOptions balancer)
     {

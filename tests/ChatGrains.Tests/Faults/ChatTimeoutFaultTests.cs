@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.Tests.Conversations;
+using ChatGrains.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace ChatGrains.Tests.Faults;
@@ -37,7 +38,7 @@ public sealed class ChatTimeoutFaultTests(ITestOutputHelper output)
         await using var cluster = await BalancedCluster.StartAsync(settings: Timeouts);
         var commercial = Guid.NewGuid();
         var doomed = cluster.Nodes[1];
-        await Conversation.SignInAsync(cluster.Address, BalancedCluster.IssueToken(Roles.Commercial, commercial));
+        await Conversation.SignInAsync(cluster.Address, TestKeys.IssueToken(Roles.Commercial, commercial));
         // Created through the doomed node, so their grains live there.
         var chats = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => CreateChatAsync(cluster, doomed.BaseAddress, commercial)));
         await doomed.KillAsync();
@@ -56,7 +57,7 @@ public sealed class ChatTimeoutFaultTests(ITestOutputHelper output)
     {
         await using var cluster = await BalancedCluster.StartAsync(settings: Timeouts);
         var (commercial, visitor) = (Guid.NewGuid(), Guid.NewGuid());
-        var commercialToken = BalancedCluster.IssueToken(Roles.Commercial, commercial);
+        var commercialToken = TestKeys.IssueToken(Roles.Commercial, commercial);
         await Conversation.SignInAsync(cluster.Address, commercialToken);
         var pending = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => CreateChatAsync(cluster, cluster.Nodes[i % 3].BaseAddress, commercial)));
         var active = await CreateChatAsync(cluster, cluster.Nodes[0].BaseAddress, commercial, visitor);
@@ -92,9 +93,9 @@ public sealed class ChatTimeoutFaultTests(ITestOutputHelper output)
     {
         await using var cluster = await BalancedCluster.StartAsync(settings: Timeouts);
         var (commercial, visitor) = (Guid.NewGuid(), Guid.NewGuid());
-        await Conversation.SignInAsync(cluster.Address, BalancedCluster.IssueToken(Roles.Commercial, commercial));
+        await Conversation.SignInAsync(cluster.Address, TestKeys.IssueToken(Roles.Commercial, commercial));
         var created = await CreateChatAsync(cluster, cluster.Nodes[0].BaseAddress, commercial, visitor);
-        var visitorToken = BalancedCluster.IssueToken(Roles.Visitor, visitor);
+        var visitorToken = TestKeys.IssueToken(Roles.Visitor, visitor);
         await using var guest = await HubClient.ConnectAsync(cluster.Nodes[1].BaseAddress, visitorToken);
 
         // The visitor keeps asking to reopen through the third node from before the deadline:

@@ -4,6 +4,7 @@ using System.Text.Json;
 using ChatGrains.ApiGateway.Auth;
 using ChatGrains.Tests.Chats;
 using ChatGrains.Tests.Conversations;
+using ChatGrains.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Xunit.Abstractions;
 
@@ -21,8 +22,8 @@ public sealed class ConversationFaultTests(ITestOutputHelper output)
     {
         await using var cluster = await BalancedCluster.StartAsync();
         var (visitor, commercial, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
-        var visitorToken = BalancedCluster.IssueToken(Roles.Visitor, visitor);
-        var commercialToken = BalancedCluster.IssueToken(Roles.Commercial, commercial);
+        var visitorToken = TestKeys.IssueToken(Roles.Visitor, visitor);
+        var commercialToken = TestKeys.IssueToken(Roles.Commercial, commercial);
         var doomed = cluster.Nodes[1];
         await Conversation.SignInAsync(cluster.Address, commercialToken);
         // Created through the doomed node, so the chat grain lives there; the visitor is connected there too.
@@ -90,7 +91,7 @@ public sealed class ConversationFaultTests(ITestOutputHelper output)
 
         // Each offer is recorded once the grain answers again; bounded, the death being
         // declared within seconds.
-        var token = BalancedCluster.IssueToken(Roles.Commercial, commercial);
+        var token = TestKeys.IssueToken(Roles.Commercial, commercial);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         var offered = new HashSet<Guid>();
         while (!offered.IsSupersetOf(chats))

@@ -2,8 +2,10 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using ChatGrains.ApiGateway;
 using ChatGrains.ApiGateway.Auth;
+using ChatGrains.Silo;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace ChatGrains.Tests.Infrastructure;
 
@@ -183,4 +185,21 @@ public static class TestKeys
     });
 
     public static string SigningKeyPath => Path_.Value;
+
+    /// <summary>Signed by the service's own issuer with that key, as the <c>token</c> command does.</summary>
+    public static string IssueToken(string role, Guid? subject = null)
+    {
+        var jwt = Options.Create(new JwtOptions { SigningKeyPath = SigningKeyPath });
+        var keys = new SigningKeys(jwt, Options.Create(new StorageOptions()), Microsoft.Extensions.Logging.Abstractions.NullLogger<SigningKeys>.Instance);
+        return new TokenIssuer(keys, jwt, TimeProvider.System).Issue((subject ?? Guid.NewGuid()).ToString(), role, TimeSpan.FromMinutes(30));
+    }
+
+    /// <summary>A copy of the key in <paramref name="folder"/>, readable by its owner only, as a node process expects (else a warning).</summary>
+    public static string CopyInto(DirectoryInfo folder)
+    {
+        var key = Path.Combine(folder.FullName, "signing-key.pem");
+        File.Copy(SigningKeyPath, key);
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return key;
+    }
 }

@@ -18,10 +18,8 @@ public sealed class QuietStartTests
     {
         var folder = Directory.CreateTempSubdirectory("chatgrains-quiet-start-");
         await using var database = storage == "postgres" ? await (await PostgresServer.Shared).CreateDatabaseAsync() : null;
-        // A cluster node needs the cluster's signing key, readable by its owner only (else a warning).
-        var key = Path.Combine(folder.FullName, "signing-key.pem");
-        File.Copy(TestKeys.SigningKeyPath, key);
-        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        // A cluster node needs the cluster's signing key.
+        var key = TestKeys.CopyInto(folder);
         try
         {
             // The process logs at Warning (NodeProcess), host lifetime lines aside.
