@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 namespace ChatGrains.Tests.Conversations;
 
 /// <summary>
-/// A real SignalR client (WebSockets unless told otherwise) on a node's hub, keeping every event
+/// A real SignalR client (the official client's default options unless told otherwise) on a node's hub, keeping every event
 /// it receives in arrival order per event name, so a test waits for what it expects.
 /// </summary>
 public sealed class HubClient : IAsyncDisposable
@@ -36,17 +36,23 @@ public sealed class HubClient : IAsyncDisposable
 
     public HubConnection Connection { get; }
 
-    public static Task<HubClient> ConnectAsync(TestNode node, string token, HttpTransportType transport = HttpTransportType.WebSockets) =>
-        ConnectAsync(node.BaseAddress, token, transport);
+    public static Task<HubClient> ConnectAsync(TestNode node, string token, HttpTransportType? transports = null) =>
+        ConnectAsync(node.BaseAddress, token, transports);
 
-    public static async Task<HubClient> ConnectAsync(Uri node, string token, HttpTransportType transport = HttpTransportType.WebSockets)
+    /// <param name="transports">
+    /// Null: the official client's defaults, as a user's code has them (negotiation, then
+    /// WebSockets, falling back to Server-Sent Events and long polling); else only these, still negotiated.
+    /// </param>
+    public static async Task<HubClient> ConnectAsync(Uri node, string token, HttpTransportType? transports = null)
     {
         var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(node, "/hubs/livechat"), options =>
             {
                 options.AccessTokenProvider = () => Task.FromResult<string?>(token);
-                options.Transports = transport;
-                options.SkipNegotiation = transport == HttpTransportType.WebSockets;
+                if (transports is { } only)
+                {
+                    options.Transports = only;
+                }
             })
             .Build();
         var client = new HubClient(connection);

@@ -106,8 +106,9 @@ public sealed partial class DeploymentFileTests
         var services = Map(Compose(), "services");
         var nginx = File.ReadAllText(RepositoryPaths.Of("deploy", "nginx.conf"));
 
+        // Two upstreams of the same nodes: round robin, and the hub's by client address.
         var upstreams = UpstreamServer().Matches(nginx).Select(m => m.Groups[1].Value).ToArray();
-        Assert.Equal(Nodes, upstreams);
+        Assert.Equal([.. Nodes, .. Nodes], upstreams);
         Assert.All(UpstreamServer().Matches(nginx), m => Assert.Contains(" resolve", m.Value, StringComparison.Ordinal));
         Assert.Matches(@"resolver 127\.0\.0\.11 valid=\d+s", nginx);
         Assert.Contains("proxy_set_header Upgrade $http_upgrade;", nginx, StringComparison.Ordinal);

@@ -16,7 +16,11 @@ namespace ChatGrains.Tests.Faults;
 /// idempotent request on the next node after a connection error, a timeout, a 502 or a 503,
 /// and take a node out for 5 s after one failure (passive health check).
 /// </summary>
-public sealed record BalancerOptions(string NextUpstream = "error timeout http_502 http_503", int MaxFails = 1);
+/// <param name="Compose">
+/// The containers' <c>deploy/nginx.conf</c> instead of the local template, its three node names
+/// pointed at this cluster's nodes and its files in the cluster's folder: the same routing.
+/// </param>
+public sealed record BalancerOptions(string NextUpstream = "error timeout http_502 http_503", int MaxFails = 1, bool Compose = false);
 
 /// <summary>
 /// A deployment in miniature, for fault tests: a private PostgreSQL server, three nodes as
@@ -194,6 +198,10 @@ public sealed class BalancedCluster : IAsyncDisposable
     private string NginxConfig(int port, BalancerOptions balancer)
     {
         Directory.CreateDirectory(Path.Combine(_directory, "tmp"));
+        if (balancer.Compose)
+        {
+            return ComposeNginxConfig(port);
+        }
         var servers = string.Join('\n', _nodes.Select(n =>
             string.Create(CultureInfo.InvariantCulture, $"        server 127.0.0.1:{n.Port} max_fails={balancer.MaxFails} fail_timeout=5s;")));
         return File.ReadAllText(RepositoryPaths.Of("deploy", "nginx-local.conf.template"))
@@ -204,6 +212,36 @@ public sealed class BalancedCluster : IAsyncDisposable
             .Replace("{{SERVERS}}", servers, StringComparison.Ordinal)
             .Replace("{{PORT}}", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("{{NEXT_UPSTREAM}}", balancer.NextUpstream, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// deploy/nginx.conf as it would run in compose, but here: no user switch, no Docker DNS
+    /// (<c>nodeN:8080 resolve</c> becomes node N's loopback address), loopback listener, files
+    /// in the cluster's folder. Its upstreams and locations are left as they are.
+    /// </summary>
+    private string ComposeNginxConfig(int port)
+    {
+        if (_nodes.Count != 3)
+        {
+            throw new InvalidOperationException("deploy/nginx.conf names three nodes.");
+        }
+        var config = File.ReadAllText(RepositoryPaths.Of("deploy", "nginx.conf"));
+        string Swap(string text, string from, string to) =>
+            text.Contains(from, StringComparison.Ordinal)
+                ? text.Replace(from, to, StringComparison.Ordinal)
+                : throw new InvalidOperationException($"deploy/nginx.conf no longer has '{from}': adapt BalancedCluster.");
+        for (var i = 0; i < 3; i++)
+        {
+            config = Swap(config, $"node{i + 1}:8080 resolve", string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{_nodes[i].Port}"));
+        }
+        config = Swap(config, "user nginx;", "");
+        config = Swap(config, "resolver 127.0.0.11 valid=10s ipv6=off;", "");
+        config = Swap(config, "error_log /dev/stderr warn;", $"error_log \"{_directory}/error.log\" warn;");
+        config = Swap(config, "pid /tmp/nginx.pid;", $"pid \"{_directory}/nginx.pid\";");
+        config = Swap(config, "access_log /dev/stdout noquery;", "access_log off;");
+        config = Swap(config, "listen 80;", string.Create(CultureInfo.InvariantCulture, $"listen 127.0.0.1:{port};"));
+        var temp = string.Concat(new[] { "client_body", "proxy", "fastcgi", "uwsgi", "scgi" }.Select(kind => $"\n    {kind}_temp_path \"{_directory}/tmp/{kind}\";"));
+        return Swap(config, "http {", "http {" + temp);
     }
 
     public async ValueTask DisposeAsync()

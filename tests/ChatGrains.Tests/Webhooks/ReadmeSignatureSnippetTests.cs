@@ -41,7 +41,7 @@ public sealed partial class ReadmeSignatureSnippetTests(WebhookNodeFixture fixtu
     [Fact]
     public async Task TheCSharpSnippetIsTheCompiledCheckAndAcceptsOnlyTheDeliveryAsSent()
     {
-        var snippet = Snippet("csharp");
+        var snippet = ReadmeSnippets.Block("csharp");
         var compiled = await File.ReadAllTextAsync(RepositoryPaths.Of("tests", "ChatGrains.Tests", "Webhooks", "ReadmeSignatureCheck.cs"));
         var method = snippet[snippet.IndexOf("static bool IsSignedBy", StringComparison.Ordinal)..];
         Assert.Contains(Normalised(method), Normalised(compiled), StringComparison.Ordinal);
@@ -55,7 +55,7 @@ public sealed partial class ReadmeSignatureSnippetTests(WebhookNodeFixture fixtu
     [Fact]
     public async Task TheNodeSnippetAcceptsOnlyTheDeliveryAsSent()
     {
-        var script = Snippet("node") + "\nconst e = process.env;\nprocess.exit(isSignedBy(e.SECRET, e.ID, e.TS, e.BODY, e.SIG) ? 0 : 1);\n";
+        var script = ReadmeSnippets.Block("node") + "\nconst e = process.env;\nprocess.exit(isSignedBy(e.SECRET, e.ID, e.TS, e.BODY, e.SIG) ? 0 : 1);\n";
         var (delivery, secret) = await ADeliveryAsync();
 
         Assert.Equal(0, await RunAsync("node", ".js", script, delivery, secret));
@@ -65,23 +65,11 @@ public sealed partial class ReadmeSignatureSnippetTests(WebhookNodeFixture fixtu
     [Fact]
     public async Task ThePythonSnippetAcceptsOnlyTheDeliveryAsSent()
     {
-        var script = Snippet("python") + "\nimport os, sys\ne = os.environ\nsys.exit(0 if is_signed_by(e['SECRET'], e['ID'], e['TS'], e['BODY'], e['SIG']) else 1)\n";
+        var script = ReadmeSnippets.Block("python") + "\nimport os, sys\ne = os.environ\nsys.exit(0 if is_signed_by(e['SECRET'], e['ID'], e['TS'], e['BODY'], e['SIG']) else 1)\n";
         var (delivery, secret) = await ADeliveryAsync();
 
         Assert.Equal(0, await RunAsync("python3", ".py", script, delivery, secret));
         Assert.Equal(1, await RunAsync("python3", ".py", script, Tampered(delivery), secret));
-    }
-
-    /// <summary>The code block after <c>&lt;!-- verify:{language} --&gt;</c> in the README, unindented.</summary>
-    private static string Snippet(string language)
-    {
-        var lines = File.ReadAllLines(RepositoryPaths.Of("README.md"));
-        var marker = Array.FindIndex(lines, l => l.Trim() == $"<!-- verify:{language} -->");
-        Assert.True(marker >= 0, $"the README has no <!-- verify:{language} --> snippet");
-        var open = Array.FindIndex(lines, marker, l => l.TrimStart().StartsWith("```", StringComparison.Ordinal));
-        var indent = lines[open].Length - lines[open].TrimStart().Length;
-        var close = Array.FindIndex(lines, open + 1, l => l.Trim() == "```");
-        return string.Join('\n', lines[(open + 1)..close].Select(l => l.Length >= indent ? l[indent..] : l.TrimStart()));
     }
 
     private static string Normalised(string code) => Whitespace().Replace(code, " ").Trim();
