@@ -1,13 +1,15 @@
 // The agent console: a commercial pastes its JWT, connects to the hub, sees the chats offered
 // to it appear (live and as the catch-up on connect), accepts one, chats, and closes it. What it
 // was doing comes back in any tab: the hub's catch-up sends its active chats (chatAssigned) and
-// its recently closed ones come from GET /v2/commercials/me/chats. The token stays in this tab's
-// sessionStorage (with the ids of the chats open here, so a reload resumes them at once).
+// its recently closed ones come from GET /v2/commercials/me/chats, each with its unread count as
+// the server holds it. The token stays in this tab's sessionStorage (with the ids of the chats
+// here and the one open, so a reload resumes them at once and reopens that conversation).
 // Everything the server says is written with textContent, never parsed as HTML.
 "use strict";
 
 const TOKEN_KEY = "agent.token";
 const CHATS_KEY = "agent.chats";
+const SELECTED_KEY = "agent.selected";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const ACCEPT_ERRORS = {
@@ -33,17 +35,6 @@ const state = {
 };
 
 const $ = (id) => document.getElementById(id);
-
-// The token's claims, for what the form can check before connecting; the server decides.
-function claimsOf(token) {
-  try {
-    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    const bytes = Uint8Array.from(atob(part.padEnd(Math.ceil(part.length / 4) * 4, "=")), (c) => c.charCodeAt(0));
-    return JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return null;
-  }
-}
 
 function where(chat) {
   const info = chat.visitorInfo || {};
@@ -146,8 +137,10 @@ async function refreshOffers() {
 
 // --- my chats ---------------------------------------------------------------------------
 
+// The server's count when it last sent the chat, plus the visitor's messages since (a seq past
+// that chat's totalMessages): the same number in every tab and after a reload.
 function unreadOf(entry) {
-  return entry.transcript.countAfter("visitor", entry.readUpTo);
+  return (entry.chat.unreadMessagesCount || 0) + entry.transcript.countAfter("visitor", entry.chat.totalMessages || 0);
 }
 
 function render(entry) {
@@ -222,6 +215,10 @@ async function addChat(chat) {
     link.addEventListener("click", () => select(entry));
     state.chats.set(chat.id, entry);
     saveChatIds();
+    // The conversation that was open before a reload opens again.
+    if (!state.selected && sessionStorage.getItem(SELECTED_KEY) === chat.id) {
+      select(entry);
+    }
   }
   update(entry, chat);
   await catchUp(entry);
@@ -237,6 +234,7 @@ function dropChat(entry) {
   $("no-closed").hidden = $("closed-chats").children.length > 0;
   if (state.selected === entry) {
     state.selected = null;
+    sessionStorage.removeItem(SELECTED_KEY);
     $("conversation").hidden = true;
   }
 }
@@ -257,6 +255,7 @@ async function catchUp(entry) {
 
 function select(entry) {
   state.selected = entry;
+  sessionStorage.setItem(SELECTED_KEY, entry.chat.id);
   for (const other of state.chats.values()) {
     other.list.hidden = other !== entry;
     other.link.setAttribute("aria-current", other === entry ? "true" : "false");
@@ -370,7 +369,7 @@ function catchUpEverything() {
 }
 
 async function signIn(token) {
-  const claims = claimsOf(token);
+  const claims = Conversation.claimsOf(token);
   if (!claims) {
     $("sign-in-error").textContent = "That is not a JWT (three base64url parts separated by dots).";
     return;
@@ -424,7 +423,7 @@ async function signIn(token) {
   showConnection("Connected", "connected");
   for (const chatId of savedChatIds()) {
     if (!state.chats.has(chatId)) {
-      addChat({ id: chatId, status: "ACTIVE", visitorInfo: {}, unreadMessagesCount: 0 });
+      addChat({ id: chatId, status: "ACTIVE", visitorInfo: {}, unreadMessagesCount: 0, totalMessages: 0 });
     }
   }
   loadClosed(token);
@@ -438,6 +437,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("sign-out").addEventListener("click", async () => {
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(CHATS_KEY);
+    sessionStorage.removeItem(SELECTED_KEY);
     if (state.connection) {
       await state.connection.stop();
     }

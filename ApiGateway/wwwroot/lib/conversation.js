@@ -28,6 +28,23 @@ const Conversation = (() => {
     return (error && error.statusCode === 401) || /\b401\b/.test((error && error.message) || "");
   }
 
+  // A JWT's claims, for what a page may check before the server does (it alone decides).
+  function claimsOf(token) {
+    try {
+      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      const bytes = Uint8Array.from(atob(part.padEnd(Math.ceil(part.length / 4) * 4, "=")), (c) => c.charCodeAt(0));
+      return JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      return null;
+    }
+  }
+
+  // When a JWT expires, in milliseconds since the epoch (0 when it does not say).
+  function expiryOf(token) {
+    const claims = claimsOf(token);
+    return claims && Number.isFinite(claims.exp) ? claims.exp * 1000 : 0;
+  }
+
   function connect(token) {
     return new signalR.HubConnectionBuilder()
       .withUrl(HUB, { accessTokenFactory: () => token })
@@ -202,5 +219,5 @@ const Conversation = (() => {
       : (STATUS_ORDER[chat.status] ?? 0) >= (STATUS_ORDER[current.status] ?? 0);
   }
 
-  return { newUuid, errorCode, unauthorized, connect, element, Transcript, catchUp, Outbox, sendOnEnter, isNewer };
+  return { newUuid, errorCode, unauthorized, claimsOf, expiryOf, connect, element, Transcript, catchUp, Outbox, sendOnEnter, isNewer };
 })();

@@ -1,16 +1,18 @@
 // The live-chat page: pre-fills the form from the cookies POST /livechat/session sets, shows
-// the server's messages next to their fields, and keeps the session token in sessionStorage.
-// Then it opens a chat (PUT /v2/chats/{new id}, offered to the commercials GET /livechat/config
-// names), talks on the hub (/lib/conversation.js) and, after a reload in the same tab, resumes
-// that chat; once it is closed, the listener may rate it, reopen it or start a new one.
-// Everything the server or a cookie says is written with textContent or value, never parsed as
-// HTML.
+// the server's messages next to their fields, and keeps the session token in localStorage until
+// it expires. Then it opens a chat (PUT /v2/chats/{new id}, offered to the commercials GET
+// /livechat/config names), talks on the hub (/lib/conversation.js), and any tab of this browser
+// (a reload, a second tab) resumes that chat; once it is closed, the listener may rate it,
+// reopen it or start a new one. One state at a time: the form (or why no chat can start), then
+// the chat; a control is enabled only while it can work. Everything the server or a cookie says
+// is written with textContent or value, never parsed as HTML.
 "use strict";
 
 const FIELDS = ["name", "city", "country"];
 const TOKEN_KEY = "livechat.sessionToken";
 const USER_KEY = "livechat.userId";
 const CHAT_KEY = "livechat.chatId";
+const EXPIRES_KEY = "livechat.expiresAt";
 
 const CLOSED_BY = {
   VISITOR: "Obrolan ditutup oleh Anda.",
@@ -62,13 +64,65 @@ function showStatus(text, ok) {
   status.hidden = false;
 }
 
+const NOBODY_ON_DUTY = "Obrolan belum tersedia: belum ada penyiar yang bertugas. Silakan coba lagi nanti.";
+
+// Whether a chat can start now: the start button waits for commercials on duty.
+function showAvailability(config) {
+  const available = Boolean(config) && (config.commercialIds || []).length > 0;
+  document.getElementById("start").disabled = !available;
+  if (!config) {
+    showStatus("Tidak dapat memuat pengaturan obrolan. Muat ulang halaman untuk mencoba lagi.", false);
+  } else if (!available) {
+    showStatus(NOBODY_ON_DUTY, false);
+  }
+  return available;
+}
+
+// The session of this browser (token, listener id, open chat), in localStorage so that every tab
+// finds the chat, and dropped once the token has expired. The trade-off, in the README: whoever
+// uses this browser profile until then is this listener.
+const saved = {
+  get() {
+    const token = localStorage.getItem(TOKEN_KEY);
+    const userId = localStorage.getItem(USER_KEY);
+    const expires = Number(localStorage.getItem(EXPIRES_KEY));
+    if (!token || !userId || !(expires > Date.now())) {
+      this.clear();
+      return null;
+    }
+    return { token, userId, chatId: localStorage.getItem(CHAT_KEY) };
+  },
+  session(token, userId) {
+    localStorage.setItem(TOKEN_KEY, token);
+    localStorage.setItem(USER_KEY, userId);
+    localStorage.setItem(EXPIRES_KEY, String(Conversation.expiryOf(token)));
+    localStorage.removeItem(CHAT_KEY);
+  },
+  chat(chatId) {
+    localStorage.setItem(CHAT_KEY, chatId);
+  },
+  clear() {
+    for (const key of [TOKEN_KEY, USER_KEY, EXPIRES_KEY, CHAT_KEY]) {
+      localStorage.removeItem(key);
+    }
+  },
+};
+
 // The captcha widget, when the node has one (GET /livechat/config): the provider's script renders
 // it into a div of its class and puts its response token in a form field of a known name.
 let captcha = null;
 
-async function renderCaptcha(form) {
-  const response = await fetch("/livechat/config", { headers: { Accept: "application/json" } });
-  captcha = response.ok ? (await response.json()).captcha || null : null;
+async function loadConfig() {
+  try {
+    const response = await fetch("/livechat/config", { headers: { Accept: "application/json" } });
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+function renderCaptcha(form, config) {
+  captcha = (config && config.captcha) || null;
   if (!captcha) {
     return;
   }
@@ -121,6 +175,7 @@ async function startSession(event) {
   showCaptchaError([]);
   document.getElementById("status").hidden = true;
   button.disabled = true;
+  let started = false;
   try {
     const response = await fetch("/livechat/session", {
       method: "POST",
@@ -129,13 +184,15 @@ async function startSession(event) {
     });
     const result = await response.json().catch(() => ({}));
     if (response.status === 201 && result.sessionToken) {
-      sessionStorage.setItem(TOKEN_KEY, result.sessionToken);
-      sessionStorage.setItem("livechat.sessionId", result.sessionId);
-      sessionStorage.setItem(USER_KEY, result.userId);
-      showStatus(`Sesi dimulai. Selamat datang, ${body.name.trim()}! Anda sudah bisa terhubung ke obrolan.`, true);
-      // Not awaited: the form is done; the chat reports its own errors below it.
+      saved.session(result.sessionToken, result.userId);
+      showStatus(`Sesi dimulai. Selamat datang, ${body.name.trim()}! Menghubungkan Anda ke penyiar…`, true);
+      started = true;
+      // Until the chat shows, its errors replace this status; the button waits for the outcome.
       openChat(result.sessionToken, result.userId, body)
-        .catch(() => showChatError("Gagal membuka obrolan. Muat ulang halaman untuk mencoba lagi."));
+        .catch(() => showStatus("Gagal membuka obrolan. Muat ulang halaman untuk mencoba lagi.", false))
+        .finally(() => {
+          button.disabled = document.getElementById("status").textContent === NOBODY_ON_DUTY;
+        });
     } else if (response.status === 422 && result.errors) {
       showFieldErrors(result.errors);
       showCaptchaError(result.errors.captchaToken);
@@ -145,7 +202,7 @@ async function startSession(event) {
   } catch {
     showStatus("Tidak dapat terhubung ke server. Periksa koneksi Anda lalu coba lagi.", false);
   } finally {
-    button.disabled = false;
+    button.disabled = started;
     if (captcha) {
       resetCaptcha();
     }
@@ -156,21 +213,14 @@ function showChatError(text) {
   document.getElementById("chat-error").textContent = text;
 }
 
-// PUT /v2/chats/{new id} with the session token, offered to the configured commercials.
+// PUT /v2/chats/{new id} with the session token, offered to the commercials on duty now. Until
+// the chat shows, what goes wrong replaces the form's status.
 async function openChat(token, userId, listener) {
-  showChatError("");
-  let commercialIds = [];
-  try {
-    const config = await fetch("/livechat/config", { headers: { Accept: "application/json" } });
-    commercialIds = config.ok ? (await config.json()).commercialIds || [] : [];
-  } catch {
-    showChatError("Tidak dapat memuat pengaturan obrolan. Muat ulang halaman untuk mencoba lagi.");
+  const config = await loadConfig();
+  if (!showAvailability(config)) {
     return;
   }
-  if (commercialIds.length === 0) {
-    showChatError("Obrolan belum tersedia: belum ada penyiar yang bertugas.");
-    return;
-  }
+  const commercialIds = config.commercialIds;
   const chatId = Conversation.newUuid();
   let response;
   try {
@@ -191,18 +241,18 @@ async function openChat(token, userId, listener) {
       }),
     });
   } catch {
-    showChatError("Tidak dapat terhubung ke server. Periksa koneksi Anda lalu coba lagi.");
+    showStatus("Tidak dapat terhubung ke server. Periksa koneksi Anda lalu coba lagi.", false);
     return;
   }
   if (response.status !== 200) {
-    showChatError(
+    showStatus(
       response.status === 429 ? "Terlalu banyak obrolan dibuka. Coba lagi sebentar lagi."
         : response.status === 409 ? "Anda sudah membuka terlalu banyak obrolan."
-          : `Gagal membuka obrolan (status ${response.status}). Silakan coba lagi.`);
+          : `Gagal membuka obrolan (status ${response.status}). Silakan coba lagi.`, false);
     return;
   }
   const chat = await response.json();
-  sessionStorage.setItem(CHAT_KEY, chat.id);
+  saved.chat(chat.id);
   await joinConversation(token, userId, chat);
 }
 
@@ -215,6 +265,17 @@ async function joinConversation(token, userId, chat) {
   const connectionText = document.getElementById("connection");
   const reconnect = document.getElementById("reconnect");
   let current = null;
+  let connected = false;
+  let sending = false;
+
+  // Writing while the chat is open; sending, ending and reopening while connected too.
+  const updateControls = () => {
+    const closed = !current || current.status === "CLOSED";
+    document.getElementById("text").disabled = closed;
+    document.getElementById("send").disabled = closed || !connected || sending;
+    document.getElementById("end-chat").disabled = !connected;
+    document.getElementById("reopen").disabled = !connected;
+  };
 
   const showChat = (resource) => {
     if (!Conversation.isNewer(resource, current)) {
@@ -231,8 +292,7 @@ async function joinConversation(token, userId, chat) {
       showIdle(null);
     }
     document.getElementById("end-chat").hidden = closed;
-    document.getElementById("text").disabled = closed;
-    document.getElementById("send").disabled = closed;
+    updateControls();
     if (closed) {
       document.getElementById("closed-by").textContent = CLOSED_BY[resource.closeReason] || STATUS_TEXT.CLOSED;
       document.getElementById("rating-form").hidden = Boolean(resource.rating);
@@ -260,6 +320,8 @@ async function joinConversation(token, userId, chat) {
     connectionText.textContent = text;
     connectionText.dataset.state = state;
     reconnect.hidden = state !== "closed";
+    connected = state === "connected";
+    updateControls();
   };
   const catchUp = async () => {
     try {
@@ -275,7 +337,7 @@ async function joinConversation(token, userId, chat) {
     } catch (error) {
       showConnection(Conversation.unauthorized(error) ? "Sesi Anda sudah berakhir. Muat ulang halaman untuk memulai sesi baru." : "Tidak dapat terhubung.", "closed");
       if (Conversation.unauthorized(error)) {
-        sessionStorage.removeItem(CHAT_KEY);
+        saved.clear();
         reconnect.hidden = true;
       }
       return;
@@ -320,11 +382,11 @@ async function joinConversation(token, userId, chat) {
   composer.addEventListener("submit", async (event) => {
     event.preventDefault();
     const value = text.value;
-    if (value.trim() === "") {
+    if (value.trim() === "" || document.getElementById("send").disabled) {
       return;
     }
-    const send = document.getElementById("send");
-    send.disabled = true;
+    sending = true;
+    updateControls();
     showChatError("");
     try {
       if (transcript.add(await outbox.send(connection, chat.id, value)) && transcript.hasGap) {
@@ -338,7 +400,8 @@ async function joinConversation(token, userId, chat) {
       showChatError(code === "VALIDATION_FAILED" ? "Pesan harus berisi 1–4000 karakter tanpa karakter kontrol (misalnya tab)."
         : code ? `Pesan tidak terkirim (${code}).` : "Pesan tidak terkirim: koneksi terputus. Tekan Kirim lagi untuk mencoba ulang.");
     } finally {
-      send.disabled = current.status === "CLOSED";
+      sending = false;
+      updateControls();
       text.focus();
     }
   });
@@ -361,7 +424,7 @@ async function joinConversation(token, userId, chat) {
   });
   document.getElementById("new-chat").addEventListener("click", async () => {
     // The form again, pre-filled from the cookies: a new session, a new chat.
-    sessionStorage.removeItem(CHAT_KEY);
+    saved.clear();
     await connection.stop();
     location.reload();
   });
@@ -396,6 +459,7 @@ async function joinConversation(token, userId, chat) {
   });
 
   document.getElementById("session-form").hidden = true;
+  document.getElementById("status").hidden = true;
   document.getElementById("chat").hidden = false;
   showChat(chat);
   await start();
@@ -407,14 +471,19 @@ document.addEventListener("DOMContentLoaded", () => {
     form.elements[field].value = readCookie(`livechat_${field}`);
   }
   form.addEventListener("submit", startSession);
-  renderCaptcha(form).catch(() => showStatus("Verifikasi captcha tidak dapat dimuat. Muat ulang halaman.", false));
 
-  // A reload in the same tab resumes the chat it opened (JoinChat from the first message).
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  const userId = sessionStorage.getItem(USER_KEY);
-  const chatId = sessionStorage.getItem(CHAT_KEY);
-  if (token && userId && chatId) {
-    joinConversation(token, userId, { id: chatId, status: "PENDING" })
+  // A reload, or another tab of this browser, resumes the chat it opened (JoinChat from the
+  // first message); else the form, once the node says whether anyone is on duty.
+  const session = saved.get();
+  if (session && session.chatId) {
+    joinConversation(session.token, session.userId, { id: session.chatId, status: "PENDING" })
       .catch(() => showChatError("Gagal melanjutkan obrolan. Muat ulang halaman untuk mencoba lagi."));
+    return;
   }
+  document.getElementById("start").disabled = true;
+  loadConfig().then((config) => {
+    if (showAvailability(config)) {
+      renderCaptcha(form, config);
+    }
+  });
 });

@@ -4,9 +4,9 @@ using Microsoft.Playwright;
 
 namespace ChatGrains.Tests.Browser;
 
-/// <summary>The live-chat page in headless Chromium against a real node (spec 001, scenarios 1–3).</summary>
+/// <summary>The live-chat page in headless Chromium against a real node with a commercial on duty (spec 001, scenarios 1–3).</summary>
 [Trait("Category", "Browser")]
-public sealed class LiveChatPageTests(ChromiumFixture chromium, SqliteNodeFixture fixture) : IClassFixture<ChromiumFixture>, IClassFixture<SqliteNodeFixture>
+public sealed class LiveChatPageTests(ChromiumFixture chromium, OnDutyNodeFixture fixture) : IClassFixture<ChromiumFixture>, IClassFixture<OnDutyNodeFixture>
 {
     private TestNode Node => fixture.Node;
 
@@ -56,7 +56,7 @@ public sealed class LiveChatPageTests(ChromiumFixture chromium, SqliteNodeFixtur
         await Assertions.Expect(page.Locator("#name-error")).ToHaveTextAsync("Nama wajib diisi.");
         Assert.Equal("true", await page.GetAttributeAsync("#name", "aria-invalid"));
         Assert.Equal("", await page.TextContentAsync("#city-error"));
-        Assert.Null(await page.EvaluateAsync<string?>("sessionStorage.getItem('livechat.sessionToken')"));
+        Assert.Null(await page.EvaluateAsync<string?>("localStorage.getItem('livechat.sessionToken')"));
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public sealed class LiveChatPageTests(ChromiumFixture chromium, SqliteNodeFixtur
         await page.ClickAsync("#start");
 
         await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("Sesi dimulai");
-        var token = await page.EvaluateAsync<string>("sessionStorage.getItem('livechat.sessionToken')");
+        var token = await page.EvaluateAsync<string>("localStorage.getItem('livechat.sessionToken')");
         Assert.Equal(3, token.Split('.').Length);
         var cookies = await context.CookiesAsync([Node.BaseAddress.ToString()]);
         Assert.Equal("Budi", cookies.Single(c => c.Name == "livechat_name").Value);

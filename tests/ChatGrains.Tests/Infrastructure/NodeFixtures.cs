@@ -30,3 +30,16 @@ public sealed class PostgresNodeFixture : IAsyncLifetime
         await _database.DisposeAsync();
     }
 }
+
+/// <summary>A single node on embedded SQLite with one commercial on duty (<c>LiveChat:CommercialIds</c>), as <c>/livechat</c> needs to start a chat.</summary>
+public sealed class OnDutyNodeFixture : IAsyncLifetime
+{
+    public Guid CommercialId { get; } = Guid.NewGuid();
+
+    public TestNode Node { get; private set; } = null!;
+
+    public async Task InitializeAsync() =>
+        Node = await TestNode.StartOnSqliteAsync(new Dictionary<string, string?> { ["LiveChat:CommercialIds:0"] = CommercialId.ToString() });
+
+    public async Task DisposeAsync() => await Node.DisposeAsync();
+}
