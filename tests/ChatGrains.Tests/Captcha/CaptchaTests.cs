@@ -140,10 +140,16 @@ public sealed class CaptchaTests(CaptchaFixture fixture) : IClassFixture<Captcha
     public async Task NeitherTheSecretNorATokenReachesALogLine()
     {
         var token = $"pass-{Guid.NewGuid()}";
-        using (await Node.Client.PostLiveChatAsync(Budi(token))) { }
-        using (await Node.Client.PostLiveChatAsync(Budi(token))) { }
-        using (await Node.Client.PostLiveChatAsync(Budi("boom"))) { }
-        using (await Node.Client.PostLiveChatAsync(Budi("misconfigured"))) { }
+        // Each path taken, as its answer shows: verified, refused as reused, verifier down, misconfigured.
+        foreach (var (captcha, expected) in new[]
+                 {
+                     (token, HttpStatusCode.Created), (token, HttpStatusCode.UnprocessableEntity),
+                     ("boom", HttpStatusCode.ServiceUnavailable), ("misconfigured", HttpStatusCode.ServiceUnavailable),
+                 })
+        {
+            using var response = await Node.Client.PostLiveChatAsync(Budi(captcha));
+            Assert.Equal(expected, response.StatusCode);
+        }
 
         Assert.Contains(fixture.Logs.Lines, line => line.Contains("captcha", StringComparison.OrdinalIgnoreCase));
         Assert.DoesNotContain(fixture.Logs.Lines, line => line.Contains(FakeSiteVerify.Secret, StringComparison.Ordinal));

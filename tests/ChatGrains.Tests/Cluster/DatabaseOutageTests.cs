@@ -1,14 +1,18 @@
 using ChatGrains.Grains;
 using System.Net;
 using ChatGrains.ApiGateway.Auth;
+using System.Text.Json.Nodes;
 using ChatGrains.Tests.Chats;
+using ChatGrains.Tests.GuestSessions;
 using ChatGrains.Tests.Infrastructure;
+using ChatGrains.Tests.LiveChat;
 
 namespace ChatGrains.Tests.Cluster;
 
 /// <summary>
-/// The database going away: requests get 503 with Retry-After (not a hang, not a 500), the node
-/// stays up, and it serves again by itself when the database is back. Each test owns its server.
+/// The database going away: requests get 503 with Retry-After (not a hang, not a 500) in each
+/// API's format, the node stays up, and it serves again by itself when the database is back.
+/// Each test owns its server.
 /// </summary>
 [Trait("Category", "Cluster")]
 public sealed class DatabaseOutageTests
@@ -16,7 +20,7 @@ public sealed class DatabaseOutageTests
     [Fact]
     public async Task WhileTheDatabaseIsDownRequestsGet503AndTheNodeRecoversByItself()
     {
-        await using var server = await PostgresServer.StartNewAsync();
+        await using var server = await PostgresServer.StartNewAsync(durable: true);
         await using var database = await server.CreateDatabaseAsync();
         await using var node = await TestNode.StartOnPostgresAsync(database);
         using var client = node.ClientFor(Roles.Admin);
@@ -25,7 +29,7 @@ public sealed class DatabaseOutageTests
             Assert.Equal(HttpStatusCode.OK, before.StatusCode);
         }
 
-        await server.StopAsync();
+        await server.CrashAsync();
 
         using (var down = await client.PutChatAsync(Guid.NewGuid(), ChatRequests.MinimalBody(Guid.NewGuid())))
         {
@@ -34,6 +38,22 @@ public sealed class DatabaseOutageTests
             var problem = await down.JsonAsync();
             Assert.Equal(503, (int?)problem["status"]);
             Assert.DoesNotContain("Npgsql", problem.ToJsonString(), StringComparison.Ordinal);
+        }
+        using (var guest = await node.Client.PostSessionAsync(new JsonObject { ["session_id"] = GuestSessionRequests.NewSessionId() }))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, guest.StatusCode);
+            Assert.NotNull(guest.Headers.RetryAfter);
+            var envelope = await guest.EnvelopeAsync();
+            GuestSessionRequests.AssertEnvelope(envelope, guest, success: false);
+            Assert.Equal("SERVICE_UNAVAILABLE", (string?)envelope["error"]!["code"]);
+            Assert.DoesNotContain("Npgsql", envelope.ToJsonString(), StringComparison.Ordinal);
+        }
+        using (var liveChat = await node.Client.PostLiveChatAsync("""{"name": "Budi", "city": "Solo", "country": "Indonesia"}"""))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, liveChat.StatusCode);
+            Assert.NotNull(liveChat.Headers.RetryAfter);
+            Assert.Equal(new JsonObject { ["message"] = "Layanan sedang tidak tersedia; coba lagi nanti." }.ToJsonString(), (await liveChat.BodyAsync()).ToJsonString());
+            Assert.False(liveChat.Headers.Contains("Set-Cookie"));
         }
         using (var live = await node.Client.GetAsync(new Uri("/health/live", UriKind.Relative)))
         {

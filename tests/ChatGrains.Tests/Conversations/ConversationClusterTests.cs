@@ -74,7 +74,7 @@ public sealed class ConversationClusterTests(NodeClusterFixture fixture)
             }
             var seen = await visitorHub.NextAsync("chatAccepted");
             Assert.Equal(commercials[index], seen.GetProperty("assignedCommercialId").GetGuid());
-            Assert.Empty(hubs[index].Drain("chatTaken"));
+            await hubs[index].AssertNoneAsync("chatTaken");
         }
         finally
         {

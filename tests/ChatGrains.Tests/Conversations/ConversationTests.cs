@@ -44,7 +44,7 @@ public sealed class ConversationTests(SqliteNodeFixture fixture) : IClassFixture
         Assert.Equal(pending, offered.ChatId());
         // The catch-up is sent before anything else on the connection: a further offer would be there already.
         await hub.InvokeAsync<JsonElement>("JoinChat", pending.ToString(), 0L);
-        Assert.Empty(hub.Drain("chatOffered"));
+        await hub.AssertNoneAsync("chatOffered");
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public sealed class ConversationTests(SqliteNodeFixture fixture) : IClassFixture
         Assert.Equal(chatId, taken.ChatId());
         var seen = await visitorHub.NextAsync("chatAccepted");
         Assert.True(Conversation.SameJson(seen, System.Text.Json.Nodes.JsonNode.Parse(accepted.GetRawText())!));
-        Assert.Empty(winnerHub.Drain("chatTaken"));
+        await winnerHub.AssertNoneAsync("chatTaken");
 
         Assert.Equal("CHAT_ALREADY_TAKEN", await loserHub.RefusedAsync("AcceptChat", chatId.ToString()));
         Assert.Equal("NOT_OFFERED", await strangerHub.RefusedAsync("AcceptChat", chatId.ToString()));
@@ -291,6 +291,33 @@ public sealed class ConversationTests(SqliteNodeFixture fixture) : IClassFixture
         Assert.Equal("NOT_A_PARTICIPANT", await intruder.RefusedAsync("JoinChat", chatId.ToString(), 0L));
         Assert.Equal("CHAT_NOT_FOUND", await intruder.RefusedAsync("SendMessage", Guid.NewGuid().ToString(), Guid.NewGuid().ToString(), "nobody"));
         Assert.Equal(0, (await Conversation.ReplayAsync(Node, chatId, visitor))["totalMessages"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task MarkReadAndJoinChatRefuseByTheirExactCodesAndAnAdminReadsAnyChat()
+    {
+        var (commercial, visitor, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await Conversation.OpenChatAsync(Node, chatId, visitor, commercial);
+        await using var agent = await Conversation.CommercialAsync(Node, commercial);
+        await agent.AcceptAsync(chatId);
+        await using var guest = await Conversation.VisitorAsync(Node, visitor);
+        await guest.SendAsync(chatId, "Halo");
+        await using var stranger = await Conversation.CommercialAsync(Node, Guid.NewGuid());
+        var unknown = Guid.NewGuid().ToString();
+
+        // MarkRead is the assigned commercial's alone.
+        Assert.Equal("NOT_A_PARTICIPANT", await stranger.RefusedAsync("MarkRead", chatId.ToString(), 1L));
+        Assert.Equal("NOT_A_PARTICIPANT", await guest.RefusedAsync("MarkRead", chatId.ToString(), 1L));
+        Assert.Equal("CHAT_NOT_FOUND", await agent.RefusedAsync("MarkRead", unknown, 1L));
+        Assert.Equal("CHAT_NOT_FOUND", await agent.RefusedAsync("JoinChat", unknown, 0L));
+        Assert.Equal(1, (await Conversation.ReplayAsync(Node, chatId, visitor))["unreadMessagesCount"]!.GetValue<int>());
+
+        // An admin reads any chat, messages included, without being its participant.
+        await using var admin = await HubClient.ConnectAsync(Node, Node.Token(ChatGrains.ApiGateway.Auth.Roles.Admin, Guid.NewGuid()));
+        var joined = await admin.JoinAsync(chatId);
+        Assert.Equal(chatId, joined.GetProperty("chat").GetProperty("id").GetGuid());
+        Assert.Equal(["Halo"], joined.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("text").GetString()));
+        Assert.False(joined.GetProperty("hasMore").GetBoolean());
     }
 
     [Theory]

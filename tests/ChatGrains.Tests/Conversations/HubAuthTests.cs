@@ -120,8 +120,14 @@ public sealed class HubAuthTests(SqliteNodeFixture fixture) : IClassFixture<Sqli
         {
             await hub.RefusedAsync("AcceptChat", Guid.NewGuid().ToString());
         }
-        await using (await HubClient.ConnectAsync(node, token, HttpTransportType.LongPolling)) { }
-        using (await node.Client.PostAsync(new Uri($"/hubs/livechat/negotiate?negotiateVersion=1&access_token={token}x", UriKind.Relative), null)) { }
+        await using (var polling = await HubClient.ConnectAsync(node, token, HttpTransportType.LongPolling))
+        {
+            Assert.Equal("CHAT_NOT_FOUND", await polling.RefusedAsync("JoinChat", Guid.NewGuid().ToString(), 0L));
+        }
+        using (var forged = await node.Client.PostAsync(new Uri($"/hubs/livechat/negotiate?negotiateVersion=1&access_token={token}x", UriKind.Relative), null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
+        }
 
         Assert.Contains(capture.Lines, line => line.Contains("/hubs/livechat", StringComparison.Ordinal));
         var signature = token[(token.LastIndexOf('.') + 1)..];

@@ -99,6 +99,32 @@ public sealed class HubClient : IAsyncDisposable
         }
     }
 
+    /// <summary>How long an absence check listens: far longer than a delivery takes on a busy machine.</summary>
+    public static readonly TimeSpan Quiet = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Asserts that no <paramref name="name"/> event arrives: listens for <see cref="Quiet"/> first,
+    /// so a late event would have been caught, not missed by looking too early.
+    /// </summary>
+    public Task AssertNoneAsync(string name) => AssertNoneAsync(name, _ => true);
+
+    /// <summary>As <see cref="AssertNoneAsync(string)"/>, for the events that pass <paramref name="match"/>; others are taken and ignored.</summary>
+    public async Task AssertNoneAsync(string name, Func<JsonElement, bool> match)
+    {
+        using var quiet = new CancellationTokenSource(Quiet);
+        try
+        {
+            while (true)
+            {
+                var arrived = await _received[name].Reader.ReadAsync(quiet.Token);
+                Assert.False(match(arrived), $"an unexpected '{name}' event arrived: {arrived.GetRawText()}");
+            }
+        }
+        catch (OperationCanceledException) when (quiet.IsCancellationRequested)
+        {
+        }
+    }
+
     /// <summary>The events of <paramref name="name"/> received and not yet taken, without waiting.</summary>
     public List<JsonElement> Drain(string name)
     {

@@ -23,7 +23,7 @@ namespace ChatGrains.Tests.Faults;
 public sealed record BalancerOptions(string NextUpstream = "error timeout http_502 http_503", int MaxFails = 1, bool Compose = false);
 
 /// <summary>
-/// A deployment in miniature, for fault tests: a private PostgreSQL server, three nodes as
+/// A deployment in miniature, for fault tests: a private, durable PostgreSQL server, three nodes as
 /// real OS processes on it, and nginx in front of them, all on loopback. Each test owns one:
 /// the tests kill nodes and stop the database. Disposal stops nginx and the nodes, and stops the
 /// server with its database.
@@ -67,7 +67,8 @@ public sealed class BalancedCluster : IAsyncDisposable
             throw new InvalidOperationException(
                 $"nginx was not found at {NginxPath}; the fault tests need it in front of the nodes. Install it: apt-get install -y nginx");
         }
-        var server = await PostgresServer.StartNewAsync();
+        // Durable, as in production: a fault test's crash must not lose an acknowledged write.
+        var server = await PostgresServer.StartNewAsync(durable: true);
         var directory = Path.Combine(Path.GetTempPath(), $"chatgrains-nginx-{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);
         var cluster = new BalancedCluster(server, directory);

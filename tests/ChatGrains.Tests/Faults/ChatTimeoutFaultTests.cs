@@ -133,7 +133,7 @@ public sealed class ChatTimeoutFaultTests(ITestOutputHelper output)
         Assert.Equal(2, secondClose.GetProperty("episode").GetInt32());
         Assert.True(secondClose.GetProperty("closedAt").GetDateTimeOffset() >= reopenedAt + Unanswered,
             $"reopened at {reopenedAt:O}, closed again at {secondClose.GetProperty("closedAt")}");
-        Assert.Empty(guest.Drain("chatClosed"));
+        await guest.AssertNoneAsync("chatClosed");
     }
 
     private static void AssertFiredOnTime(JsonObject closed, DateTimeOffset due)

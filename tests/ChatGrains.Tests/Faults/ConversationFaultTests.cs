@@ -76,6 +76,60 @@ public sealed class ConversationFaultTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task CrashingTheDatabaseMidConversationLosesNoAcknowledgedMessageAndStoresNoneTwice()
+    {
+        await using var cluster = await BalancedCluster.StartAsync();
+        var (visitor, commercial, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var visitorToken = TestKeys.IssueToken(Roles.Visitor, visitor);
+        var commercialToken = TestKeys.IssueToken(Roles.Commercial, commercial);
+        await Conversation.SignInAsync(cluster.Address, commercialToken);
+        using (var client = cluster.CreateClient())
+        {
+            client.DefaultRequestHeaders.Authorization = new("Bearer", visitorToken);
+            var body = ChatRequests.MinimalBody(visitor);
+            body["availableCommercialIds"] = new System.Text.Json.Nodes.JsonArray(commercial.ToString());
+            using var created = await client.PutChatAsync(chatId, body);
+            Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        }
+        await using var agent = new Participant(await HubClient.ConnectAsync(cluster.Address, commercialToken), cluster.Address, commercialToken);
+        await using var guest = new Participant(await HubClient.ConnectAsync(cluster.Address, visitorToken), cluster.Address, visitorToken);
+        await agent.Client.AcceptAsync(chatId);
+
+        // Both write while the (durable) database crashes and, three seconds later, comes back:
+        // each message is resent with its client id until acknowledged.
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        var agentSends = agent.SendAllAsync(chatId, "agent", MessagesEach, deadline);
+        var guestSends = guest.SendAllAsync(chatId, "guest", MessagesEach, deadline);
+        await guest.Acknowledged.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await cluster.Server.CrashAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await cluster.Server.StartAsync();
+        var acknowledged = (await agentSends).Concat(await guestSends).ToList();
+
+        await using var reader = await HubClient.ConnectAsync(cluster.Address, commercialToken);
+        var stored = new List<JsonElement>();
+        for (var page = await reader.JoinAsync(chatId); ; page = await reader.JoinAsync(chatId, stored[^1].Seq()))
+        {
+            stored.AddRange(page.GetProperty("messages").EnumerateArray());
+            if (!page.GetProperty("hasMore").GetBoolean())
+            {
+                break;
+            }
+        }
+        output.WriteLine($"{acknowledged.Count} acknowledged, {stored.Count} stored; sends answered UNAVAILABLE: {agent.Refusals + guest.Refusals}, reconnects: {agent.Reconnects + guest.Reconnects}");
+
+        // The crash happened mid-conversation: some sends met it.
+        Assert.True(agent.Refusals + guest.Refusals + agent.Reconnects + guest.Reconnects > 0, "no send met the outage");
+        Assert.Equal(2 * MessagesEach, acknowledged.Count);
+        Assert.Equal(Enumerable.Range(1, stored.Count).Select(i => (long)i), stored.Select(m => m.Seq()));
+        Assert.Equal(acknowledged.Select(m => m.GetProperty("id").GetGuid()).Order(), stored.Select(m => m.GetProperty("id").GetGuid()).Order());
+        foreach (var ack in acknowledged)
+        {
+            Assert.Equal(ack.GetRawText(), stored.Single(m => m.GetProperty("id").GetGuid() == ack.GetProperty("id").GetGuid()).GetRawText());
+        }
+    }
+
+    [Fact]
     public async Task ChatsOfferedWhileTheCommercialsNodeIsDeadAreCreatedAndWaitForItsNextConnection()
     {
         await using var cluster = await BalancedCluster.StartAsync();
@@ -126,6 +180,9 @@ public sealed class ConversationFaultTests(ITestOutputHelper output)
 
         public int Reconnects { get; private set; }
 
+        /// <summary>Sends answered <c>UNAVAILABLE</c> (and then resent).</summary>
+        public int Refusals { get; private set; }
+
         /// <summary>Completes once the first message is acknowledged.</summary>
         public TaskCompletionSource Acknowledged { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -151,6 +208,7 @@ public sealed class ConversationFaultTests(ITestOutputHelper output)
                     }
                     catch (HubException error) when (error.Message.Contains("UNAVAILABLE: ", StringComparison.Ordinal))
                     {
+                        Refusals++;
                         await Task.Delay(TimeSpan.FromMilliseconds(200));
                     }
                 }

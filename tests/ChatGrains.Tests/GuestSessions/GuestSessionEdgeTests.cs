@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json.Nodes;
 using ChatGrains.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace ChatGrains.Tests.GuestSessions;
@@ -96,11 +97,18 @@ public sealed class GuestSessionEdgeTests
         var sessionId = GuestSessionRequests.NewSessionId();
         var body = new JsonObject { ["session_id"] = sessionId, ["guest_name"] = name, ["guest_email"] = email, ["guest_phone"] = phone };
 
-        using (await node.Client.PostSessionAsync(body)) { }
-        using (await node.Client.PostSessionAsync(body)) { }
-        using (await node.Client.PostSessionAsync(new JsonObject { ["session_id"] = "x", ["guest_name"] = name, ["guest_email"] = "zaphod.pii@", ["guest_phone"] = phone })) { }
-        using (await node.Client.PostSessionAsync($$"""{"session_id":"{{sessionId}}","guest_name":"{{name}}","guest_email":"{{email}}","guest_phone":42}""")) { }
-        using (await node.Client.PostSessionAsync(body.ToJsonString(), "text/plain")) { }
+        // Each path that could log a guest's data taken, as its answer shows: created, replayed,
+        // refused field by field, refused as a wrong type, refused as no JSON.
+        async Task SentAsync(Task<HttpResponseMessage> sending, HttpStatusCode expected)
+        {
+            using var response = await sending;
+            Assert.Equal(expected, response.StatusCode);
+        }
+        await SentAsync(node.Client.PostSessionAsync(body), HttpStatusCode.Created);
+        await SentAsync(node.Client.PostSessionAsync(body), HttpStatusCode.OK);
+        await SentAsync(node.Client.PostSessionAsync(new JsonObject { ["session_id"] = "x", ["guest_name"] = name, ["guest_email"] = "zaphod.pii@", ["guest_phone"] = phone }), HttpStatusCode.BadRequest);
+        await SentAsync(node.Client.PostSessionAsync($$"""{"session_id":"{{sessionId}}","guest_name":"{{name}}","guest_email":"{{email}}","guest_phone":42}"""), HttpStatusCode.BadRequest);
+        await SentAsync(node.Client.PostSessionAsync(body.ToJsonString(), "text/plain"), HttpStatusCode.UnsupportedMediaType);
 
         Assert.True(capture.Lines.Count > 10, $"only {capture.Lines.Count} lines captured: logging at Trace was not on");
         foreach (var secret in new[] { "Zaphod", "zaphod.pii", "0000-4242" })
@@ -140,8 +148,14 @@ public sealed class GuestSessionEdgeTests
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>
+        // The listener hears every host in this process; only this node's meters count.
+        IMeterFactory? ours = null;
+        listener.SetMeasurementEventCallback<double>((instrument, _, tags, _) =>
         {
+            if (instrument.Meter.Scope is null || instrument.Meter.Scope != Volatile.Read(ref ours))
+            {
+                return;
+            }
             string? route = null;
             var status = 0;
             foreach (var tag in tags)
@@ -153,6 +167,7 @@ public sealed class GuestSessionEdgeTests
         });
         listener.Start();
         await using var node = await TestNode.StartOnSqliteAsync();
+        Volatile.Write(ref ours, node.Services.GetRequiredService<IMeterFactory>());
 
         using (await node.Client.PostSessionAsync(new JsonObject { ["session_id"] = GuestSessionRequests.NewSessionId() })) { }
         using (await node.Client.PostSessionAsync("""{"session_id":"x"}""")) { }

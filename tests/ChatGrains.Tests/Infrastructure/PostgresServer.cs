@@ -50,7 +50,11 @@ public sealed class PostgresServer : IAsyncDisposable
     }
 
     /// <summary>A private server, for tests that stop and restart it.</summary>
-    public static async Task<PostgresServer> StartNewAsync()
+    /// <param name="durable">
+    /// Commits flushed to disk before they are acknowledged (<c>fsync</c>, <c>synchronous_commit</c>,
+    /// <c>full_page_writes</c> on), as in production: what a crash (<see cref="CrashAsync"/>) must not lose.
+    /// </param>
+    public static async Task<PostgresServer> StartNewAsync(bool durable = false)
     {
         var binDirectory = FindBinDirectory();
         var root = Path.Combine(Path.GetTempPath(), $"chatgrains-pg-{Guid.NewGuid():N}");
@@ -71,6 +75,7 @@ public sealed class PostgresServer : IAsyncDisposable
             }
             await server.RunServerToolAsync("initdb", ["-D", server.DataDirectory, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
             server.Port = port;
+            server.Durable = durable;
             await server.StartAsync();
             return server;
         }
@@ -83,17 +88,27 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private int Port { get; set; }
 
+    public bool Durable { get; private set; }
+
     public async Task StartAsync()
     {
-        // Tests trade durability for speed; benchmarks do not (see bench/).
+        // Most tests trade durability for speed; the fault tests' servers and benchmarks do not.
+        var durability = Durable ? "-c fsync=on -c synchronous_commit=on -c full_page_writes=on" : "-c fsync=off -c synchronous_commit=off -c full_page_writes=off";
         var options = $"-c listen_addresses=127.0.0.1 -p {Port} -c unix_socket_directories='' -c max_connections=500 " +
-                      "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB";
+                      $"{durability} -c shared_buffers=128MB";
         await RunServerToolAsync("pg_ctl", ["start", "-D", DataDirectory, "-w", "-t", "60", "-l", Path.Combine(_root!, "server.log"), "-o", options]);
     }
 
     /// <summary>Stops the server (fast shutdown: open connections are cut).</summary>
     public Task StopAsync() =>
         RunServerToolAsync("pg_ctl", ["stop", "-D", DataDirectory, "-m", "fast", "-w", "-t", "60"]);
+
+    /// <summary>
+    /// Kills the server as a crash does (immediate shutdown: every process quits at once, no
+    /// checkpoint, nothing flushed that was not already); its next start recovers from the WAL.
+    /// </summary>
+    public Task CrashAsync() =>
+        RunServerToolAsync("pg_ctl", ["stop", "-D", DataDirectory, "-m", "immediate", "-w", "-t", "60"]);
 
     /// <summary>A new empty database on this server; dropped (WITH FORCE) when disposed.</summary>
     public async Task<PostgresDatabase> CreateDatabaseAsync()

@@ -51,8 +51,8 @@ public sealed class ChatLifecycleClusterTests(NodeClusterFixture fixture)
             await guest.InvokeAsync<JsonElement>("RateChat", chatId.ToString(), 5, null);
             await agent.NextAsync("chatRated");
             Assert.True(Conversation.SameJson(await agent.NextAsync("chatClosed"), answers[0].Body!));
-            Assert.Empty(agent.Drain("chatClosed"));
-            Assert.Empty(guest.Drain("chatClosed"));
+            await agent.AssertNoneAsync("chatClosed");
+            await guest.AssertNoneAsync("chatClosed");
         }
         finally
         {

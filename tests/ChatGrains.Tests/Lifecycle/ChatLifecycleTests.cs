@@ -72,8 +72,8 @@ public sealed class ChatLifecycleTests(LifecycleNodeFixture fixture) : IClassFix
         Assert.Equal(closed.GetRawText(), (await guest.InvokeAsync<JsonElement>("CloseChat", chatId.ToString(), "lagi")).GetRawText());
         await guest.InvokeAsync<JsonElement>("RateChat", chatId.ToString(), 5, null);
         await agent.NextAsync("chatRated");
-        Assert.Empty(agent.Drain("chatClosed"));
-        Assert.Empty(guest.Drain("chatClosed"));
+        await agent.AssertNoneAsync("chatClosed");
+        await guest.AssertNoneAsync("chatClosed");
     }
 
     [Fact]
@@ -120,7 +120,7 @@ public sealed class ChatLifecycleTests(LifecycleNodeFixture fixture) : IClassFix
         var later = Guid.NewGuid();
         await Conversation.OpenChatAsync(Node, later, Guid.NewGuid(), second);
         Assert.Equal(later, (await secondHub.NextAsync("chatOffered")).ChatId());
-        Assert.Empty(secondHub.Drain("chatOffered"));
+        await secondHub.AssertNoneAsync("chatOffered");
         Assert.Equal("NOT_A_PARTICIPANT", await firstHub.RefusedAsync("CloseChat", chatId.ToString(), null));
     }
 
@@ -216,8 +216,8 @@ public sealed class ChatLifecycleTests(LifecycleNodeFixture fixture) : IClassFix
         await agent.AcceptAsync(chatId);
         Assert.Equal(2, (await agent.SendAsync(chatId, "dua")).Seq());
         await guest.NextAsync("chatAccepted");
-        Assert.Empty(guest.Drain("chatReopened"));
-        Assert.Empty(agent.Drain("chatOffered"));
+        await guest.AssertNoneAsync("chatReopened");
+        await agent.AssertNoneAsync("chatOffered");
         Assert.Equal("NOT_A_PARTICIPANT", await agent.RefusedAsync("ReopenChat", chatId.ToString()));
     }
 
@@ -302,7 +302,7 @@ public sealed class ChatLifecycleTests(LifecycleNodeFixture fixture) : IClassFix
         await agent.NextAsync("chatClosed");
         await guest.InvokeAsync<JsonElement>("RateChat", chatId.ToString(), 3, null);
         await agent.NextAsync("chatRated");
-        Assert.Empty(agent.Drain("chatClosed"));
+        await agent.AssertNoneAsync("chatClosed");
         clients.ForEach(client => client.Dispose());
     }
 

@@ -64,7 +64,7 @@ public sealed class ChatTimeoutTests(TimeoutNodeFixture fixture) : IClassFixture
         Assert.True(Conversation.SameJson(closed, await Conversation.ReplayAsync(Node, chatId, visitor)));
         // The offer left the commercial's catch-up.
         await using var reconnected = await Conversation.CommercialAsync(Node, commercial);
-        Assert.DoesNotContain(reconnected.Drain("chatOffered"), offer => offer.ChatId() == chatId);
+        await reconnected.AssertNoneAsync("chatOffered", offer => offer.ChatId() == chatId);
     }
 
     [Fact]
@@ -92,8 +92,8 @@ public sealed class ChatTimeoutTests(TimeoutNodeFixture fixture) : IClassFixture
         Assert.True(Time(closed, "closedAt") >= Time(secondWarning, "closesAt"), $"closed at {Time(closed, "closedAt"):O}");
         Assert.Equal(secondWarning.GetRawText(), (await agent.NextAsync("chatIdle")).GetRawText());
         Assert.Equal(closed.GetRawText(), (await agent.NextAsync("chatClosed")).GetRawText());
-        Assert.Empty(agent.Drain("chatIdle"));
-        Assert.Empty(guest.Drain("chatIdle"));
+        await agent.AssertNoneAsync("chatIdle");
+        await guest.AssertNoneAsync("chatIdle");
     }
 
     [Fact]
@@ -131,7 +131,7 @@ public sealed class ChatTimeoutTests(TimeoutNodeFixture fixture) : IClassFixture
         // Asked as a sweep would at the unanswered deadline: nothing changes, nobody is told.
         await Node.Grains.GetGrain<IChatGrain>(chatId).CheckTimeouts();
         await guest.InvokeAsync<JsonElement>("RateChat", chatId.ToString(), 4, null);
-        Assert.Empty(guest.Drain("chatClosed"));
+        await guest.AssertNoneAsync("chatClosed");
         var replayed = await Conversation.ReplayAsync(Node, chatId, visitor);
         Assert.Equal("VISITOR", replayed["closeReason"]!.GetValue<string>());
     }

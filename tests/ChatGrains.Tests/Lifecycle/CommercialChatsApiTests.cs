@@ -72,8 +72,8 @@ public sealed class CommercialChatsApiTests(LifecycleNodeFixture fixture) : ICla
         // come last; once one is here, so is everything sent before it.
         Assert.Equal(active, (await agent.NextAsync("chatAssigned")).ChatId());
         Assert.Equal(pending, (await agent.NextAsync("chatOffered")).ChatId());
-        Assert.Empty(agent.Drain("chatAssigned"));
-        Assert.Empty(agent.Drain("chatOffered"));
+        await agent.AssertNoneAsync("chatAssigned");
+        await agent.AssertNoneAsync("chatOffered");
     }
 
     [Fact]
