@@ -30,7 +30,10 @@ public static partial class OperatorsApi
         // The dashboard's page makes its own XHR calls, so no Bearer header rides along: a
         // browser signs in once and its cookie carries the session.
         routes.MapOrleansDashboard("/dashboard").RequireOperator().ExcludeFromDescription();
-        routes.MapPrometheusScrapingEndpoint("/metrics").RequireOperator();
+        if (Telemetry.MetricsEnabled(routes.ServiceProvider.GetRequiredService<IConfiguration>()))
+        {
+            routes.MapPrometheusScrapingEndpoint("/metrics").RequireOperator();
+        }
 
         var signIn = routes.MapGroup("/dashboard").ExcludeFromDescription();
         signIn.MapGet("/sign-in", (HttpContext http, IAntiforgery antiforgery) => SignInPage(http, antiforgery, StatusCodes.Status200OK, null));

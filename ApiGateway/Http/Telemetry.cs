@@ -15,17 +15,23 @@ namespace ChatGrains.ApiGateway.Http;
 /// </summary>
 public static class Telemetry
 {
+    /// <summary><c>Metrics:Enabled</c> (default true): false keeps no meter provider and maps no <c>/metrics</c>.</summary>
+    public static bool MetricsEnabled(IConfiguration configuration) => configuration.GetValue("Metrics:Enabled", true);
+
     public static IServiceCollection AddTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         var otlp = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         var telemetry = services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService("chatgrains"))
-            .WithMetrics(metrics => metrics
+            .ConfigureResource(resource => resource.AddService("chatgrains"));
+        if (MetricsEnabled(configuration))
+        {
+            telemetry.WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter("Microsoft.Orleans", GrainMetrics.MeterName)
                 .AddNpgsqlInstrumentation()
                 .AddPrometheusExporter());
+        }
         // Without an exporter a recording tracer costs every request and is read by nobody.
         if (otlp)
         {

@@ -268,16 +268,16 @@ public sealed class ValidatedTokenCacheTests(SqliteNodeFixture fixture) : IClass
         var chatId = Guid.NewGuid();
 
         using var created = await commercial.PutChatAsync(chatId, ChatRequests.MinimalBody(Guid.NewGuid()));
-        using var metrics = await commercial.GetAsync(new Uri("/metrics", UriKind.Relative));
-        using var metricsAgain = await commercial.GetAsync(new Uri("/metrics", UriKind.Relative));
+        using var operatorsOnly = await commercial.GetAsync(new Uri("/dashboard/ClusterStats", UriKind.Relative));
+        using var operatorsOnlyAgain = await commercial.GetAsync(new Uri("/dashboard/ClusterStats", UriKind.Relative));
         using var unknownRole = new HttpClient { BaseAddress = Node.BaseAddress };
         unknownRole.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Tokens.Create(Node, role: "guest"));
         using var refused = await unknownRole.PutChatAsync(Guid.NewGuid(), ChatRequests.MinimalBody(Guid.NewGuid()));
         using var refusedAgain = await unknownRole.PutChatAsync(Guid.NewGuid(), ChatRequests.MinimalBody(Guid.NewGuid()));
 
         Assert.Equal(HttpStatusCode.OK, created.StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, metrics.StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, metricsAgain.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, operatorsOnly.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, operatorsOnlyAgain.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, refusedAgain.StatusCode);
     }

@@ -181,6 +181,18 @@ public sealed class OperatorAccessTests(OpenAndBasicNodesFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task WithMetricsOffThereIsNoScrapeEndpoint()
+    {
+        // Test nodes run with Metrics:Enabled=false unless they read /metrics.
+        await using var node = await TestNode.StartOnSqliteAsync();
+        using var client = new OperatorClient(node);
+
+        using var response = await client.GetAsync("/metrics", client.Bearer(Roles.Admin));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
     public async Task ANodeBehindTrustedProxiesTreatsNoRequestAsLocal()
     {
         // A proxy on the same machine that forwards no header would make every client look local.

@@ -14,6 +14,8 @@ public static class DashboardCredentials
         {
             ["Dashboard:Username"] = Username,
             ["Dashboard:Password"] = Password,
+            // The operator tests guard /metrics too.
+            [TestNode.MetricsOn.Key] = TestNode.MetricsOn.Value,
         };
         foreach (var (key, value) in more ?? new Dictionary<string, string?>())
         {
@@ -32,7 +34,7 @@ public sealed class OpenAndBasicNodesFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var nodes = await Task.WhenAll(TestNode.StartOnSqliteAsync(), TestNode.StartOnSqliteAsync(DashboardCredentials.Settings()));
+        var nodes = await Task.WhenAll(TestNode.StartOnSqliteAsync(new Dictionary<string, string?>([TestNode.MetricsOn])), TestNode.StartOnSqliteAsync(DashboardCredentials.Settings()));
         (Open, WithBasic) = (nodes[0], nodes[1]);
     }
 

@@ -27,6 +27,7 @@ public sealed class WebhookNodeFixture : IAsyncLifetime
         ["Logging:LogLevel:Default"] = "Trace",
         ["Logging:LogLevel:Orleans"] = "Warning",
         ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Trace",
+        [TestNode.MetricsOn.Key] = TestNode.MetricsOn.Value,
         ["Webhooks:AllowHttp"] = "true",
         ["Webhooks:AllowPrivateNetworks"] = "true",
         ["Webhooks:PollInterval"] = "00:00:00.100",
