@@ -21,50 +21,20 @@ public sealed class ConversationFaultTests(ITestOutputHelper output)
     public async Task KillingTheNodeOfTheChatAndOfTheVisitorLosesNoAcknowledgedMessage()
     {
         await using var cluster = await BalancedCluster.StartAsync();
-        var (visitor, commercial, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
-        var visitorToken = TestKeys.IssueToken(Roles.Visitor, visitor);
-        var commercialToken = TestKeys.IssueToken(Roles.Commercial, commercial);
         var doomed = cluster.Nodes[1];
-        await Conversation.SignInAsync(cluster.Address, commercialToken);
         // Created through the doomed node, so the chat grain lives there; the visitor is connected there too.
-        using (var client = cluster.CreateClient(doomed.BaseAddress))
-        {
-            client.DefaultRequestHeaders.Authorization = new("Bearer", visitorToken);
-            var body = ChatRequests.MinimalBody(visitor);
-            body["availableCommercialIds"] = new System.Text.Json.Nodes.JsonArray(commercial.ToString());
-            using var created = await client.PutChatAsync(chatId, body);
-            Assert.Equal(HttpStatusCode.OK, created.StatusCode);
-        }
-        await using var agent = new Participant(await HubClient.ConnectAsync(cluster.Address, commercialToken), cluster.Address, commercialToken);
-        await using var guest = new Participant(await HubClient.ConnectAsync(doomed.BaseAddress, visitorToken), cluster.Address, visitorToken);
-        await agent.Client.AcceptAsync(chatId);
+        await using var conversation = await OpenAsync(cluster, doomed.BaseAddress);
+        var (chatId, agent, guest) = (conversation.ChatId, conversation.Agent, conversation.Guest);
 
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        var agentSends = agent.SendAllAsync(chatId, "agent", MessagesEach, deadline);
-        var guestSends = guest.SendAllAsync(chatId, "guest", MessagesEach, deadline);
+        var sending = conversation.SendAllAsync();
         await guest.Acknowledged.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await doomed.KillAsync();
-        var acknowledged = (await agentSends).Concat(await guestSends).ToList();
+        var acknowledged = await sending;
 
-        await using var reader = await HubClient.ConnectAsync(cluster.Address, commercialToken);
-        var stored = new List<JsonElement>();
-        for (var page = await reader.JoinAsync(chatId); ; page = await reader.JoinAsync(chatId, stored[^1].Seq()))
-        {
-            stored.AddRange(page.GetProperty("messages").EnumerateArray());
-            if (!page.GetProperty("hasMore").GetBoolean())
-            {
-                break;
-            }
-        }
+        var stored = await conversation.StoredAsync();
         output.WriteLine($"{acknowledged.Count} acknowledged, {stored.Count} stored; visitor reconnects: {guest.Reconnects}, agent reconnects: {agent.Reconnects}");
 
-        Assert.Equal(2 * MessagesEach, acknowledged.Count);
-        Assert.Equal(Enumerable.Range(1, stored.Count).Select(i => (long)i), stored.Select(m => m.Seq()));
-        Assert.Equal(acknowledged.Select(m => m.GetProperty("id").GetGuid()).Order(), stored.Select(m => m.GetProperty("id").GetGuid()).Order());
-        foreach (var ack in acknowledged)
-        {
-            Assert.Equal(ack.GetRawText(), stored.Single(m => m.GetProperty("id").GetGuid() == ack.GetProperty("id").GetGuid()).GetRawText());
-        }
+        AssertEachAcknowledgedStoredOnceInOrder(acknowledged, stored);
         Assert.True(guest.Reconnects >= 1, "the visitor's node was killed, yet it never reconnected");
 
         // The chat's events: created, accepted, then one message.created per stored message, in
@@ -79,11 +49,37 @@ public sealed class ConversationFaultTests(ITestOutputHelper output)
     public async Task CrashingTheDatabaseMidConversationLosesNoAcknowledgedMessageAndStoresNoneTwice()
     {
         await using var cluster = await BalancedCluster.StartAsync();
+        await using var conversation = await OpenAsync(cluster, cluster.Address);
+        var (agent, guest) = (conversation.Agent, conversation.Guest);
+
+        // Both write while the (durable) database crashes and, three seconds later, comes back:
+        // each message is resent with its client id until acknowledged.
+        var sending = conversation.SendAllAsync();
+        await guest.Acknowledged.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await cluster.Server.CrashAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await cluster.Server.StartAsync();
+        var acknowledged = await sending;
+
+        var stored = await conversation.StoredAsync();
+        output.WriteLine($"{acknowledged.Count} acknowledged, {stored.Count} stored; sends answered UNAVAILABLE: {agent.Refusals + guest.Refusals}, reconnects: {agent.Reconnects + guest.Reconnects}");
+
+        // The crash happened mid-conversation: some sends met it.
+        Assert.True(agent.Refusals + guest.Refusals + agent.Reconnects + guest.Reconnects > 0, "no send met the outage");
+        AssertEachAcknowledgedStoredOnceInOrder(acknowledged, stored);
+    }
+
+    /// <summary>
+    /// A chat created through <paramref name="via"/> for a new visitor, accepted by a new
+    /// commercial connected through the balancer; the visitor connected to <paramref name="via"/>.
+    /// </summary>
+    private static async Task<OpenConversation> OpenAsync(BalancedCluster cluster, Uri via)
+    {
         var (visitor, commercial, chatId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
         var visitorToken = TestKeys.IssueToken(Roles.Visitor, visitor);
         var commercialToken = TestKeys.IssueToken(Roles.Commercial, commercial);
         await Conversation.SignInAsync(cluster.Address, commercialToken);
-        using (var client = cluster.CreateClient())
+        using (var client = cluster.CreateClient(via))
         {
             client.DefaultRequestHeaders.Authorization = new("Bearer", visitorToken);
             var body = ChatRequests.MinimalBody(visitor);
@@ -91,35 +87,47 @@ public sealed class ConversationFaultTests(ITestOutputHelper output)
             using var created = await client.PutChatAsync(chatId, body);
             Assert.Equal(HttpStatusCode.OK, created.StatusCode);
         }
-        await using var agent = new Participant(await HubClient.ConnectAsync(cluster.Address, commercialToken), cluster.Address, commercialToken);
-        await using var guest = new Participant(await HubClient.ConnectAsync(cluster.Address, visitorToken), cluster.Address, visitorToken);
+        var agent = new Participant(await HubClient.ConnectAsync(cluster.Address, commercialToken), cluster.Address, commercialToken);
+        var guest = new Participant(await HubClient.ConnectAsync(via, visitorToken), cluster.Address, visitorToken);
         await agent.Client.AcceptAsync(chatId);
+        return new OpenConversation(cluster, chatId, commercialToken, agent, guest);
+    }
 
-        // Both write while the (durable) database crashes and, three seconds later, comes back:
-        // each message is resent with its client id until acknowledged.
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        var agentSends = agent.SendAllAsync(chatId, "agent", MessagesEach, deadline);
-        var guestSends = guest.SendAllAsync(chatId, "guest", MessagesEach, deadline);
-        await guest.Acknowledged.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        await cluster.Server.CrashAsync();
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        await cluster.Server.StartAsync();
-        var acknowledged = (await agentSends).Concat(await guestSends).ToList();
-
-        await using var reader = await HubClient.ConnectAsync(cluster.Address, commercialToken);
-        var stored = new List<JsonElement>();
-        for (var page = await reader.JoinAsync(chatId); ; page = await reader.JoinAsync(chatId, stored[^1].Seq()))
+    private sealed record OpenConversation(BalancedCluster Cluster, Guid ChatId, string CommercialToken, Participant Agent, Participant Guest) : IAsyncDisposable
+    {
+        /// <summary>Both sides send <see cref="MessagesEach"/> messages, each until acknowledged; the acknowledged ones.</summary>
+        public async Task<List<JsonElement>> SendAllAsync()
         {
-            stored.AddRange(page.GetProperty("messages").EnumerateArray());
-            if (!page.GetProperty("hasMore").GetBoolean())
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            var agentSends = Agent.SendAllAsync(ChatId, "agent", MessagesEach, deadline);
+            var guestSends = Guest.SendAllAsync(ChatId, "guest", MessagesEach, deadline);
+            return [.. await agentSends, .. await guestSends];
+        }
+
+        /// <summary>Every stored message of the chat, read back page by page on a new connection.</summary>
+        public async Task<List<JsonElement>> StoredAsync()
+        {
+            await using var reader = await HubClient.ConnectAsync(Cluster.Address, CommercialToken);
+            var stored = new List<JsonElement>();
+            for (var page = await reader.JoinAsync(ChatId); ; page = await reader.JoinAsync(ChatId, stored[^1].Seq()))
             {
-                break;
+                stored.AddRange(page.GetProperty("messages").EnumerateArray());
+                if (!page.GetProperty("hasMore").GetBoolean())
+                {
+                    return stored;
+                }
             }
         }
-        output.WriteLine($"{acknowledged.Count} acknowledged, {stored.Count} stored; sends answered UNAVAILABLE: {agent.Refusals + guest.Refusals}, reconnects: {agent.Reconnects + guest.Reconnects}");
 
-        // The crash happened mid-conversation: some sends met it.
-        Assert.True(agent.Refusals + guest.Refusals + agent.Reconnects + guest.Reconnects > 0, "no send met the outage");
+        public async ValueTask DisposeAsync()
+        {
+            await Guest.DisposeAsync();
+            await Agent.DisposeAsync();
+        }
+    }
+
+    private static void AssertEachAcknowledgedStoredOnceInOrder(List<JsonElement> acknowledged, List<JsonElement> stored)
+    {
         Assert.Equal(2 * MessagesEach, acknowledged.Count);
         Assert.Equal(Enumerable.Range(1, stored.Count).Select(i => (long)i), stored.Select(m => m.Seq()));
         Assert.Equal(acknowledged.Select(m => m.GetProperty("id").GetGuid()).Order(), stored.Select(m => m.GetProperty("id").GetGuid()).Order());
