@@ -66,9 +66,13 @@ function showStatus(text, ok) {
 
 const NOBODY_ON_DUTY = "Obrolan belum tersedia: belum ada penyiar yang bertugas. Silakan coba lagi nanti.";
 
+// Whether anyone was on duty when the node was last asked (GET /livechat/config).
+let onDuty = false;
+
 // Whether a chat can start now: the start button waits for commercials on duty.
 function showAvailability(config) {
   const available = Boolean(config) && (config.commercialIds || []).length > 0;
+  onDuty = available;
   document.getElementById("start").disabled = !available;
   if (!config) {
     showStatus("Tidak dapat memuat pengaturan obrolan. Muat ulang halaman untuk mencoba lagi.", false);
@@ -191,7 +195,7 @@ async function startSession(event) {
       openChat(result.sessionToken, result.userId, body)
         .catch(() => showStatus("Gagal membuka obrolan. Muat ulang halaman untuk mencoba lagi.", false))
         .finally(() => {
-          button.disabled = document.getElementById("status").textContent === NOBODY_ON_DUTY;
+          button.disabled = !onDuty;
         });
     } else if (response.status === 422 && result.errors) {
       showFieldErrors(result.errors);
