@@ -70,6 +70,8 @@ public static class ChatGrainsApp
         // Fail at start, not at the first request, when the signing key is missing or unreadable.
         _ = app.Services.GetRequiredService<SigningKeys>();
 
+        // First, so a write counts for as long as the node works on it.
+        app.UseApiLoad();
         app.UseSecurityHeaders();
         app.UseTrustedProxies();
         app.UseTraceIdHeader();

@@ -16,8 +16,12 @@ public static class Webhooks
                 "Webhooks:RetryFor and Webhooks:DisableAfter must be positive, Webhooks:RotationOverlap not negative.")
             .Validate(o => o.PollInterval > TimeSpan.Zero && o.PollInterval <= TimeSpan.FromSeconds(5),
                 "Webhooks:PollInterval must be positive and at most 5 seconds.")
+            .Validate(o => o.YieldAtWritesInFlight >= 0 && o.MaxYield > TimeSpan.Zero,
+                "Webhooks:YieldAtWritesInFlight must not be negative, Webhooks:MaxYield must be positive.")
             .ValidateOnStart();
         services.AddSingleton<WebhookSecrets>();
+        services.AddSingleton<ApiLoad>();
+        services.AddSingleton<IApiLoad>(sp => sp.GetRequiredService<ApiLoad>());
         services.AddSingleton<IWebhookTransport, WebhookTransport>();
         services.AddHostedService<WebhookKeepAlive>();
         services.AddHttpClient(WebhookTransport.ClientName)
@@ -41,5 +45,12 @@ public static class Webhooks
             // deliveries API and the webhook metrics say what happened.
             .RemoveAllLoggers();
         return services;
+    }
+
+    /// <summary>Counts the writes in flight (<see cref="ApiLoad"/>) that deliveries yield to.</summary>
+    public static IApplicationBuilder UseApiLoad(this WebApplication app)
+    {
+        var load = app.Services.GetRequiredService<ApiLoad>();
+        return app.Use((http, next) => ApiLoad.IsWrite(http.Request) ? load.TrackAsync(http, next) : next(http));
     }
 }

@@ -12,12 +12,14 @@ namespace ChatGrains.Grains;
 /// that chat join, so the order holds; when everything fails (the receiver is down) the webhook
 /// backs off as a whole and takes nothing more until an attempt succeeds. The cursor is stored
 /// after each round, so a webhook whose node dies resumes on another node from its last round:
-/// at least once, never out of order for a chat.
+/// at least once, never out of order for a chat. While the node is busy with writes, rounds wait
+/// for it (<see cref="YieldsToWrites"/>).
 /// </summary>
 public sealed partial class WebhookGrain(
     [PersistentState(GrainStorage.Webhook, GrainStorage.Name)] IPersistentState<WebhookRecord> state,
     IEventLog events,
     IWebhookTransport transport,
+    IApiLoad load,
     IOptions<WebhookOptions> options,
     GrainMetrics metrics,
     TimeProvider clock,
@@ -41,6 +43,7 @@ public sealed partial class WebhookGrain(
     private readonly LinkedList<DeliveryAttempt> _recent = new();
     private IGrainTimer? _timer;
     private bool _pageWasFull;
+    private DateTimeOffset? _yieldingSince;
 
     private WebhookOptions Options => options.Value;
 
@@ -193,7 +196,7 @@ public sealed partial class WebhookGrain(
     /// <summary>One round: due retries, then the next events (unless stalled), then the record.</summary>
     private async Task RoundAsync(CancellationToken cancellationToken)
     {
-        if (Record.Settings is not { Enabled: true })
+        if (Record.Settings is not { Enabled: true } || YieldsToWrites())
         {
             return;
         }
@@ -206,7 +209,7 @@ public sealed partial class WebhookGrain(
             while (Record.Stalled is not { } stalled || stalled.NextAttemptAt <= clock.GetUtcNow())
             {
                 changed |= await DeliverNextAsync(cancellationToken);
-                if (!_pageWasFull || Record.Stalled is not null || clock.GetUtcNow() >= turnEnds)
+                if (!_pageWasFull || Record.Stalled is not null || clock.GetUtcNow() >= turnEnds || IsBusy)
                 {
                     break;
                 }
@@ -231,6 +234,33 @@ public sealed partial class WebhookGrain(
             LogRoundFailed(logger, exception.GetType().Name, this.GetPrimaryKey());
         }
         StartOrStopDelivering();
+    }
+
+    private bool IsBusy => Options.YieldAtWritesInFlight > 0 && load.WritesInFlight >= Options.YieldAtWritesInFlight;
+
+    /// <summary>
+    /// Whether this round waits for the node's writes. Where the node shares its CPU (with its
+    /// database, or with the receiver), every delivery's work, ours and the receiver's, comes out
+    /// of the writes' throughput when the CPU is saturated: deliveries take the slack instead, and
+    /// delivery lag (<c>chatgrains.webhooks.delivery_lag</c>) shows what that costs them. One
+    /// round still goes every <c>Webhooks:MaxYield</c>, so deliveries never stop however long the
+    /// load lasts.
+    /// </summary>
+    private bool YieldsToWrites()
+    {
+        if (!IsBusy)
+        {
+            _yieldingSince = null;
+            return false;
+        }
+        var now = clock.GetUtcNow();
+        _yieldingSince ??= now;
+        if (now - _yieldingSince < Options.MaxYield)
+        {
+            return true;
+        }
+        _yieldingSince = now;
+        return false;
     }
 
     private async Task<bool> DeliverNextAsync(CancellationToken cancellationToken)

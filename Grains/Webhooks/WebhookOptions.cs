@@ -31,6 +31,15 @@ public sealed class WebhookOptions
     /// <summary>How often a webhook looks for new events and due retries.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// While this node serves at least this many write requests at once, webhook rounds wait for
+    /// it (one page per <see cref="MaxYield"/> still goes); 0: never wait.
+    /// </summary>
+    public int YieldAtWritesInFlight { get; set; } = 16;
+
+    /// <summary>The longest a webhook waits for a busy node before it sends one page anyway.</summary>
+    public TimeSpan MaxYield { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The delay before retry <paramref name="attempt"/> (1 for the first), jittered, unless the receiver asked for another.</summary>
     public TimeSpan RetryDelay(int attempt, TimeSpan? retryAfter, double jitter)
     {
