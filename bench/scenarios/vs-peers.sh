@@ -61,17 +61,25 @@
 #                    server's measured run pays for the WAL the servers before it wrote (an
 #                    automatic checkpoint, and the full-page writes after it, landed in one run and
 #                    not the others: a 196 ms p99 where the other round had 31 ms); 0: none
+#   VS_VACUUM        1 (default): before that CHECKPOINT, VACUUM (ANALYZE) every server's
+#                    database, so no autovacuum of the rows one server wrote runs in the next
+#                    server's window (PostgreSQL logs every autovacuum here:
+#                    log_autovacuum_min_duration=0); 0: none
 #   VS_SETTLE_SECONDS, VS_SETTLE_PCT  before each server's warm-up, wait (at most 20 s) until the
 #                    machine was less than 10 % busy for a second: the server measured before
 #                    may still be working off its load (GC, deferred writes) and would take the
 #                    CPU from the next one. Each run's table row gives the share of the busy CPU
 #                    that went to other processes (the idle servers among them); with
 #                    BENCH_MAX_OTHER_PCT a run whose share is higher is measured again.
+# Beside the runs, bench/lib/stall-probe.py (python3) logs every time a process that only sleeps
+# 1 ms at a time woke up more than 50 ms late (BENCH_OUT/stalls.log); the report counts them: a
+# latency spike that coincides with one was a stall of the machine, not of the server.
 # Exits 1 after the report when a request failed (any server) or records are missing; a missed
 # target alone does not fail the run: its verdict says MISSED.
 
 apply_defaults VS_ROUNDS=2 VS_SCENARIOS="fresh fresh-1000 replay guest livechat" VS_REWARMUP=5 \
-    VS_COMMERCIALS=1000 VS_PEERS_DIR= VS_PEER_WORKERS=2 VS_SETTLE_SECONDS=20 VS_SETTLE_PCT=10 VS_CHECKPOINT=1
+    VS_COMMERCIALS=1000 VS_PEERS_DIR= VS_PEER_WORKERS=2 VS_SETTLE_SECONDS=20 VS_SETTLE_PCT=10 VS_CHECKPOINT=1 \
+    VS_VACUUM=1
 
 VS_ALL_SCENARIOS=(fresh fresh-1000 replay guest livechat)
 VS_LUA=$BENCH_ROOT/bench/lua
@@ -200,7 +208,8 @@ vs_node_up() {
     if [[ -n $BENCH_BASELINE ]]; then max=$((max + SINGLE_NODE_POOL)); fi
     VS_MAX_CONNECTIONS=$max
     BENCH_NODE=current
-    nodes_up 1 --no-nginx --pool "$SINGLE_NODE_POOL" --pg-setting "max_connections=$max"
+    nodes_up 1 --no-nginx --pool "$SINGLE_NODE_POOL" --pg-setting "max_connections=$max" \
+        --pg-setting "log_autovacuum_min_duration=0"
     VS_URL[current]=$NODE_URL
     VS_PIDS[current]=${BENCH_NODE_PIDS[*]}
     VS_DB[current]=chatgrains
@@ -492,6 +501,10 @@ vs_measure() {
     read -ra BENCH_NODE_PIDS <<<"${VS_PIDS[$t]}"
     local pid
     for pid in "${BENCH_NODE_PIDS[@]}"; do pid_alive "$pid" || die "$(vs_label "$t") (pid $pid) is no longer running"; done
+    local db
+    if [[ $VS_VACUUM == 1 ]]; then
+        for db in "${VS_DB[@]}"; do vs_psql "$db" "VACUUM (ANALYZE)" >/dev/null; done
+    fi
     if [[ $VS_CHECKPOINT == 1 ]]; then bench_psql "CHECKPOINT" >/dev/null; fi
     vs_settle
     case $scenario in
@@ -710,7 +723,7 @@ vs_print_report() {
     echo
     print_machine
     print_wrk_settings
-    echo "- rounds: $VS_ROUNDS, interleaved (in each round, each scenario on the node, then the peer, then the ceiling${BENCH_BASELINE:+, then the baseline node}); warm-up ${BENCH_WARMUP} s in round 1$( ((VS_ROUNDS > 1)) && echo ", $((VS_REWARMUP < BENCH_WARMUP ? VS_REWARMUP : BENCH_WARMUP)) s in later rounds (the processes are warm by then)")$([[ $VS_CHECKPOINT == 1 ]] && echo "; a PostgreSQL \`CHECKPOINT\` before each server's warm-up")"
+    echo "- rounds: $VS_ROUNDS, interleaved (in each round, each scenario on the node, then the peer, then the ceiling${BENCH_BASELINE:+, then the baseline node}); warm-up ${BENCH_WARMUP} s in round 1$( ((VS_ROUNDS > 1)) && echo ", $((VS_REWARMUP < BENCH_WARMUP ? VS_REWARMUP : BENCH_WARMUP)) s in later rounds (the processes are warm by then)")$([[ $VS_VACUUM == 1 ]] && echo "; \`VACUUM (ANALYZE)\` of every database")$([[ $VS_CHECKPOINT == 1 ]] && echo "; a PostgreSQL \`CHECKPOINT\` before each server's warm-up")"
     echo "- one PostgreSQL server for all (deploy/cluster.sh's, max_connections=$VS_MAX_CONNECTIONS for the pools of all servers): databases chatgrains (node), peer, ceiling${BENCH_BASELINE:+, baseline (baseline node)}; the servers not under test idle meanwhile"
     echo "- node: deploy/cluster.sh up --nodes 1 --no-nginx --pool $SINGLE_NODE_POOL, ${NODE_ENV[*]}"
     echo "- peer: ${VS_PEERS_DIR}/express, \`npm ci\`, \`node src/server.js\` ($(node --version)), WORKERS=$VS_PEER_WORKERS, PG_POOL_MAX its default ($VS_PEER_POOL per worker), RATE_LIMIT=off, the node's key pair, JWT_ISSUER/JWT_AUDIENCE as the node's tokens carry them ($VS_PEER_JWT)"
@@ -742,12 +755,42 @@ vs_print_report() {
         printf '%s\n' "${BENCH_NOTES[@]}"
         echo
     fi
+    vs_stalls_note
+    echo
     echo "node peak RSS (VmHWM since start): $(kb_to_mb "$(proc_status_kb "${VS_PIDS[current]%% *}" VmHWM)") MB"
     echo
     echo "raw wrk outputs, the servers' logs: ${BENCH_OUT#"$BENCH_ROOT"/}/"
 }
 
 # ---------------------------------------------------------------------------------------
+
+VS_PROBE_PID=""   # the running stall probe
+
+vs_start_stall_probe() {
+    if ! command -v python3 >/dev/null; then
+        log "no python3: no stall probe"
+        return 0
+    fi
+    : >"$BENCH_OUT/stalls.log"
+    python3 "$BENCH_ROOT/bench/lib/stall-probe.py" "$BENCH_OUT/stalls.log" 50 &
+    VS_PROBE_PID=$!
+    BENCH_CLEANUP_HOOKS+=(vs_stop_stall_probe)
+}
+
+vs_stop_stall_probe() {
+    if [[ -n $VS_PROBE_PID ]]; then kill "$VS_PROBE_PID" 2>/dev/null || true; fi
+    VS_PROBE_PID=""
+}
+
+# vs_stalls_note: the stall probe's count, for the report.
+vs_stalls_note() {
+    [[ -f $BENCH_OUT/stalls.log ]] || return 0
+    awk '{ sub(/late_ms=/, "", $2); late = $2 + 0; n++; if (late > worst) { worst = late; at = $1 } }
+        END {
+            if (n == 0) print "Stall probe (bench/lib/stall-probe.py): no wake-up more than 50 ms late during the whole run."
+            else printf "Stall probe (bench/lib/stall-probe.py): %d wake-ups more than 50 ms late during the whole run, the worst %d ms at %s UTC (all in stalls.log): the machine stalled then, whatever server was measured.\n", n, worst, at
+        }' "$BENCH_OUT/stalls.log"
+}
 
 vs_peers_main() {
     [[ $VS_ROUNDS =~ ^[1-9][0-9]*$ ]] || die "VS_ROUNDS must be a positive number"
@@ -776,6 +819,7 @@ vs_peers_main() {
     BENCH_BASELINE_SETUP="the baseline node on the same PostgreSQL server as the others (its own database), started after the current node"
     build_bench_nodes
     vs_build_peers
+    vs_start_stall_probe
 
     vs_node_up
     vs_keys
