@@ -770,7 +770,8 @@ vs_print_report() {
 
 # ---------------------------------------------------------------------------------------
 
-VS_PROBE_PID=""   # the running stall probe
+VS_PROBE_PID=""        # the running stall probe
+VS_STALL_LIMIT_MS=50   # a wake-up later than this is a stall of the machine
 
 vs_start_stall_probe() {
     if ! command -v python3 >/dev/null; then
@@ -778,7 +779,7 @@ vs_start_stall_probe() {
         return 0
     fi
     : >"$BENCH_OUT/stalls.log"
-    python3 "$BENCH_ROOT/bench/lib/stall-probe.py" "$BENCH_OUT/stalls.log" 50 &
+    python3 "$BENCH_ROOT/bench/lib/stall-probe.py" "$BENCH_OUT/stalls.log" "$VS_STALL_LIMIT_MS" &
     VS_PROBE_PID=$!
     BENCH_CLEANUP_HOOKS+=(vs_stop_stall_probe)
 }
@@ -791,10 +792,10 @@ vs_stop_stall_probe() {
 # vs_stalls_note: the stall probe's count, for the report.
 vs_stalls_note() {
     [[ -f $BENCH_OUT/stalls.log ]] || return 0
-    awk '{ sub(/late_ms=/, "", $2); late = $2 + 0; n++; if (late > worst) { worst = late; at = $1 } }
+    awk -v limit="$VS_STALL_LIMIT_MS" '{ sub(/late_ms=/, "", $2); late = $2 + 0; n++; if (late > worst) { worst = late; at = $1 } }
         END {
-            if (n == 0) print "Stall probe (bench/lib/stall-probe.py): no wake-up more than 50 ms late during the whole run."
-            else printf "Stall probe (bench/lib/stall-probe.py): %d wake-ups more than 50 ms late during the whole run, the worst %d ms at %s UTC (all in stalls.log): the machine stalled then, whatever server was measured.\n", n, worst, at
+            if (n == 0) printf "Stall probe (bench/lib/stall-probe.py): no wake-up more than %d ms late during the whole run.\n", limit
+            else printf "Stall probe (bench/lib/stall-probe.py): %d wake-ups more than %d ms late during the whole run, the worst %d ms at %s UTC (all in stalls.log): the machine stalled then, whatever server was measured.\n", n, limit, worst, at
         }' "$BENCH_OUT/stalls.log"
 }
 
