@@ -58,6 +58,33 @@ stop_rss_sampler() {
 
 kb_to_mb() { awk -v kb="${1:-0}" 'BEGIN { printf "%.0f", kb / 1024 }'; }
 
+# ---------------------------------------------------------------------------------------
+# The server's own view of its latency
+
+# request_duration_p99 BEFORE AFTER: from two snapshots of a node's /metrics (OpenTelemetry's
+# Prometheus exporter), the requests it served in between, ASP.NET Core's own
+# http.server.request.duration summed over every route but /metrics and /health, as
+# "requests=N p99_le_ms=B over100ms=K": B the bound of the histogram bucket holding the 99th
+# percentile (the buckets are coarse: 5, 10, 25, 50, 75, 100, 250, 500 ms ...), K the requests
+# slower than 100 ms. Beside the client's p99, it tells a delay inside the node from one outside
+# it (the load generator starved of CPU, the kernel's queues).
+request_duration_p99() {
+    awk '
+        /^http_server_request_duration_seconds_(bucket|count)\{/ && !/http_route="\/(metrics|health)/ {
+            le = "count"; if (match($0, /le="[^"]*"/)) le = substr($0, RSTART + 4, RLENGTH - 5)
+            v[le] += (FILENAME == ARGV[1] ? -$NF : $NF)
+        }
+        END {
+            count = v["count"]; n = 0
+            for (le in v) if (le != "count" && le != "+Inf") bounds[++n] = le + 0
+            for (i = 2; i <= n; i++) for (j = i; j > 1 && bounds[j - 1] > bounds[j]; j--) { t = bounds[j]; bounds[j] = bounds[j - 1]; bounds[j - 1] = t }
+            p99 = "-"
+            for (i = 1; i <= n && count > 0; i++) if (v[bounds[i] ""] >= count * 0.99) { p99 = bounds[i] * 1000; break }
+            if (count > 0 && p99 == "-") p99 = ">" bounds[n] * 1000
+            printf "requests=%d p99_le_ms=%s over100ms=%d\n", count, p99, count - v["0.1"]
+        }' "$1" "$2"
+}
+
 # pss_kb_of_tree PID: the PSS of PID and its live children, in kB (smaps_rollup): PostgreSQL's
 # shared buffers shared out between its processes instead of counted once per process.
 pss_kb_of_tree() {

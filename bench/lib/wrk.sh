@@ -5,8 +5,10 @@
 # node under test (BENCH_NODE) and scenario name, with a table row for the report.
 
 WRK_PID=""            # the wrk running now (stopped by bench_cleanup)
-# A function run_scenario calls between the warm-up and the measured run (the profile scenario).
+# Functions run_scenario calls right before and right after each measured run (the profile
+# scenario; vs-peers for the node's own latency).
 BENCH_BEFORE_MEASURED=""
+BENCH_AFTER_MEASURED=""
 BENCH_ROWS=()         # markdown table rows, one per scenario and node
 BENCH_SCENARIOS=()    # scenario names in the order first run (each once, whatever the node)
 # Keyed by "node/scenario" (node: BENCH_NODE when it ran); read them with scenario_field,
@@ -105,6 +107,7 @@ run_scenario() {
         run_wrk measured "$BENCH_DURATION" "$(scenario_file "$name")" "$script" "$url" "$@" -- --latency ||
             die "$name: wrk failed"
         cpu_snapshot
+        if [[ -n $BENCH_AFTER_MEASURED ]]; then "$BENCH_AFTER_MEASURED"; fi
         # shellcheck disable=SC2034 # read by cpu_field
         BENCH_CPU[$BENCH_NODE/$name]=$(cpu_delta "$cpu_before" "$CPU_SNAPSHOT")
         stop_rss_sampler

@@ -108,6 +108,8 @@ declare -gA VS_URL=() VS_PIDS=() VS_TOKEN=() VS_DB=() VS_REPLAY_ID=() VS_RECORDS
 # "target/run name" -> the chat records the server held when the measured run of a fresh
 # scenario started: a creation's cost may grow with what is stored (the node's offers).
 declare -gA VS_STORED=()
+# run name -> the node's own latency over that measured run (request_duration_p99's fields).
+declare -gA VS_NODE_LATENCY=()
 VS_RUN_NAME=""        # the run vs_measure is measuring (for vs_before_measured)
 VS_SELECTED=()
 VS_PEER_DIR=""        # the peer's copy (BENCH_TMP/peers/express)
@@ -476,11 +478,25 @@ vs_settle() {
     log "the machine was still ${pct:-?} % busy after ${VS_SETTLE_SECONDS} s: measuring anyway"
 }
 
-# vs_before_measured: run_scenario's hook between the warm-up and the measured run of a fresh
-# scenario: how many chats the server under test holds then.
+# vs_before_measured: run_scenario's hook between the warm-up and the measured run: how many
+# chats the server under test holds then (fresh scenarios), and the node's /metrics.
 vs_before_measured() {
     # shellcheck disable=SC2153 # BENCH_NODE: bench/lib/nodes.sh
-    VS_STORED[$BENCH_NODE/$VS_RUN_NAME]=$(vs_chat_records "$BENCH_NODE")
+    if [[ $VS_RUN_NAME == fresh* ]]; then VS_STORED[$BENCH_NODE/$VS_RUN_NAME]=$(vs_chat_records "$BENCH_NODE"); fi
+    if [[ $BENCH_NODE == current ]]; then vs_node_metrics "$BENCH_TMP/vs-metrics-before"; fi
+}
+
+# vs_after_measured: run_scenario's hook right after the measured run: the node's own latency
+# over it (request_duration_p99), to tell a delay inside the node from one outside it.
+vs_after_measured() {
+    [[ $BENCH_NODE == current ]] || return 0
+    vs_node_metrics "$BENCH_TMP/vs-metrics-after"
+    VS_NODE_LATENCY[$VS_RUN_NAME]=$(request_duration_p99 "$BENCH_TMP/vs-metrics-before" "$BENCH_TMP/vs-metrics-after")
+}
+
+vs_node_metrics() {
+    curl -fsS --max-time 5 -H "Authorization: Bearer ${VS_TOKEN[current]}" "${VS_URL[current]}/metrics" >"$1" ||
+        log "warning: no /metrics from the node"
 }
 
 # vs_measure TARGET SCENARIO ROUND: one run (warm-up + measured) of SCENARIO on TARGET, kept by
@@ -493,9 +509,7 @@ vs_measure() {
     local BENCH_WARMUP=$BENCH_WARMUP
     if ((round > 1 && VS_REWARMUP < BENCH_WARMUP)); then BENCH_WARMUP=$VS_REWARMUP; fi
     # shellcheck disable=SC2034 # read by run_scenario (dynamic scope)
-    local BENCH_BEFORE_MEASURED=""
-    # shellcheck disable=SC2034 # the same
-    if [[ $scenario == fresh* ]]; then BENCH_BEFORE_MEASURED=vs_before_measured; fi
+    local BENCH_BEFORE_MEASURED=vs_before_measured BENCH_AFTER_MEASURED=vs_after_measured
     VS_RUN_NAME=$name
     BENCH_NODE=$t
     read -ra BENCH_NODE_PIDS <<<"${VS_PIDS[$t]}"
@@ -665,6 +679,7 @@ vs_scenario_report() {
         }
         function fmt(list,    n, v, i, s) { n = split(list, v, " "); s = ""; for (i = 1; i <= n; i++) s = s sprintf(" %.2f×", v[i]); return s }
     ' <<<"$lines"
+    vs_node_latency_note "$scenario"
     if [[ -s $summary_file ]]; then VS_SUMMARY+=("$(cat "$summary_file")"); fi
     # Errors of the yardsticks fail the run too (after the report): the comparison is unsound.
     for round in $(seq "$VS_ROUNDS"); do
@@ -675,6 +690,21 @@ vs_scenario_report() {
             if ((f[3] + f[4] > 0)); then mark_failed; fi
         done
     done
+}
+
+# vs_node_latency_note SCENARIO: the node's own latency in each round (vs_after_measured), beside
+# wrk's p99 of the table: where wrk saw a tail the node did not, the delay was outside the node.
+vs_node_latency_note() {
+    local round fields parts=()
+    for round in $(seq "$VS_ROUNDS"); do
+        fields=${VS_NODE_LATENCY[$1-r$round]:-}
+        [[ -n $fields ]] || continue
+        parts+=("round $round: p99 ≤ $(result_field " $fields" p99_le_ms) ms, $(result_field " $fields" over100ms) of $(result_field " $fields" requests) over 100 ms")
+    done
+    ((${#parts[@]} > 0)) || return 0
+    local IFS=';'
+    echo "The node's own latency (ASP.NET Core's http.server.request.duration over the measured run, the bucket holding the 99th percentile):${parts[*]/#/ }."
+    echo
 }
 
 # vs_baseline_report: node + PostgreSQL CPU per fresh creation, current vs baseline, per round and
