@@ -71,15 +71,19 @@
 #                    CPU from the next one. Each run's table row gives the share of the busy CPU
 #                    that went to other processes (the idle servers among them); with
 #                    BENCH_MAX_OTHER_PCT a run whose share is higher is measured again.
-# Beside the runs, bench/lib/stall-probe.py (python3) logs every time a process that only sleeps
-# 1 ms at a time woke up more than 50 ms late (BENCH_OUT/stalls.log); the report counts them: a
-# latency spike that coincides with one was a stall of the machine, not of the server.
+# Beside the runs (VS_STALL_PROBE=1, the default; 0: none), bench/lib/stall-probe.py (python3)
+# logs every time a process that only sleeps 10 ms at a time woke up more than 50 ms late
+# (BENCH_OUT/stalls.log); the report counts them: a latency spike that coincides with one was a
+# stall of the machine, not of the server. For the
+# node the report also gives its own p99 per run (ASP.NET Core's request-duration histogram, read
+# from /metrics before and after the measured run): a tail wrk saw and the node did not was spent
+# outside it.
 # Exits 1 after the report when a request failed (any server) or records are missing; a missed
 # target alone does not fail the run: its verdict says MISSED.
 
 apply_defaults VS_ROUNDS=2 VS_SCENARIOS="fresh fresh-1000 replay guest livechat" VS_REWARMUP=5 \
     VS_COMMERCIALS=1000 VS_PEERS_DIR= VS_PEER_WORKERS=2 VS_SETTLE_SECONDS=20 VS_SETTLE_PCT=10 VS_CHECKPOINT=1 \
-    VS_VACUUM=1
+    VS_VACUUM=1 VS_STALL_PROBE=1
 
 VS_ALL_SCENARIOS=(fresh fresh-1000 replay guest livechat)
 VS_LUA=$BENCH_ROOT/bench/lua
@@ -804,6 +808,7 @@ VS_PROBE_PID=""        # the running stall probe
 VS_STALL_LIMIT_MS=50   # a wake-up later than this is a stall of the machine
 
 vs_start_stall_probe() {
+    if [[ $VS_STALL_PROBE != 1 ]]; then return 0; fi
     if ! command -v python3 >/dev/null; then
         log "no python3: no stall probe"
         return 0
