@@ -70,8 +70,10 @@ public sealed class WebhookYieldTests
     public async Task HoweverLongTheLoadLastsAPageGoesEveryMaxYield()
     {
         var load = new SetLoad { WritesInFlight = 1000 };
-        await using var node = await StartAsync(load, maxYield: TimeSpan.FromSeconds(1));
+        var maxYield = TimeSpan.FromSeconds(1);
+        await using var node = await StartAsync(load, maxYield);
         await using var receiver = await WebhookReceiver.StartAsync();
+        var subscribing = DateTimeOffset.UtcNow;
         await SubscribeAsync(node, receiver);
 
         var chats = new List<Guid>();
@@ -82,6 +84,8 @@ public sealed class WebhookYieldTests
 
         var received = await receiver.WaitForAsync(r => chats.All(c => r.Any(d => d.ChatId == c)));
         Assert.All(chats, c => Assert.Single(received, d => d.ChatId == c));
-        Assert.Equal(1000, load.WritesInFlight);
+        // The load never fell: the webhook's first round yielded, and only MaxYield later did a page go.
+        Assert.True(received.Min(d => d.At) - subscribing >= maxYield,
+            $"the first delivery came {(received.Min(d => d.At) - subscribing).TotalMilliseconds:F0} ms after subscribing, before MaxYield");
     }
 }
