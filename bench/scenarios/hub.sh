@@ -173,6 +173,8 @@ MEASURE_PIDS=()
 
 measured_start() {
     MEASURE_KEY=$1
+    # A ramp may come back to a rate (HUB_RAMP="1000 1500 2000 1500"): each step keeps its own row.
+    while [[ " ${RUNS[*]} " == *" $MEASURE_KEY "* ]]; do MEASURE_KEY+="'"; done
     wait_for_quiet "$MEASURE_KEY"
     read -ra MEASURE_PIDS <<<"$(bench_node_pids)"
     start_rss_samplers "$BENCH_TMP/rss" "${MEASURE_PIDS[@]}" "$HUB_PID"
