@@ -74,10 +74,9 @@
 # Beside the runs (VS_STALL_PROBE=1, the default; 0: none), bench/lib/stall-probe.py (python3)
 # logs every time a process that only sleeps 10 ms at a time woke up more than 50 ms late
 # (BENCH_OUT/stalls.log); the report counts them: a latency spike that coincides with one was a
-# stall of the machine, not of the server. For the
-# node the report also gives its own p99 per run (ASP.NET Core's request-duration histogram, read
-# from /metrics before and after the measured run): a tail wrk saw and the node did not was spent
-# outside it.
+# stall of the machine, not of the server. For the node the report also gives its own p99 per
+# run (ASP.NET Core's request-duration histogram, read from /metrics before and after the
+# measured run): a tail wrk saw and the node did not was spent outside it.
 # Exits 1 after the report when a request failed (any server) or records are missing; a missed
 # target alone does not fail the run: its verdict says MISSED.
 
