@@ -15,6 +15,7 @@ public sealed partial class ChatGrain(
     IOfferBook offers,
     IMessageLog messages,
     IChatDeadlines deadlines,
+    ChatStorageFeatures storage,
     IOptions<ChatTimeouts> timeouts,
     GrainMetrics metrics,
     TimeProvider clock,
@@ -131,17 +132,17 @@ public sealed partial class ChatGrain(
     private async Task<ChatCreation> CreateAsync(CreateChat command)
     {
         var now = Now();
-        if (state.State.Value is null)
+        var newRows = new NewChatRows(this.GetPrimaryKey(), command.AvailableCommercialIds, UnansweredAt(now));
+        if (state.State.Value is null && !storage.StoresNewChatRows)
         {
             // Both before the record: a node dying after its write loses neither.
-            await Task.WhenAll(
-                offers.RecordAsync(this.GetPrimaryKey(), command.AvailableCommercialIds),
-                deadlines.SetAsync(this.GetPrimaryKey(), UnansweredAt(now)));
+            await Task.WhenAll(offers.RecordAsync(newRows.ChatId, newRows.OfferedTo), deadlines.SetAsync(newRows.ChatId, newRows.UnansweredAt));
         }
         var (chat, created) = await state.GetOrCreateAsync(
             () =>
             {
                 state.State.LastEventSeq = 1;
+                state.State.NewChatRows = storage.StoresNewChatRows ? newRows : null;
                 return NewChat(command, now);
             },
             newChat => new RecordedEvent(EventTypes.ChatCreated, newChat.CreatedAt, newChat.Id, ChatSeq: 1));

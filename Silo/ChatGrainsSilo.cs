@@ -169,6 +169,7 @@ public static class ChatGrainsSilo
                 storage.ConnectionString = sqlite.ConnectionString;
             }));
         }
+        services.TryAddSingleton(new ChatStorageFeatures(StoresNewChatRows: false));
         // State as JSON, so an operator can read a grain's record with SQL.
         silo.UseSystemTextJsonGrainStorageSerializer();
         services.Configure<SystemTextJsonGrainStorageSerializerOptions>(options => options.JsonSerializerOptions.Encoder = StorageJsonEncoder.Instance);
@@ -221,6 +222,7 @@ public static class ChatGrainsSilo
             }));
             return;
         }
+        silo.Services.AddSingleton(new ChatStorageFeatures(StoresNewChatRows: true));
         silo.Services.AddGrainStorage(GrainStorage.Name, (sp, name) => new PostgresGrainStorage(
             name,
             sp.GetRequiredService<PostgresBatches>(),

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace ChatGrains.Grains;
 
 /// <summary>
@@ -42,6 +44,21 @@ public sealed class ChatRecord : CreatedOnce<Chat>
 
     /// <summary>Read only from records stored before messages were rows: how many full pages of 50 were sealed into page records.</summary>
     public int SealedPages { get; set; }
+
+    /// <summary>
+    /// Set for a new chat's first write only, and only when the storage stores these rows with the
+    /// record (<see cref="ChatStorageFeatures"/>); never part of the record itself.
+    /// </summary>
+    [JsonIgnore]
+    public NewChatRows? NewChatRows { get; internal set; }
+
+    /// <summary>Takes the new chat's rows out of the record for the write that stores them with it.</summary>
+    public NewChatRows? TakeNewChatRows()
+    {
+        var rows = NewChatRows;
+        NewChatRows = null;
+        return rows;
+    }
 
     /// <summary>
     /// A copy to go back to when a write fails. Shallow is enough: changes replace members

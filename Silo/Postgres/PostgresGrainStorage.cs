@@ -53,6 +53,10 @@ internal sealed class PostgresGrainStorage : IGrainStorage
 
     private static readonly string UpdateWithEventsSql = WithEvents(UpdateSql, firstParameter: 10);
 
+    private static readonly string InsertNewChatSql = WithEvents(InsertSql, firstParameter: 9, newChat: true);
+
+    private static readonly string UpdateNewChatSql = WithEvents(UpdateSql, firstParameter: 10, newChat: true);
+
     private static readonly OrleansDefaultHasher Hasher = new();
 
     private readonly string _name;
@@ -85,11 +89,12 @@ internal sealed class PostgresGrainStorage : IGrainStorage
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         IReadOnlyList<RecordedEvent> events = grainState.State is RecordWithEvents record ? record.TakeEvents() : [];
+        var newChat = grainState.State is ChatRecord chat ? chat.TakeNewChatRows() : null;
         var payload = _serializer.Serialize(grainState.State).ToArray();
         var row = RowOf(stateName, grainId);
         var statement = grainState.ETag is { } etag
-            ? new RowStatement(events.Count > 0 ? UpdateWithEventsSql : UpdateSql, row, payload, Version(etag), events)
-            : new RowStatement(events.Count > 0 ? InsertWithEventsSql : InsertSql, row, payload, events: events);
+            ? new RowStatement(WriteSql(update: true, events, newChat), row, payload, Version(etag), events, newChat)
+            : new RowStatement(WriteSql(update: false, events, newChat), row, payload, events: events, newChat: newChat);
         await _writes.RunAsync(statement);
         grainState.ETag = NewVersion(statement, "WriteState", stateName, grainId, grainState.ETag);
         grainState.RecordExists = true;
@@ -114,19 +119,44 @@ internal sealed class PostgresGrainStorage : IGrainStorage
         grainState.State = NewState<T>();
     }
 
+    private static string WriteSql(bool update, IReadOnlyList<RecordedEvent> events, NewChatRows? newChat) => (update, newChat is not null, events.Count > 0) switch
+    {
+        (true, true, _) => UpdateNewChatSql,
+        (true, false, true) => UpdateWithEventsSql,
+        (true, false, false) => UpdateSql,
+        (false, true, _) => InsertNewChatSql,
+        (false, false, true) => InsertWithEventsSql,
+        (false, false, false) => InsertSql,
+    };
+
     /// <summary>
     /// The write, plus the events it carries (<see cref="RecordWithEvents.TakeEvents"/>) into the
     /// log if it stored the row: the rows the database's trigger makes of a record that holds
-    /// them (migration 0010), without parsing them back out of the record's JSON.
+    /// them (migration 0010), without parsing them back out of the record's JSON. With
+    /// <paramref name="newChat"/>, also a new chat's offers and deadline (<see cref="ChatRecord.NewChatRows"/>),
+    /// so a creation is one statement, which stores all of it or, when another activation stored
+    /// the chat first, nothing.
     /// </summary>
-    private static string WithEvents(string write, int firstParameter) => $"""
+    private static string WithEvents(string write, int firstParameter, bool newChat = false) => $"""
         WITH stored AS ({write}),
         logged AS (
             INSERT INTO events (id, type, occurred_at, chat_id, chat_seq, data)
             SELECT e.id, e.type, e.occurred_at, e.chat_id, e.chat_seq, convert_from($8, 'UTF8')::json -> 'Value'
             FROM stored, unnest(${firstParameter}::uuid[], ${firstParameter + 1}::text[], ${firstParameter + 2}::timestamptz[],
                 ${firstParameter + 3}::uuid[], ${firstParameter + 4}::bigint[]) AS e (id, type, occurred_at, chat_id, chat_seq))
+        {(newChat ? NewChatRowsSql(firstParameter + 5) : "")}
         SELECT version FROM stored
+        """;
+
+    /// <summary>The statements of <see cref="PostgresOfferBook.RecordAsync"/> and <see cref="PostgresChatDeadlines.SetAsync"/>, for a stored row only.</summary>
+    private static string NewChatRowsSql(int firstParameter) => $"""
+        , offered AS (
+            INSERT INTO chat_offers (commercial_id, chat_id, offered_at)
+            SELECT o, ${firstParameter + 1}, now() FROM stored, unnest(${firstParameter}::uuid[]) AS o
+            ON CONFLICT DO NOTHING),
+        due AS (
+            INSERT INTO chat_deadlines (chat_id, due_at) SELECT ${firstParameter + 1}, ${firstParameter + 2} FROM stored
+            ON CONFLICT (chat_id) DO UPDATE SET due_at = excluded.due_at)
         """;
 
     private string NewVersion(RowStatement statement, string operation, string stateName, GrainId grainId, string? etag) =>
@@ -183,7 +213,8 @@ internal sealed class PostgresGrainStorage : IGrainStorage
     /// A read or write of one grain's row, answered with its payload and version when the row
     /// (still) matches; no version means no such row (a write: another activation's version).
     /// </summary>
-    private sealed class RowStatement(string sql, GrainRow row, byte[]? payload = null, int? version = null, IReadOnlyList<RecordedEvent>? events = null)
+    private sealed class RowStatement(
+        string sql, GrainRow row, byte[]? payload = null, int? version = null, IReadOnlyList<RecordedEvent>? events = null, NewChatRows? newChat = null)
         : BatchedStatement
     {
         public byte[]? Payload { get; private set; }
@@ -211,13 +242,20 @@ internal sealed class PostgresGrainStorage : IGrainStorage
             {
                 parameters.Add(new NpgsqlParameter<int> { TypedValue = expected });
             }
-            if (events is { Count: > 0 })
+            // A write's SQL takes the event parameters when it carries events or a new chat's rows.
+            if (events is not null && (events.Count > 0 || newChat is not null))
             {
                 parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. events.Select(e => Guid.CreateVersion7(e.OccurredAt))] });
                 parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. events.Select(e => e.Type)] });
                 parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. events.Select(e => e.OccurredAt.ToUniversalTime())] });
                 parameters.Add(new NpgsqlParameter<Guid?[]> { TypedValue = [.. events.Select(e => e.ChatId)] });
                 parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. events.Select(e => e.ChatSeq)] });
+            }
+            if (newChat is not null)
+            {
+                parameters.Add(Parameters.Ids(newChat.OfferedTo));
+                parameters.Add(Parameters.Id(newChat.ChatId));
+                parameters.Add(Parameters.Time(newChat.UnansweredAt));
             }
             return command;
         }

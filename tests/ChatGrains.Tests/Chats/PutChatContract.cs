@@ -127,6 +127,9 @@ public abstract class PutChatContract(TestNode node)
         Assert.Equal(firstBody, await third.Content.ReadAsStringAsync());
         Assert.Equal(1, await node.Database.GrainRecordsAsync(GrainStorage.Chat, chatId));
         Assert.Equal([EventTypes.ChatCreated], await node.Database.ChatEventTypesAsync(chatId));
+        // The creation's offers (to the first body's two commercials) and its deadline.
+        Assert.Equal(2, await node.Database.CountAsync("chat_offers", "chat_id", chatId));
+        Assert.Equal(1, await node.Database.CountAsync("chat_deadlines", "chat_id", chatId));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ChatGrains.Grains;
 using ChatGrains.Silo.Postgres;
 using ChatGrains.Tests.Infrastructure;
@@ -273,6 +274,36 @@ public sealed class BatchedPostgresStorageContractTests(PostgresNodeFixture fixt
         await Task.WhenAll(writes);
         Assert.All(states, state => Assert.Equal("1", state.ETag));
         Assert.Equal(chats.Length - 1, await Database.CountAsync("chat_offers", "commercial_id", commercial));
+    }
+
+    /// <summary>
+    /// A creation is one statement (<see cref="ChatStorageFeatures"/>): the record's insert stores
+    /// the new chat's offers and deadline, and an insert that finds the chat stored by another
+    /// activation stores none of its own.
+    /// </summary>
+    [Fact]
+    public async Task ANewChatsOffersAndDeadlineAreStoredByItsRecordsInsertAndByNoLosingOne()
+    {
+        Assert.True(fixture.Node.Services.GetRequiredService<ChatStorageFeatures>().StoresNewChatRows);
+        var chatId = Guid.NewGuid();
+        var grain = GrainId.Create(GrainType.Create("chat"), GrainIdKeyExtensions.CreateGuidKey(chatId));
+        var (winner, loser) = (Guid.NewGuid(), Guid.NewGuid());
+        var dueAt = new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero);
+        GrainState<ChatRecord> NewChat(Guid commercial, DateTimeOffset unansweredAt) =>
+            new(new ChatRecord { NewChatRows = new NewChatRows(chatId, [commercial], unansweredAt) });
+
+        var first = NewChat(winner, dueAt);
+        await Storage.WriteStateAsync(GrainStorage.Chat, grain, first);
+        var late = NewChat(loser, dueAt.AddHours(1));
+        await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.WriteStateAsync(GrainStorage.Chat, grain, late));
+
+        Assert.Equal("1", first.ETag);
+        Assert.Null(first.State!.NewChatRows);
+        Assert.Equal(1, await Database.CountAsync("chat_offers", "chat_id", chatId));
+        Assert.Equal(1, await Database.CountAsync("chat_offers", "commercial_id", winner));
+        Assert.Equal(0, await Database.CountAsync("chat_offers", "commercial_id", loser));
+        Assert.Equal([dueAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)],
+            await Database.StringsAsync($"SELECT extract(epoch FROM due_at)::bigint::text FROM chat_deadlines WHERE chat_id = '{chatId}'"));
     }
 }
 
