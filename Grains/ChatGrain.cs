@@ -1,6 +1,9 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Core;
 using Orleans.Placement;
+using Orleans.Storage;
 
 namespace ChatGrains.Grains;
 
@@ -11,7 +14,8 @@ namespace ChatGrains.Grains;
 /// </summary>
 [PreferLocalPlacement]
 public sealed partial class ChatGrain(
-    [PersistentState(GrainStorage.Chat, GrainStorage.Name)] IPersistentState<ChatRecord> state,
+    [FromKeyedServices(GrainStorage.Name)] IGrainStorage grainStorage,
+    IGrainContext grainContext,
     IOfferBook offers,
     IMessageLog messages,
     IChatDeadlines deadlines,
@@ -19,8 +23,19 @@ public sealed partial class ChatGrain(
     IOptions<ChatTimeouts> timeouts,
     GrainMetrics metrics,
     TimeProvider clock,
-    ILogger<ChatGrain> logger) : Grain, IChatGrain
+    ILogger<ChatGrain> logger) : Grain, IChatGrain, IIncomingGrainCallFilter
 {
+    /// <summary>
+    /// The chat's record, read when the activation's first call needs it (<see cref="LoadAsync"/>)
+    /// rather than at activation: a creation on a storage that stores a new chat in one statement
+    /// (<see cref="ChatStorageFeatures"/>) learns from its insert whether the chat exists, so a new
+    /// chat costs no read.
+    /// </summary>
+    private readonly StateStorageBridge<ChatRecord> state = new(GrainStorage.Chat, grainContext, grainStorage);
+
+    /// <summary>Completes once this activation holds the stored record; null until a call needs it, and again after a failed read.</summary>
+    private Task? _loaded;
+
     private bool _countedOpen;
 
     /// <summary>When the chat's last message was sent: derived from the message log at activation, kept by each message since.</summary>
@@ -29,8 +44,47 @@ public sealed partial class ChatGrain(
     /// <summary>The chat's last stored event number: of its record or of its last message, whichever is later.</summary>
     private long _lastEventSeq;
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // An empty record until loaded: only a creation runs before that (see Invoke).
+        state.State = new ChatRecord();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Every call on the chat but a creation loads its record first; a creation decides for itself (<see cref="Open"/>).</summary>
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (context.Grain == this && context.ImplementationMethod.Name is not (nameof(Open) or nameof(CreateOrGet)))
+        {
+            await LoadAsync();
+        }
+        await context.Invoke();
+    }
+
+    private Task LoadAsync() => LoadAsync(read: true);
+
+    /// <param name="read">False when the record was just read (by a creation whose insert found it stored).</param>
+    private async Task LoadAsync(bool read)
+    {
+        _loaded ??= LoadStoredAsync(read);
+        try
+        {
+            await _loaded;
+        }
+        catch
+        {
+            // The next call reads again.
+            _loaded = null;
+            throw;
+        }
+    }
+
+    private async Task LoadStoredAsync(bool read)
+    {
+        if (read)
+        {
+            await state.ReadStateAsync();
+        }
         await RecordLeftoverOffersAsync();
         await LoadConversationAsync();
         CountOpen();
@@ -57,11 +111,23 @@ public sealed partial class ChatGrain(
         }
     }
 
-    public Task<ChatCreation> CreateOrGet(CreateChat command) => CreateAsync(command);
+    public async Task<ChatCreation> CreateOrGet(CreateChat command)
+    {
+        if (!storage.StoresNewChatRows)
+        {
+            await LoadAsync();
+        }
+        return await CreateAsync(command);
+    }
 
     public async Task<ChatOpening> Open(CreateChat command, ChatCreationLimits limits)
     {
-        // A replay is answered from the activation's state: no limit is consulted or charged.
+        // A replay is answered from the stored record: no limit is consulted or charged. So only a
+        // creation that consults none may leave it to its insert to tell whether the chat exists.
+        if (limits.ConsultsAny || !storage.StoresNewChatRows)
+        {
+            await LoadAsync();
+        }
         if (state.State.Value is { } stored)
         {
             return new ChatOpening(stored, Created: false, [], Refusal: null);
@@ -147,6 +213,14 @@ public sealed partial class ChatGrain(
             },
             newChat => new RecordedEvent(EventTypes.ChatCreated, newChat.CreatedAt, newChat.Id, ChatSeq: 1));
         _lastEventSeq = Math.Max(_lastEventSeq, state.State.LastEventSeq);
+        if (!created)
+        {
+            // The record was stored before: when this activation's insert found it, it has just
+            // been read, and is loaded here as any other call loads it.
+            await LoadAsync(read: false);
+            chat = state.State.Value ?? chat;
+        }
+        _loaded ??= Task.CompletedTask;
         if (created)
         {
             metrics.Created(GrainStorage.Chat);

@@ -1,3 +1,4 @@
+using Orleans.Core;
 using Orleans.Storage;
 
 namespace ChatGrains.Grains;
@@ -45,7 +46,7 @@ internal static class CreatedOnceExtensions
     /// a creation (its event first) happens once per grain.
     /// </summary>
     public static async Task<(T Value, bool Created)> GetOrCreateAsync<TState, T>(
-        this IPersistentState<TState> state, Func<T> create, Func<T, RecordedEvent> created)
+        this IStorage<TState> state, Func<T> create, Func<T, RecordedEvent> created)
         where TState : CreatedOnce<T>
         where T : class
     {
@@ -82,7 +83,7 @@ internal static class CreatedOnceExtensions
 internal static class EventWrites
 {
     /// <summary>Writes the record with the events of its change, which are stored with it or not at all.</summary>
-    public static async Task WriteAsync<TState>(this IPersistentState<TState> state, IReadOnlyList<RecordedEvent> events)
+    public static async Task WriteAsync<TState>(this IStorage<TState> state, IReadOnlyList<RecordedEvent> events)
         where TState : RecordWithEvents
     {
         state.State.Events = events;
@@ -105,7 +106,7 @@ internal static class StateWrites
     /// activation wrote since this one read (possible while the membership changes), its state
     /// is taken and the caller retries against it.
     /// </summary>
-    public static async Task WriteOrRestoreAsync<T>(this IPersistentState<T> state, Action restore)
+    public static async Task WriteOrRestoreAsync<T>(this IStorage<T> state, Action restore)
     {
         try
         {

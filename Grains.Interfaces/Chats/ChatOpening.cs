@@ -15,6 +15,9 @@ public sealed record ChatCreationLimits(
     [property: Id(3)] PendingChatCap? ClientAddressCap = null)
 {
     public static readonly ChatCreationLimits None = new([], null);
+
+    /// <summary>Whether a creation has anything to consult (a replay never does).</summary>
+    public bool ConsultsAny => RateLimits.Length > 0 || MaxOpenPerVisitor is not null || OnDutyCommercialIds is not null || ClientAddressCap is not null;
 }
 
 /// <summary>At most <paramref name="MaxPending"/> PENDING chats created from the client <paramref name="ClientKey"/>.</summary>

@@ -31,6 +31,10 @@ public sealed class CreateOrGetTests(GrainClusterFixture fixture)
         var created = Assert.Single(await Database.EventsAsync(), e => e.ChatId == id);
         Assert.Equal((EventTypes.ChatCreated, 1L), (created.Type, created.ChatSeq));
         Assert.Equal(first.Chat.VisitorId, (Guid?)created.Data["VisitorId"]);
+        // The second activation's insert found the chat stored: it stored no offer or deadline of its own.
+        Assert.Equal(1, await Database.CountAsync("chat_offers", "chat_id", id));
+        Assert.Equal(1, await Database.CountAsync("chat_offers", "commercial_id", first.Chat.AvailableCommercialIds[0]));
+        Assert.Equal(1, await Database.CountAsync("chat_deadlines", "chat_id", id));
     }
 
     [Fact]
@@ -87,6 +91,33 @@ public sealed class CreateOrGetTests(GrainClusterFixture fixture)
         Assert.False(again.Created);
         GrainCommands.AssertSameRecord(first.Chat, again.Chat);
         Assert.Equal(1, await Database.GrainRecordsAsync(GrainStorage.Chat, id));
-Assert.Equal([EventTypes.ChatCreated], await Database.ChatEventTypesAsync(id));
+        Assert.Equal([EventTypes.ChatCreated], await Database.ChatEventTypesAsync(id));
+    }
+
+    /// <summary>
+    /// A creation's next activation does not read the record before its insert (the insert finds
+    /// it stored): it must still answer with the conversation as the message log has it.
+    /// </summary>
+    [Fact]
+    public async Task ACreationOnALaterActivationAnswersWithTheConversationAsStored()
+    {
+        var id = Guid.NewGuid();
+        var chat = Cluster.GrainsOf(Cluster.Silos[0]).GetGrain<IChatGrain>(id);
+        var first = await chat.CreateOrGet(GrainCommands.Chat("talking visitor"));
+        var commercial = first.Chat.AvailableCommercialIds[0];
+        Assert.Null((await chat.Accept(commercial)).Refusal);
+        var visitor = new Participant(ParticipantRole.Visitor, first.Chat.VisitorId);
+        foreach (var text in new[] { "hello", "anyone there?" })
+        {
+            Assert.Null((await chat.Send(new SendMessage(visitor, Guid.NewGuid(), text, MaxWhilePending: 5))).Refusal);
+        }
+
+        await Cluster.Cluster.DeactivateAsync(chat);
+        Assert.Null(Cluster.HostOf(chat));
+        var again = await Cluster.GrainsOf(Cluster.Silos[1]).GetGrain<IChatGrain>(id).CreateOrGet(GrainCommands.Chat("later visitor"));
+
+        Assert.False(again.Created);
+        Assert.Equal((ChatStatus.Active, commercial, first.Chat.VisitorId), (again.Chat.Status, again.Chat.AssignedCommercialId, again.Chat.VisitorId));
+        Assert.Equal((2, 2), (again.Chat.TotalMessages, again.Chat.UnreadMessagesCount));
     }
 }
