@@ -54,7 +54,8 @@ public sealed partial class ChatGrain(
     /// <summary>Every call on the chat but a creation loads its record first; a creation decides for itself (<see cref="Open"/>).</summary>
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        if (context.Grain == this && context.ImplementationMethod.Name is not (nameof(Open) or nameof(CreateOrGet)))
+        if (_loaded is not { IsCompletedSuccessfully: true }
+            && context.Grain == this && context.ImplementationMethod.Name is not (nameof(Open) or nameof(CreateOrGet)))
         {
             await LoadAsync();
         }
