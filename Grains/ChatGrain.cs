@@ -38,7 +38,7 @@ public sealed partial class ChatGrain(
 
     private bool _countedOpen;
 
-    /// <summary>When the chat's last message was sent: derived from the message log at activation, kept by each message since.</summary>
+    /// <summary>When the chat's last message was sent: derived from the message log when the record is loaded, kept by each message since.</summary>
     private DateTimeOffset? _lastMessageAt;
 
     /// <summary>The chat's last stored event number: of its record or of its last message, whichever is later.</summary>

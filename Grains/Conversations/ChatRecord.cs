@@ -5,7 +5,7 @@ namespace ChatGrains.Grains;
 /// <summary>
 /// A chat grain's state: the chat, and what its assigned commercial has read. The messages are
 /// rows of their own (<see cref="IMessageLog"/>); the chat's message counters are stored when
-/// the record is written for another reason, and derived from the rows when it is activated.
+/// the record is written for another reason, and derived from the rows when its grain loads it.
 /// Records from before conversations read as a chat without any.
 /// </summary>
 public sealed class ChatRecord : CreatedOnce<Chat>
@@ -32,13 +32,13 @@ public sealed class ChatRecord : CreatedOnce<Chat>
 
     /// <summary>
     /// Read only from records stored before offers were rows: the commercials whose grain had not
-    /// recorded this chat's offer yet. The chat grain records them in the offer book when activated.
+    /// recorded this chat's offer yet. The chat grain records them in the offer book when it loads the record.
     /// </summary>
     public Guid[] UnrecordedOffers { get; set; } = [];
 
     /// <summary>
     /// Read only from records stored before messages were rows: the messages after the sealed
-    /// pages. The chat grain moves them, and the sealed pages, to the message log when activated.
+    /// pages. The chat grain moves them, and the sealed pages, to the message log when it loads the record.
     /// </summary>
     public ConversationMessage[] Messages { get; set; } = [];
 
